@@ -1,0 +1,1 @@
+// Anchor translation unit that builds engine_pch.h once for all engine modules.
