@@ -1,0 +1,127 @@
+#include "run/run_directory.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "imageio/image_io.h"
+
+namespace fs = std::filesystem;
+
+namespace coalesce {
+
+void writeFileAtomically(const std::string& path, const std::string& contents) {
+    fs::path target(path);
+    if (target.has_parent_path()) fs::create_directories(target.parent_path());
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw Error(path + ": cannot open for writing");
+    size_t done = 0;
+    while (done < contents.size()) {
+        ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+        if (n <= 0) {
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw Error(path + ": write failed (disk full?)");
+        }
+        done += static_cast<size_t>(n);
+    }
+    ::fsync(fd);
+    ::close(fd);
+    fs::rename(tmp, target);
+}
+
+static std::string isoTimeNow() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    std::ostringstream s;
+    s << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+    return s.str();
+}
+
+Json provenance() {
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    return Json{{"coalesce_version", COALESCE_VERSION}, {"created", isoTimeNow()}, {"host", host}};
+}
+
+RunDirectory::RunDirectory(const std::string& dir, const Json& config, bool resume) : dir_(dir), config_(config) {
+    if (dir.empty()) throw Error("run directory: empty path");
+    if (!resume && fs::exists(dir) && fs::is_directory(dir) && !fs::is_empty(dir))
+        throw Error(dir + ": run directory exists and is not empty (runs are immutable; pick a new one, or resume)");
+    fs::create_directories(fs::path(dir) / "checkpoints");
+    fs::create_directories(fs::path(dir) / "samples");
+    if (resume) {
+        if (!hasLatestCheckpoint()) throw Error(dir + ": cannot resume, no checkpoints/latest.coalesce");
+        auto configPath = fs::path(dir) / "config.json";
+        if (fs::exists(configPath)) {
+            std::ifstream in(configPath);
+            try {
+                Json previous = Json::parse(in);
+                previous["resumed"] = previous.value("resumed", 0) + 1;
+                config_ = previous;
+            } catch (const Json::exception&) {
+                // Keep the new config; the old one was unreadable.
+            }
+        }
+    } else {
+        config_["provenance"] = provenance();
+    }
+    writeFileAtomically((fs::path(dir) / "config.json").string(), config_.dump(2) + "\n");
+    const bool metricsExisted = fs::exists(fs::path(dir) / "metrics.csv");
+    metrics_.open(fs::path(dir) / "metrics.csv", std::ios::app);
+    if (!metrics_) throw Error(dir + "/metrics.csv: cannot open for writing");
+    if (!metricsExisted) metrics_ << "step,name,value\n" << std::flush;
+    log_.open(fs::path(dir) / "log.txt", std::ios::app);
+}
+
+std::string RunDirectory::checkpointPath(std::int64_t step) const {
+    std::ostringstream s;
+    s << "step_" << std::setw(6) << std::setfill('0') << step << ".coalesce";
+    return (fs::path(dir_) / "checkpoints" / s.str()).string();
+}
+
+std::string RunDirectory::latestCheckpointPath() const {
+    return (fs::path(dir_) / "checkpoints" / "latest.coalesce").string();
+}
+
+bool RunDirectory::hasLatestCheckpoint() const { return fs::exists(latestCheckpointPath()); }
+
+void RunDirectory::writeSummary(const Json& summary) {
+    writeFileAtomically((fs::path(dir_) / "summary.json").string(), summary.dump(2) + "\n");
+}
+
+void RunDirectory::recordConfig(const std::string& key, const Json& value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    config_[key] = value;
+    writeFileAtomically((fs::path(dir_) / "config.json").string(), config_.dump(2) + "\n");
+}
+
+void RunDirectory::onMetric(const std::string& name, std::int64_t step, double value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_ << step << ',' << name << ',' << std::setprecision(9) << value << '\n';
+    metrics_.flush();
+}
+
+void RunDirectory::onImage(const std::string& tag, std::int64_t step, const ImageU8& image) {
+    std::ostringstream s;
+    if (tag != "samples") s << tag << "_";
+    s << "step_" << std::setw(6) << std::setfill('0') << step << ".png";
+    writeImage((fs::path(dir_) / "samples" / s.str()).string(), image);
+}
+
+void RunDirectory::onLog(LogLevel level, const std::string& message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    log_ << isoTimeNow() << ' ' << toString(level) << ": " << message << '\n';
+    log_.flush();
+}
+
+}  // namespace coalesce

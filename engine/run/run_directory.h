@@ -1,0 +1,48 @@
+// A run directory: everything one job wrote, enough to reproduce it.
+//   config.json   the job config + provenance (versions, seeds, dataset hashes), written atomically
+//   metrics.csv   long format "step,name,value", appended and flushed as metrics arrive
+//   samples/      step_XXXXXX.png grids ("samples" tag) and <tag>_step_XXXXXX.png for other tags
+//   checkpoints/  step_XXXXXX.coalesce and latest.coalesce (written by the job through saveCheckpoint)
+//   log.txt       the job's log lines;   summary.json   the result summary when the job ends
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include "core/job.h"
+
+namespace coalesce {
+
+class RunDirectory : public JobObserver {
+public:
+    // Creates `dir` (and subfolders). With resume=false an existing non-empty run directory is an
+    // Error (runs are immutable); with resume=true the directory must hold a checkpoint.
+    RunDirectory(const std::string& dir, const Json& config, bool resume);
+
+    const std::string& path() const { return dir_; }
+    std::string checkpointPath(std::int64_t step) const;   // checkpoints/step_XXXXXX.coalesce
+    std::string latestCheckpointPath() const;              // checkpoints/latest.coalesce
+    bool hasLatestCheckpoint() const;
+    void writeSummary(const Json& summary);                // summary.json (atomic)
+    // Adds fields to config.json (e.g. dataset hash once it is known) and rewrites it atomically.
+    void recordConfig(const std::string& key, const Json& value);
+
+    void onMetric(const std::string& name, std::int64_t step, double value) override;
+    void onImage(const std::string& tag, std::int64_t step, const ImageU8& image) override;
+    void onLog(LogLevel level, const std::string& message) override;
+
+private:
+    std::string dir_;
+    Json config_;
+    std::mutex mutex_;
+    std::ofstream metrics_;
+    std::ofstream log_;
+};
+
+// Versions and host facts recorded in every config.json.
+Json provenance();
+// Writes text to path atomically (temp + fsync + rename); throws Error on failure.
+void writeFileAtomically(const std::string& path, const std::string& contents);
+
+}  // namespace coalesce
