@@ -15,6 +15,8 @@ struct Dataset {
     std::vector<std::string> classNames;  // index = label (folder names, or "0".."9" for IDX)
     std::string name;       // what it is, e.g. "fashion-mnist:train:8,9 (k=20, seed=1)"
     std::string hash;       // hex digest of the source bytes and the selection (recorded in config.json)
+    std::vector<std::string> warnings;  // non-fatal problems met while loading (e.g. skipped images)
+    int64_t skippedFiles = 0;           // image files that could not be decoded and were left out
     int64_t size() const { return samples.defined() ? samples.size(0) : 0; }
 };
 
@@ -29,19 +31,28 @@ struct LoadOptions {
 //   idx:<images-idx3[.gz]>:<labels-idx1[.gz]>[:classes]
 //   folder:<dir>[:classes]          images in class sub-folders (class = sorted sub-folder index), or
 //                                   directly in <dir> (one class 0)
-//   toy:<mixture>[:n]               2-D Gaussian mixtures for the toy mode (see data/toy.cpp)
+//   toy:<mixture>[:n[:seed]]        2-D Gaussian mixtures for the toy mode (see data/toy.h):
+//                                   ring8, grid25, ring:<k>,<radius>,<std>, grid:<k>,<spacing>,<std>,
+//                                   gauss:<mx>,<my>,<std>; n defaults to 1000, seed to 0
+// Full rules (image geometry, class order, hashing, seeds): engine/data/README.md.
 Dataset loadDataset(const std::string& spec, const LoadOptions& options = {});
 
+// Keeps the samples of the given classes (original order, original label values). Error if a class
+// is out of range or has no samples (naming it), or if the dataset is unlabeled.
 Dataset filterClasses(const Dataset& data, const std::vector<int64_t>& classes);
-// k samples without replacement, reproducible from seed; Error if k > size.
+// k samples without replacement, reproducible from seed on every platform; Error if k < 1 or k > size.
+// With one seed the subsets are nested: the 8-shot subset is contained in the 20-shot one.
 Dataset kShotSubset(const Dataset& data, int64_t k, uint64_t seed);
 
 // Endless batches: reshuffles (from seed) each epoch, draws without replacement within an epoch.
+// The batch size is clamped to the dataset size; an epoch's last partial batch is dropped, so every
+// batch has batchSize distinct samples.
 class BatchSampler {
 public:
     BatchSampler(Dataset data, int64_t batchSize, uint64_t seed);
     torch::Tensor next();  // B×... on CPU
     int64_t batchSize() const { return batchSize_; }
+    int64_t epoch() const { return epoch_; }  // epochs started so far
     const Dataset& data() const { return data_; }
 
 private:
