@@ -1,0 +1,366 @@
+// The project document: λ from radii, undo/redo (radius drags merge into one step), merge order,
+// JSON save/load with relative paths and clear errors, recent files, model-file inspection and
+// reading run directories.
+#include <QtTest/QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSettings>
+#include <QUndoStack>
+
+#include "project/model_file_info.h"
+#include "project/project.h"
+#include "project/recent_projects.h"
+#include "project/weights.h"
+#include "runs/run_directory_reader.h"
+#include "runs/run_store.h"
+#include "support/test_support.h"
+
+namespace {
+
+QString scratch(const char* name) { return QString::fromStdString(coalesce::test::scratchDir(name)); }
+
+void writeFile(const QString& path, const QByteArray& bytes) {
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(bytes);
+}
+
+// A minimal file in the native layout (io/checkpoint.h): u64 LE header length, JSON header, data.
+QByteArray fakeCheckpoint(const QJsonObject& arch, const QJsonObject& meta) {
+    QJsonObject header;
+    header["generator.net.0.weight"] = QJsonObject{{"dtype", "F32"}, {"shape", QJsonArray{1}}, {"data_offsets", QJsonArray{0, 4}}};
+    header["__metadata__"] = QJsonObject{
+        {"format", "coalesce-checkpoint"},
+        {"version", "1"},
+        {"arch", QString::fromUtf8(QJsonDocument(arch).toJson(QJsonDocument::Compact))},
+        {"meta", QString::fromUtf8(QJsonDocument(meta).toJson(QJsonDocument::Compact))}};
+    const QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    QByteArray bytes(8, 0);
+    qToLittleEndian<quint64>(quint64(json.size()), bytes.data());
+    return bytes + json + QByteArray(4, 0);
+}
+
+QJsonObject dcganArch(int latent = 100) {
+    return {{"family", "dcgan32"}, {"channels", 1}, {"image_size", 32}, {"latent_dim", latent},
+            {"generator_widths", QJsonArray{256, 64, 32}}, {"critic_widths", QJsonArray{32, 64, 128}}};
+}
+
+}  // namespace
+
+class TestProject : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void weightsAreInverseRadiiNormalised() {
+        // η = 0.5, 1, 2  ->  1/η = 2, 1, 0.5 (sum 3.5)  ->  λ = 4/7, 2/7, 1/7
+        const auto w = weightsFromRadii({0.5, 1.0, 2.0}, {true, true, true});
+        QCOMPARE(w.size(), 3);
+        QVERIFY(qAbs(w[0] - 4.0 / 7.0) < 1e-12);
+        QVERIFY(qAbs(w[1] - 2.0 / 7.0) < 1e-12);
+        QVERIFY(qAbs(w[2] - 1.0 / 7.0) < 1e-12);
+        // A disabled source gets 0 and the others renormalise: 1/η = 2, 0.5 -> 0.8, 0.2
+        const auto w2 = weightsFromRadii({0.5, 1.0, 2.0}, {true, false, true});
+        QVERIFY(qAbs(w2[0] - 0.8) < 1e-12);
+        QCOMPARE(w2[1], 0.0);
+        QVERIFY(qAbs(w2[2] - 0.2) < 1e-12);
+        QCOMPARE(weightsFromRadii({1.0}, {false}), QVector<double>({0.0}));
+        QCOMPARE(descendingWeightOrder({0.2, 0.5, 0.3}), QVector<int>({1, 2, 0}));
+        QCOMPARE(descendingWeightOrder({0.5, 0.5}), QVector<int>({0, 1}));  // ties keep list order
+    }
+
+    void addRemoveUndoRedo() {
+        Project p;
+        QSignalSpy sourcesChanged(&p, &Project::sourcesChanged);
+        p.addSources({"/models/a.coalesce", "/models/b.coalesce"});
+        QCOMPARE(p.sources().size(), 2);
+        QCOMPARE(p.undoStack()->count(), 1);  // one drop = one undo step
+        QCOMPARE(p.sources()[0].name, QString("a"));
+        QVERIFY(p.isModified());
+        const QString idB = p.sources()[1].id;
+        p.removeSource(idB);
+        QCOMPARE(p.sources().size(), 1);
+        p.undoStack()->undo();
+        QCOMPARE(p.sources().size(), 2);
+        QCOMPARE(p.sources()[1].id, idB);
+        p.undoStack()->undo();
+        QCOMPARE(p.sources().size(), 0);
+        QVERIFY(!p.isModified());  // back at the clean state
+        p.undoStack()->redo();
+        QCOMPARE(p.sources().size(), 2);
+        QVERIFY(sourcesChanged.count() >= 4);
+    }
+
+    void radiusDragMergesIntoOneStep() {
+        Project p;
+        p.addSources({"/m/a.coalesce", "/m/b.coalesce"});
+        const QString a = p.sources()[0].id, b = p.sources()[1].id;
+        const int base = p.undoStack()->count();
+        QSignalSpy weights(&p, &Project::weightsChanged);
+        for (int i = 1; i <= 20; ++i) p.setRadius(a, 1.0 + 0.1 * i, /*mergeKey=*/7);
+        QCOMPARE(p.undoStack()->count(), base + 1);
+        QCOMPARE(p.source(a)->radius, 3.0);
+        QCOMPARE(weights.count(), 20);  // λ shown live during the drag
+        // λ_a = (1/3) / (1/3 + 1) = 0.25
+        QVERIFY(qAbs(p.weightOf(a) - 0.25) < 1e-12);
+        p.undoStack()->undo();
+        QCOMPARE(p.source(a)->radius, 1.0);
+        QVERIFY(qAbs(p.weightOf(a) - 0.5) < 1e-12);
+        p.undoStack()->redo();
+        QCOMPARE(p.source(a)->radius, 3.0);
+
+        // A new drag (new key) is a new step; same key but another source is not merged.
+        p.setRadius(a, 2.0, 8);
+        p.setRadius(b, 2.0, 8);
+        QCOMPARE(p.undoStack()->count(), base + 3);
+        // Typed values (key 0) never merge.
+        p.setRadius(a, 0.5);
+        p.setRadius(a, 0.25);
+        QCOMPARE(p.undoStack()->count(), base + 5);
+        // A drag that returns to its start leaves no step.
+        const int before = p.undoStack()->count();
+        p.setRadius(b, 4.0, 9);
+        p.setRadius(b, 2.0, 9);
+        QCOMPARE(p.undoStack()->count(), before);
+        QCOMPARE(p.source(b)->radius, 2.0);
+        // Out-of-range radii are clamped, never stored as 0 or negative.
+        p.setRadius(b, -5.0);
+        QCOMPARE(p.source(b)->radius, kMinRadius);
+    }
+
+    void mergeOrderDefaultsToDescendingWeight() {
+        Project p;
+        p.addSources({"/m/a.coalesce", "/m/b.coalesce", "/m/c.coalesce"});
+        const QString a = p.sources()[0].id, b = p.sources()[1].id, c = p.sources()[2].id;
+        p.setRadius(a, 3.0);
+        p.setRadius(b, 1.0);
+        p.setRadius(c, 2.0);
+        QCOMPARE(p.mergeOrder(), QStringList({b, c, a}));
+        QVERIFY(!p.hasCustomMergeOrder());
+        p.moveInMergeOrder(a, -1);  // user edit: a before c
+        QCOMPARE(p.mergeOrder(), QStringList({b, a, c}));
+        QVERIFY(p.hasCustomMergeOrder());
+        p.setRadius(c, 0.1);  // a custom order does not follow the weights any more
+        QCOMPARE(p.mergeOrder(), QStringList({b, a, c}));
+        p.removeSource(a);
+        QCOMPARE(p.mergeOrder(), QStringList({b, c}));
+        p.undoStack()->undo();
+        QCOMPARE(p.mergeOrder(), QStringList({b, a, c}));
+        p.resetMergeOrder();
+        QCOMPARE(p.mergeOrder(), QStringList({c, b, a}));
+        p.undoStack()->undo();
+        QCOMPARE(p.mergeOrder(), QStringList({b, a, c}));
+    }
+
+    void otherEditsAreUndoable() {
+        Project p;
+        p.addSources({"/m/a.coalesce"});
+        const QString a = p.sources()[0].id;
+        p.setWeightMode(WeightMode::Constrained);
+        p.setCombineMode(CombineMode::Recursive);
+        p.renameSource(a, "shirts");
+        p.setSourceEnabled(a, false);
+        p.setLocalData({"fashion-mnist:train:8,9", 8, 3});
+        p.setStageConfig("pretrain", QJsonObject{{"iterations", 100}});
+        QCOMPARE(p.weightMode(), WeightMode::Constrained);
+        QCOMPARE(p.source(a)->name, QString("shirts"));
+        QCOMPARE(p.weights()[0], 0.0);
+        for (int i = 0; i < 6; ++i) p.undoStack()->undo();
+        QCOMPARE(p.weightMode(), WeightMode::Fixed);
+        QCOMPARE(p.combineMode(), CombineMode::Joint);
+        QCOMPARE(p.source(a)->name, QString("a"));
+        QVERIFY(p.source(a)->enabled);
+        QCOMPARE(p.localData().count, 20);
+        QVERIFY(p.stageConfig("pretrain").isEmpty());
+    }
+
+    void saveLoadRoundTripWithRelativePaths() {
+        const QString dir = scratch("project_roundtrip");
+        Project p;
+        p.addSources({dir + "/models/a.coalesce", dir + "/models/b.coalesce"});
+        p.setRadius(p.sources()[0].id, 0.5);
+        p.setCombineMode(CombineMode::Recursive);
+        p.moveInMergeOrder(p.sources()[1].id, -1);
+        p.setLocalData({"folder:" + dir + "/local:8,9", 20, 7});
+        p.setStageConfig("pretrain", QJsonObject{{"iterations", 200}, {"seed", 3}});
+        p.addRun({"pretrain", dir + "/runs/pretrain-1", "pretrain 1", "finished", QDateTime::currentDateTimeUtc()});
+        QString error;
+        const QString file = dir + "/exp.coalesce-project";
+        QVERIFY2(p.save(file, &error), qPrintable(error));
+        QVERIFY(!p.isModified());
+        QCOMPARE(p.displayName(), QString("exp"));
+        QCOMPARE(QDir(dir).entryList(QDir::Files), QStringList({"exp.coalesce-project"}));  // no temp files left
+
+        // On disk: schema header and relative paths only.
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject json = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(json["format"].toString(), QString("coalesce-project"));
+        QCOMPARE(json["version"].toInt(), 1);
+        QCOMPARE(json["sources"].toArray()[0].toObject()["path"].toString(), QString("models/a.coalesce"));
+        QCOMPARE(json["local_data"].toObject()["spec"].toString(), QString("folder:local:8,9"));
+        QCOMPARE(json["runs"].toArray()[0].toObject()["dir"].toString(), QString("runs/pretrain-1"));
+
+        // Moving the whole folder keeps the project valid.
+        const QString moved = scratch("project_moved") + "/copy";
+        QVERIFY(QDir().rename(dir, moved));
+        Project q;
+        QVERIFY2(q.load(moved + "/exp.coalesce-project", &error), qPrintable(error));
+        QCOMPARE(q.sources().size(), 2);
+        QCOMPARE(q.sources()[0].path, moved + "/models/a.coalesce");
+        QCOMPARE(q.sources()[0].radius, 0.5);
+        QCOMPARE(q.combineMode(), CombineMode::Recursive);
+        QCOMPARE(q.mergeOrder(), p.mergeOrder());
+        QCOMPARE(q.localData().spec, "folder:" + moved + "/local:8,9");
+        QCOMPARE(q.localData().seed, qint64(7));
+        QCOMPARE(q.stageConfig("pretrain")["iterations"].toInt(), 200);
+        QCOMPARE(q.runs().size(), 1);
+        QCOMPARE(q.runs()[0].dir, moved + "/runs/pretrain-1");
+        QCOMPARE(q.undoStack()->count(), 0);
+        QVERIFY(!q.isModified());
+        // New sources after load get fresh ids.
+        q.addSources({moved + "/models/c.coalesce"});
+        QCOMPARE(q.sources()[2].id, QString("s3"));
+        // Results mark the project modified but are not undo steps.
+        q.undoStack()->undo();
+        QVERIFY(!q.isModified());
+        q.setRunStatus(moved + "/runs/pretrain-1", "cancelled");
+        QVERIFY(q.isModified());
+        QCOMPARE(q.undoStack()->count(), 0);
+    }
+
+    void badFilesGiveClearErrorsAndChangeNothing() {
+        const QString dir = scratch("project_bad");
+        Project p;
+        p.addSources({"/m/keep.coalesce"});
+        QString error;
+        auto expectError = [&](const QByteArray& content, const QString& fragment) {
+            const QString file = dir + "/bad.coalesce-project";
+            writeFile(file, content);
+            error.clear();
+            QVERIFY(!p.load(file, &error));
+            QVERIFY2(error.contains(fragment), qPrintable("got: " + error));
+            QVERIFY2(error.contains("bad.coalesce-project"), qPrintable("error must name the file: " + error));
+            QCOMPARE(p.sources().size(), 1);  // untouched
+            QCOMPARE(p.sources()[0].name, QString("keep"));
+        };
+        expectError("{\n  \"format\": \"coalesce-project\",\n  \"version\": 1,\n  oops\n}", "line 4");
+        expectError("[1, 2]", "expected a JSON object");
+        expectError(R"({"format": "something-else", "version": 1})", "not a Coalesce project");
+        expectError(R"({"format": "coalesce-project", "version": 9})", "newer than this Coalesce supports");
+        expectError(R"({"format": "coalesce-project", "version": 1, "sources": [{"path": "a.coalesce", "radius": -1}]})",
+                    "sources[0].radius must be a number > 0");
+        expectError(R"({"format": "coalesce-project", "version": 1, "sources": [{"radius": 1}]})", "sources[0].path is missing");
+        expectError(R"({"format": "coalesce-project", "version": 1, "weighting": "sometimes"})", "\"weighting\" must be");
+        expectError(R"({"format": "coalesce-project", "version": 1, "merge_order": ["s9"]})", "unknown source \"s9\"");
+        QVERIFY(!p.load(dir + "/missing.coalesce-project", &error));
+        QVERIFY(error.contains("no such file"));
+        QVERIFY(!p.save(dir + "/no/such/folder/x.coalesce-project", &error));
+        QVERIFY(error.contains("cannot save"));
+    }
+
+    void dataSpecPathsAreRelativised() {
+        QCOMPARE(relativizeDataSpec("folder:/a/b/local", "/a"), QString("folder:b/local"));
+        QCOMPARE(relativizeDataSpec("folder:/a/b/local:8,9", "/a"), QString("folder:b/local:8,9"));
+        QCOMPARE(relativizeDataSpec("idx:/a/x.gz:/a/y.gz:3", "/a"), QString("idx:x.gz:y.gz:3"));
+        QCOMPARE(relativizeDataSpec("fashion-mnist:train:8,9", "/a"), QString("fashion-mnist:train:8,9"));
+        QCOMPARE(resolveDataSpec("folder:b/local:8,9", "/a"), QString("folder:/a/b/local:8,9"));
+        QCOMPARE(resolveDataSpec("idx:x.gz:y.gz", "/a"), QString("idx:/a/x.gz:/a/y.gz"));
+        QCOMPARE(resolveDataSpec("toy:ring8", "/a"), QString("toy:ring8"));
+    }
+
+    void recentProjects() {
+        const QString dir = scratch("recent");
+        QSettings settings(dir + "/settings.ini", QSettings::IniFormat);
+        RecentProjects recent(settings);
+        for (int i = 0; i < 12; ++i) writeFile(dir + QString("/p%1.coalesce-project").arg(i), "{}");
+        for (int i = 0; i < 12; ++i) recent.add(dir + QString("/p%1.coalesce-project").arg(i));
+        QCOMPARE(recent.list().size(), RecentProjects::kMaxEntries);
+        QCOMPARE(QFileInfo(recent.list().first()).fileName(), QString("p11.coalesce-project"));
+        recent.add(dir + "/p5.coalesce-project");  // re-opening moves it to the front, no duplicate
+        QCOMPARE(QFileInfo(recent.list().first()).fileName(), QString("p5.coalesce-project"));
+        QCOMPARE(recent.list().count(dir + "/p5.coalesce-project"), 1);
+        QFile::remove(dir + "/p11.coalesce-project");  // deleted files disappear from the menu
+        QVERIFY(!recent.list().contains(dir + "/p11.coalesce-project"));
+        recent.clear();
+        QVERIFY(recent.list().isEmpty());
+    }
+
+    void modelFileInspection() {
+        const QString dir = scratch("model_files");
+        writeFile(dir + "/good.coalesce", fakeCheckpoint(dcganArch(), QJsonObject{{"step", 500}}));
+        const ModelFileInfo good = inspectModelFile(dir + "/good.coalesce");
+        QVERIFY2(good.usable(), qPrintable(good.error));
+        QCOMPARE(good.format, ModelFileInfo::Format::Coalesce);
+        QVERIFY2(good.architecture.startsWith("dcgan32 1×32×32, z=100"), qPrintable(good.architecture));
+        QCOMPARE(good.meta["step"].toInt(), 500);
+        QCOMPARE(good.generatorTensors, 1);
+
+        writeFile(dir + "/other.coalesce", fakeCheckpoint(dcganArch(64), {}));
+        QVERIFY(inspectModelFile(dir + "/other.coalesce").compatibilityKey != good.compatibilityKey);
+
+        writeFile(dir + "/notes.txt", "hello, this is not a model at all");
+        const ModelFileInfo text = inspectModelFile(dir + "/notes.txt");
+        QVERIFY(!text.usable());
+        QVERIFY2(text.error.contains("notes.txt") && text.error.contains("not a generator file"), qPrintable(text.error));
+
+        writeFile(dir + "/script.pt", QByteArray("PK\x03\x04", 4) + QByteArray(100, 'x'));
+        const ModelFileInfo zip = inspectModelFile(dir + "/script.pt");
+        QCOMPARE(zip.format, ModelFileInfo::Format::TorchArchive);
+        QVERIFY(!zip.usable());
+
+        QByteArray truncated = fakeCheckpoint(dcganArch(), {});
+        truncated.truncate(40);
+        writeFile(dir + "/truncated.coalesce", truncated);
+        QVERIFY(!inspectModelFile(dir + "/truncated.coalesce").usable());
+
+        QJsonObject badArch = dcganArch();
+        badArch["family"] = "transformer";
+        writeFile(dir + "/badarch.coalesce", fakeCheckpoint(badArch, {}));
+        const ModelFileInfo bad = inspectModelFile(dir + "/badarch.coalesce");
+        QVERIFY(!bad.usable());
+        QVERIFY2(bad.error.contains("badarch.coalesce"), qPrintable(bad.error));
+
+        QCOMPARE(inspectModelFile(dir + "/absent.coalesce").format, ModelFileInfo::Format::Missing);
+        QVERIFY(!inspectModelFile(dir).usable());
+        QVERIFY(looksLikeModelFile("x.COALESCE"));
+        QVERIFY(!looksLikeModelFile("x.png"));
+    }
+
+    void readsRunDirectories() {
+        const QString dir = scratch("run_reader") + "/pretrain-1";
+        writeFile(dir + "/config.json", R"({"kind": "pretrain", "iterations": 3})");
+        writeFile(dir + "/metrics.csv", "step,name,value\n0,loss_d,1.5\n0,loss_g,-0.5\n1,loss_d,1.25\ngarbage line\n2,loss_d,nan\n");
+        QImage grid(10, 6, QImage::Format_Grayscale8);
+        grid.fill(200);
+        QDir().mkpath(dir + "/samples");
+        QVERIFY(grid.save(dir + "/samples/step_000000.png"));
+        QVERIFY(grid.save(dir + "/samples/step_000100.png"));
+        QVERIFY(grid.save(dir + "/samples/ternary_step_000100.png"));
+        RunStore store;
+        RunDirectoryContents contents;
+        QString error;
+        const int id = loadRunDirectory(dir, store, &contents, &error);
+        QVERIFY2(id > 0, qPrintable(error));
+        const RunData* run = store.run(id);
+        QCOMPARE(run->kind, QString("pretrain"));
+        QCOMPARE(run->label, QString("pretrain-1"));
+        QCOMPARE(run->metricOrder, QStringList({"loss_d", "loss_g"}));
+        QCOMPARE(run->metrics["loss_d"].values.size(), 3);
+        QCOMPARE(run->metrics["loss_d"].values[1], 1.25);
+        QVERIFY(std::isnan(run->metrics["loss_d"].values[2]));
+        QCOMPARE(contents.skippedRows, 1);
+        QCOMPARE(run->imageSteps("samples"), QVector<qint64>({0, 100}));
+        QCOMPARE(run->imageSteps("ternary"), QVector<qint64>({100}));
+        QCOMPARE(contents.status, QString("incomplete"));  // no summary.json
+        QCOMPARE(store.findByDir(QFileInfo(dir).absoluteFilePath()), id);
+
+        QCOMPARE(loadRunDirectory(scratch("run_reader_empty"), store, nullptr, &error), -1);
+        QVERIFY(error.contains("not a run directory"));
+    }
+};
+
+QTEST_MAIN(TestProject)
+#include "test_project.moc"

@@ -1,0 +1,336 @@
+#include "plots/curves_panel.h"
+
+#include <QApplication>
+#include <QBuffer>
+#include <QCheckBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPdfWriter>
+#include <QRegularExpression>
+#include <QSaveFile>
+#include <QScrollArea>
+#include <QSlider>
+#include <QTextStream>
+#include <QToolButton>
+
+#include "plots/metric_chart.h"
+#include "runs/run_store.h"
+
+CurvesPanel::CurvesPanel(RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    auto* bar = new QWidget(this);
+    bar->setObjectName("curvesToolbar");
+    auto* barLayout = new QHBoxLayout(bar);
+    barLayout->setContentsMargins(10, 6, 10, 6);
+    barLayout->setSpacing(8);
+    barLayout->addWidget(new QLabel(tr("Smoothing"), bar));
+    smoothingSlider_ = new QSlider(Qt::Horizontal, bar);
+    smoothingSlider_->setRange(0, 99);  // TensorBoard caps the weight at 0.99
+    smoothingSlider_->setValue(60);
+    smoothingSlider_->setFixedWidth(140);
+    smoothingSlider_->setToolTip(tr("Debiased exponential moving average (as in TensorBoard); the faint line is the raw data"));
+    barLayout->addWidget(smoothingSlider_);
+    smoothingValue_ = new QLabel(QStringLiteral("0.60"), bar);
+    smoothingValue_->setMinimumWidth(32);
+    barLayout->addWidget(smoothingValue_);
+    barLayout->addSpacing(8);
+    logCheck_ = new QCheckBox(tr("Log y"), bar);
+    logCheck_->setToolTip(tr("Logarithmic value axis (non-positive values are not drawn)"));
+    barLayout->addWidget(logCheck_);
+    auto* fit = new QToolButton(bar);
+    fit->setText(tr("Fit all"));
+    fit->setToolTip(tr("Fit every chart to its data and follow new points again.\n"
+                       "In a chart: drag to pan, Ctrl+wheel to zoom, Shift+wheel to zoom steps, "
+                       "double-click to fit, click a legend entry to hide/show it."));
+    barLayout->addWidget(fit);
+    barLayout->addStretch(1);
+    filter_ = new QLineEdit(bar);
+    filter_->setPlaceholderText(tr("Filter charts (regex)"));
+    filter_->setClearButtonEnabled(true);
+    filter_->setMaximumWidth(220);
+    barLayout->addWidget(filter_);
+    layout->addWidget(bar);
+
+    scroll_ = new QScrollArea(this);
+    scroll_->setWidgetResizable(true);
+    scroll_->setFrameShape(QFrame::NoFrame);
+    grid_ = new QWidget(scroll_);
+    grid_->setObjectName("curvesGrid");
+    gridLayout_ = new QGridLayout(grid_);
+    gridLayout_->setContentsMargins(10, 6, 10, 10);
+    gridLayout_->setSpacing(10);
+    emptyLabel_ = new QLabel(tr("<h3>No curves yet</h3><p>Start a stage (<b>Run ▸ Start</b>, F5) or open a finished run "
+                                "(<b>File ▸ Open Run Directory…</b>).<br>Metrics appear here live, one chart per metric; "
+                                "runs are overlaid.</p>"),
+                             grid_);
+    emptyLabel_->setAlignment(Qt::AlignCenter);
+    emptyLabel_->setWordWrap(true);
+    emptyLabel_->setEnabled(false);
+    gridLayout_->addWidget(emptyLabel_, 0, 0);
+    scroll_->setWidget(grid_);
+    layout->addWidget(scroll_, 1);
+
+    replotTimer_.setSingleShot(true);
+    replotTimer_.setInterval(40);
+    connect(&replotTimer_, &QTimer::timeout, this, &CurvesPanel::flush);
+
+    connect(smoothingSlider_, &QSlider::valueChanged, this, [this](int v) {
+        smoothingValue_->setText(QString::number(v / 100.0, 'f', 2));
+        QVector<const RunData*> runs;
+        for (int id : store_->ids()) runs << store_->run(id);
+        for (MetricChart* c : charts_) {
+            c->setSmoothing(v / 100.0, runs);
+            c->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
+    connect(logCheck_, &QCheckBox::toggled, this, [this](bool on) {
+        for (MetricChart* c : charts_) {
+            c->setLogY(on);
+            c->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
+    connect(fit, &QToolButton::clicked, this, [this] {
+        for (MetricChart* c : charts_) {
+            c->fitToData();
+            c->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
+    connect(filter_, &QLineEdit::textChanged, this, [this] { relayout(); });
+
+    connect(store_, &RunStore::metricsAppended, this, &CurvesPanel::scheduleUpdate);
+    connect(store_, &RunStore::runAdded, this, &CurvesPanel::scheduleUpdate);
+    connect(store_, &RunStore::runChanged, this, &CurvesPanel::onRunChanged);
+    connect(store_, &RunStore::runRemoved, this, &CurvesPanel::onRunRemoved);
+}
+
+QList<MetricChart*> CurvesPanel::charts() const {
+    QList<MetricChart*> out;
+    for (const QString& g : chartOrder_) out << charts_.value(g);
+    return out;
+}
+
+double CurvesPanel::smoothing() const { return smoothingSlider_->value() / 100.0; }
+void CurvesPanel::setSmoothing(double weight) { smoothingSlider_->setValue(qRound(std::clamp(weight, 0.0, 0.99) * 100)); }
+bool CurvesPanel::logY() const { return logCheck_->isChecked(); }
+void CurvesPanel::setLogY(bool log) { logCheck_->setChecked(log); }
+void CurvesPanel::setFilter(const QString& regex) { filter_->setText(regex); }
+
+void CurvesPanel::scheduleUpdate(int runId) {
+    dirtyRuns_.insert(runId);
+    if (!replotTimer_.isActive()) replotTimer_.start();  // single-shot: coalesces every burst
+}
+
+int CurvesPanel::ordinalOf(int runId) const { return int(store_->ids().indexOf(runId)); }
+
+MetricChart* CurvesPanel::ensureChart(const QString& group) {
+    if (MetricChart* c = charts_.value(group)) return c;
+    auto* c = new MetricChart(group, grid_);
+    c->setTheme(PlotTheme::fromPalette(palette()));
+    c->setSmoothing(smoothing(), {});
+    if (logY()) c->setLogY(true);
+    charts_.insert(group, c);
+    chartOrder_ << group;
+    relayout();
+    return c;
+}
+
+void CurvesPanel::flush() {
+    replotTimer_.stop();
+    if (dirtyRuns_.isEmpty()) return;
+    QElapsedTimer timer;
+    timer.start();
+    QSet<MetricChart*> changed;
+    const QSet<int> dirty = std::exchange(dirtyRuns_, {});
+    for (int id : dirty) {
+        const RunData* run = store_->run(id);
+        if (!run) continue;
+        const int ordinal = ordinalOf(id);
+        for (const QString& metric : run->metricOrder) ensureChart(MetricChart::groupOf(metric));
+        for (MetricChart* c : charts_)
+            if (c->sync(*run, ordinal)) changed.insert(c);
+    }
+    for (MetricChart* c : changed) {
+        c->fitIfFollowing();
+        if (c->isVisible()) {
+            c->replot(QCustomPlot::rpImmediateRefresh);
+            ++stats_.replots;
+        } else {
+            c->replot(QCustomPlot::rpQueuedReplot);  // painted when shown
+        }
+    }
+    if (!changed.isEmpty()) {
+        stats_.lastFlushMs = timer.nsecsElapsed() / 1e6;
+        stats_.maxFlushMs = std::max(stats_.maxFlushMs, stats_.lastFlushMs);
+        ++stats_.flushes;
+    }
+}
+
+void CurvesPanel::onRunChanged(int runId) {
+    const RunData* run = store_->run(runId);
+    if (!run) return;
+    for (MetricChart* c : charts_) {
+        if (!c->hasRun(runId)) continue;
+        c->updateRun(*run, ordinalOf(runId));
+        c->fitIfFollowing();
+        c->replot(QCustomPlot::rpQueuedReplot);
+    }
+    scheduleUpdate(runId);  // radii may have arrived after the first points
+}
+
+void CurvesPanel::onRunRemoved(int runId) {
+    dirtyRuns_.remove(runId);
+    for (auto it = charts_.begin(); it != charts_.end();) {
+        MetricChart* c = it.value();
+        c->removeRun(runId);
+        if (c->seriesCount() == 0) {
+            chartOrder_.removeAll(it.key());
+            c->deleteLater();
+            it = charts_.erase(it);
+        } else {
+            c->fitIfFollowing();
+            c->replot(QCustomPlot::rpQueuedReplot);
+            ++it;
+        }
+    }
+    relayout();
+}
+
+bool CurvesPanel::chartMatchesFilter(const QString& group) const {
+    const QString text = filter_->text().trimmed();
+    if (text.isEmpty()) return true;
+    const QRegularExpression re(text, QRegularExpression::CaseInsensitiveOption);
+    return re.isValid() ? re.match(group).hasMatch() : group.contains(text, Qt::CaseInsensitive);
+}
+
+void CurvesPanel::relayout() {
+    const int available = scroll_->viewport()->width();
+    columns_ = std::max(1, available / 460);
+    for (MetricChart* c : charts_) gridLayout_->removeWidget(c);
+    gridLayout_->removeWidget(emptyLabel_);
+    int shown = 0;
+    for (const QString& group : chartOrder_) {
+        MetricChart* c = charts_.value(group);
+        const bool visible = chartMatchesFilter(group);
+        c->setVisible(visible);
+        if (!visible) continue;
+        gridLayout_->addWidget(c, shown / columns_, shown % columns_);
+        ++shown;
+    }
+    for (int col = 0; col < gridLayout_->columnCount(); ++col) gridLayout_->setColumnStretch(col, col < columns_ ? 1 : 0);
+    emptyLabel_->setVisible(charts_.isEmpty());
+    if (charts_.isEmpty()) gridLayout_->addWidget(emptyLabel_, 0, 0);
+    gridLayout_->setRowStretch(gridLayout_->rowCount(), 0);
+}
+
+void CurvesPanel::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    const int wanted = std::max(1, scroll_->viewport()->width() / 460);
+    if (wanted != columns_) relayout();
+}
+
+void CurvesPanel::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) applyTheme();
+}
+
+void CurvesPanel::applyTheme() {
+    const PlotTheme theme = PlotTheme::fromPalette(palette());
+    for (MetricChart* c : charts_) {
+        c->setTheme(theme);
+        for (int id : store_->ids())
+            if (const RunData* r = store_->run(id); r && c->hasRun(id)) c->updateRun(*r, ordinalOf(id));
+        c->replot(QCustomPlot::rpQueuedReplot);
+    }
+}
+
+bool CurvesPanel::exportCsv(const QString& path, QString* error) const {
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+        if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
+        return false;
+    }
+    QTextStream out(&file);
+    out << "run,metric,step,value,smoothed\n";
+    out.setRealNumberPrecision(9);
+    for (int id : store_->ids()) {
+        const RunData* run = store_->run(id);
+        if (!run || !run->visible) continue;
+        QString label = run->label;
+        label.replace('"', QStringLiteral("\"\""));
+        for (const QString& metric : run->metricOrder) {
+            const MetricSeries& s = run->metrics[metric];
+            const QVector<double> smoothed = smoothDebiasedEma(s.values, smoothing());
+            for (int i = 0; i < s.steps.size(); ++i)
+                out << '"' << label << "\"," << metric << ',' << qint64(s.steps[i]) << ',' << s.values[i] << ','
+                    << smoothed[i] << '\n';
+        }
+    }
+    out.flush();
+    if (!file.commit()) {
+        if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+bool CurvesPanel::exportPng(const QString& path, QString* error) {
+    flush();
+    if (charts_.isEmpty()) {
+        if (error) *error = tr("there are no curves to export yet");
+        return false;
+    }
+    const QPixmap pixmap = grid_->grab();
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !pixmap.save(&file, "PNG") || !file.commit()) {
+        if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+bool CurvesPanel::exportPdf(const QString& path, QString* error) {
+    flush();
+    const QList<MetricChart*> shown = [&] {
+        QList<MetricChart*> l;
+        for (MetricChart* c : charts())
+            if (chartMatchesFilter(c->group())) l << c;
+        return l;
+    }();
+    if (shown.isEmpty()) {
+        if (error) *error = tr("there are no curves to export yet");
+        return false;
+    }
+    // QPdfWriter writes directly; render into memory first so a failure leaves no partial file.
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    {
+        QPdfWriter pdf(&buffer);
+        pdf.setPageSize(QPageSize(QPageSize::A4));
+        pdf.setPageOrientation(QPageLayout::Portrait);
+        pdf.setResolution(96);
+        pdf.setTitle(tr("Coalesce curves"));
+        pdf.setCreator(QStringLiteral("Coalesce"));
+        QCPPainter painter(&pdf);
+        const QRect page = pdf.pageLayout().paintRectPixels(96);
+        const int perPage = 2;
+        const int h = (page.height() - 20) / perPage;
+        for (int i = 0; i < shown.size(); ++i) {
+            if (i > 0 && i % perPage == 0) pdf.newPage();
+            painter.save();
+            painter.translate(0, (i % perPage) * (h + 20));
+            shown[i]->toPainter(&painter, page.width(), h);
+            painter.restore();
+        }
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(buffer.data()) != buffer.size() || !file.commit()) {
+        if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,82 @@
+// The "Curves" view: one MetricChart per metric group, for every run in the RunStore, laid out in a
+// responsive grid, with smoothing, log-y, a filter and exports (CSV, PNG, PDF).
+//
+// Updates are coalesced: RunStore::metricsAppended only marks runs dirty and starts a single-shot
+// timer (40 ms by default); when it fires, each chart appends just the new points and replots once.
+#pragma once
+#include <QElapsedTimer>
+#include <QMap>
+#include <QSet>
+#include <QTimer>
+#include <QWidget>
+
+class RunStore;
+class MetricChart;
+class QCheckBox;
+class QGridLayout;
+class QLabel;
+class QLineEdit;
+class QScrollArea;
+class QSlider;
+
+class CurvesPanel : public QWidget {
+    Q_OBJECT
+public:
+    struct ReplotStats {
+        int replots = 0;          // chart replots done
+        int flushes = 0;          // timer firings that changed something
+        double lastFlushMs = 0;   // time of the last flush (append + replot of all dirty charts)
+        double maxFlushMs = 0;
+    };
+
+    explicit CurvesPanel(RunStore* store, QWidget* parent = nullptr);
+
+    void setReplotInterval(int ms) { replotTimer_.setInterval(ms); }
+    int replotInterval() const { return replotTimer_.interval(); }
+    // Applies pending data and replots now (the timer would do it within one interval).
+    void flush();
+    bool updatePending() const { return replotTimer_.isActive(); }
+    QList<MetricChart*> charts() const;  // in display order
+    MetricChart* chart(const QString& group) const { return charts_.value(group); }
+    ReplotStats stats() const { return stats_; }
+
+    double smoothing() const;
+    void setSmoothing(double weight);  // 0 … 0.99
+    bool logY() const;
+    void setLogY(bool log);
+    void setFilter(const QString& regex);
+    void applyTheme();  // re-reads colours from the application palette
+
+    bool exportCsv(const QString& path, QString* error) const;
+    bool exportPng(const QString& path, QString* error);
+    bool exportPdf(const QString& path, QString* error);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+    void changeEvent(QEvent* event) override;
+
+private:
+    void scheduleUpdate(int runId);
+    void onRunChanged(int runId);
+    void onRunRemoved(int runId);
+    void relayout();
+    int ordinalOf(int runId) const;
+    MetricChart* ensureChart(const QString& group);
+    bool chartMatchesFilter(const QString& group) const;
+
+    RunStore* store_;
+    QTimer replotTimer_;
+    QSet<int> dirtyRuns_;
+    QMap<QString, MetricChart*> charts_;
+    QStringList chartOrder_;
+    QScrollArea* scroll_ = nullptr;
+    QWidget* grid_ = nullptr;
+    QGridLayout* gridLayout_ = nullptr;
+    QLabel* emptyLabel_ = nullptr;
+    QSlider* smoothingSlider_ = nullptr;
+    QLabel* smoothingValue_ = nullptr;
+    QCheckBox* logCheck_ = nullptr;
+    QLineEdit* filter_ = nullptr;
+    int columns_ = 0;
+    ReplotStats stats_;
+};

@@ -1,0 +1,444 @@
+#include "plots/metric_chart.h"
+
+#include <QRegularExpression>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "runs/run_store.h"
+
+struct MetricChart::Binding {
+    int runId = 0;
+    QString metric;
+    QString key;
+    QString runLabel;
+    QCPGraph* raw = nullptr;
+    QCPGraph* smooth = nullptr;
+    int consumed = 0;  // points of the run's series already in the graphs
+    DebiasedEma ema;
+    double lastKey = -std::numeric_limits<double>::infinity();
+    bool hiddenByUser = false;
+    bool runVisible = true;
+};
+
+struct MetricChart::RadiusMarks {
+    int runId = 0;
+    QVector<double> radii;
+    QVector<QCPItemStraightLine*> lines;
+    QVector<QCPItemText*> labels;
+    bool visible = true;
+};
+
+namespace {
+bool isNumber(const QString& s, int* value) {
+    bool ok = false;
+    *value = s.toInt(&ok);
+    return ok;
+}
+}  // namespace
+
+QString MetricChart::groupOf(const QString& metric) {
+    const int slash = metric.lastIndexOf('/');
+    return slash > 0 ? metric.left(slash) : metric;
+}
+
+QString MetricChart::seriesKeyOf(const QString& metric) {
+    const int slash = metric.lastIndexOf('/');
+    return slash > 0 ? metric.mid(slash + 1) : QString();
+}
+
+bool MetricChart::isRadiusGroup(const QString& group) {
+    static const QRegularExpression re(QStringLiteral("^(w1?_?hat|w_?est(imate)?|w1_?estimate)$"),
+                                       QRegularExpression::CaseInsensitiveOption);
+    return re.match(group).hasMatch();
+}
+
+MetricChart::MetricChart(const QString& group, QWidget* parent) : QCustomPlot(parent), group_(group) {
+    setMinimumHeight(220);
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    axisRect()->setRangeDrag(Qt::Horizontal | Qt::Vertical);
+    axisRect()->setRangeZoom(Qt::Horizontal | Qt::Vertical);
+    setNoAntialiasingOnDrag(true);
+    setPlottingHint(QCP::phCacheLabels, true);
+    plotLayout()->insertRow(0);
+    title_ = new QCPTextElement(this, isRadiusGroup(group) ? group + QStringLiteral("  (dashed: radius η_k)") : group,
+                                QFont(font().family(), font().pointSize(), QFont::DemiBold));
+    plotLayout()->addElement(0, 0, title_);
+    xAxis->setLabel(tr("step"));
+    xAxis->ticker()->setTickCount(6);
+    yAxis->ticker()->setTickCount(5);
+    QFont small = font();
+    small.setPointSizeF(std::max(7.0, small.pointSizeF() - 1));
+    xAxis->setTickLabelFont(small);
+    yAxis->setTickLabelFont(small);
+    xAxis->setLabelFont(small);
+    legend->setFont(small);
+    legend->setIconSize(16, 8);
+    legend->setRowSpacing(-2);
+    legend->setVisible(false);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    connect(this, &QCustomPlot::legendClick, this, &MetricChart::onLegendClick);
+    setToolTip(QString());
+}
+
+MetricChart::~MetricChart() = default;
+
+MetricChart::Binding* MetricChart::find(int runId, const QString& metric) const {
+    for (const auto& b : bindings_)
+        if (b->runId == runId && b->metric == metric) return b.get();
+    return nullptr;
+}
+
+bool MetricChart::hasRun(int runId) const {
+    return std::any_of(bindings_.begin(), bindings_.end(), [&](const auto& b) { return b->runId == runId; });
+}
+
+QCPGraph* MetricChart::smoothedGraph(int runId, const QString& metric) const {
+    const Binding* b = find(runId, metric);
+    return b ? b->smooth : nullptr;
+}
+
+QCPGraph* MetricChart::rawGraph(int runId, const QString& metric) const {
+    const Binding* b = find(runId, metric);
+    return b ? b->raw : nullptr;
+}
+
+bool MetricChart::seriesHiddenByUser(int runId, const QString& metric) const {
+    const Binding* b = find(runId, metric);
+    return b && b->hiddenByUser;
+}
+
+qint64 MetricChart::pointCount() const {
+    qint64 n = 0;
+    for (const auto& b : bindings_) n += b->consumed;
+    return n;
+}
+
+QColor MetricChart::seriesColor(const QString& key, const RunData& run, int runOrdinal) const {
+    if (key.isEmpty()) return run.color;
+    // Numbered families (w_hat/0, lambda/1) use the source's index, so Ŵ_k, λ_k and the η_k line of
+    // one source share a colour across charts.
+    int k = 0;
+    if (!isNumber(key, &k)) k = std::max(0, int(keysInOrder_.indexOf(key)));
+    return runVariant(RunStore::colorForIndex(k), runOrdinal, theme_.dark);
+}
+
+void MetricChart::styleBinding(Binding& b, const RunData& run, int runOrdinal) {
+    const QColor c = seriesColor(b.key, run, runOrdinal);
+    QColor faint = c;
+    faint.setAlpha(theme_.dark ? 70 : 60);
+    b.raw->setPen(QPen(faint, 1));
+    QPen pen(c, 1.8);
+    pen.setCosmetic(true);
+    b.smooth->setPen(pen);
+    b.runLabel = run.label;
+}
+
+void MetricChart::applyVisibility(Binding& b) {
+    const bool visible = b.runVisible && !b.hiddenByUser;
+    b.smooth->setVisible(visible);
+    b.raw->setVisible(visible && smoothing_ > 0);
+    if (auto* item = legend->itemWithPlottable(b.smooth)) {
+        QColor text = theme_.foreground;
+        if (b.hiddenByUser) text.setAlpha(90);
+        item->setTextColor(text);
+        QFont f = legend->font();
+        f.setStrikeOut(b.hiddenByUser);
+        item->setFont(f);
+    }
+}
+
+void MetricChart::updateLegendVisibility() {
+    // Names: with several runs in one chart the run label is needed to tell series apart.
+    QSet<int> runs;
+    for (const auto& b : bindings_)
+        if (b->runVisible) runs.insert(b->runId);
+    const bool multiRun = runs.size() > 1;
+    for (const auto& b : bindings_) {
+        QString name = b->key.isEmpty() ? (multiRun ? b->runLabel : b->metric)
+                                        : (multiRun ? b->runLabel + QStringLiteral(" · ") + b->key : b->key);
+        b->smooth->setName(name);
+        if (b->runVisible && !legend->hasItemWithPlottable(b->smooth)) b->smooth->addToLegend();
+        if (!b->runVisible && legend->hasItemWithPlottable(b->smooth)) b->smooth->removeFromLegend();
+        applyVisibility(*b);
+    }
+    legend->setVisible(legend->itemCount() > 1);
+}
+
+MetricChart::Binding* MetricChart::create(const RunData& run, const QString& metric, int runOrdinal) {
+    auto b = std::make_unique<Binding>();
+    b->runId = run.id;
+    b->metric = metric;
+    b->key = seriesKeyOf(metric);
+    if (!b->key.isEmpty() && !keysInOrder_.contains(b->key)) keysInOrder_ << b->key;
+    b->ema = DebiasedEma(smoothing_);
+    b->raw = addGraph(xAxis, yAxis);
+    b->raw->removeFromLegend();
+    b->raw->setAntialiased(false);  // faint raw data: aliasing invisible, halves the cost
+    b->smooth = addGraph(xAxis, yAxis);
+    b->runVisible = run.visible;
+    styleBinding(*b, run, runOrdinal);
+    bindings_.push_back(std::move(b));
+    updateLegendVisibility();
+    return bindings_.back().get();
+}
+
+bool MetricChart::sync(const RunData& run, int runOrdinal) {
+    bool changed = false;
+    for (const QString& metric : run.metricOrder) {
+        if (groupOf(metric) != group_) continue;
+        Binding* b = find(run.id, metric);
+        if (!b) {
+            b = create(run, metric, runOrdinal);
+            changed = true;
+        }
+        const auto it = run.metrics.constFind(metric);
+        if (it == run.metrics.constEnd()) continue;
+        const int n = it->steps.size();
+        if (b->consumed >= n) continue;
+        const QVector<double> keys = it->steps.mid(b->consumed);
+        const QVector<double> values = it->values.mid(b->consumed);
+        QVector<double> smoothed(values.size());
+        for (int i = 0; i < values.size(); ++i) smoothed[i] = b->ema.push(values[i]);
+        const bool sorted = keys.first() >= b->lastKey && std::is_sorted(keys.begin(), keys.end());
+        b->raw->addData(keys, values, sorted);
+        b->smooth->addData(keys, smoothed, sorted);
+        b->lastKey = std::max(b->lastKey, keys.last());
+        b->consumed = n;
+        changed = true;
+    }
+    if (isRadiusGroup(group_)) {
+        const bool have = std::any_of(radiusMarks_.begin(), radiusMarks_.end(), [&](const auto& m) { return m->runId == run.id; });
+        if (!have && !run.radii.isEmpty() && hasRun(run.id)) {
+            rebuildRadiusMarks(run, runOrdinal);
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+void MetricChart::updateRun(const RunData& run, int runOrdinal) {
+    for (auto& b : bindings_) {
+        if (b->runId != run.id) continue;
+        b->runVisible = run.visible;
+        styleBinding(*b, run, runOrdinal);
+    }
+    updateLegendVisibility();
+    if (isRadiusGroup(group_) && hasRun(run.id)) rebuildRadiusMarks(run, runOrdinal);
+}
+
+void MetricChart::removeRun(int runId) {
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if ((*it)->runId == runId) {
+            removeGraph((*it)->raw);
+            removeGraph((*it)->smooth);
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = radiusMarks_.begin(); it != radiusMarks_.end();) {
+        if ((*it)->runId == runId) {
+            for (auto* l : (*it)->lines) removeItem(l);
+            for (auto* t : (*it)->labels) removeItem(t);
+            it = radiusMarks_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    updateLegendVisibility();
+}
+
+void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
+    auto it = std::find_if(radiusMarks_.begin(), radiusMarks_.end(), [&](const auto& m) { return m->runId == run.id; });
+    if (it != radiusMarks_.end()) {
+        for (auto* l : (*it)->lines) removeItem(l);
+        for (auto* t : (*it)->labels) removeItem(t);
+        radiusMarks_.erase(it);
+    }
+    if (run.radii.isEmpty()) return;
+    auto marks = std::make_unique<RadiusMarks>();
+    marks->runId = run.id;
+    marks->radii = run.radii;
+    marks->visible = run.visible;
+    for (int k = 0; k < run.radii.size(); ++k) {
+        const QColor c = runVariant(RunStore::colorForIndex(k), runOrdinal, theme_.dark);
+        auto* line = new QCPItemStraightLine(this);
+        line->point1->setCoords(0, run.radii[k]);
+        line->point2->setCoords(1, run.radii[k]);
+        line->setPen(QPen(c, 1.2, Qt::DashLine));
+        line->setVisible(run.visible);
+        line->setSelectable(false);
+        auto* label = new QCPItemText(this);
+        label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        label->position->setTypeY(QCPItemPosition::ptPlotCoords);
+        label->position->setCoords(0.01, run.radii[k]);
+        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+        label->setText(QStringLiteral("η%1 = %2").arg(k).arg(run.radii[k], 0, 'g', 3));
+        label->setColor(c);
+        QFont f = legend->font();
+        label->setFont(f);
+        label->setVisible(run.visible);
+        label->setSelectable(false);
+        marks->lines << line;
+        marks->labels << label;
+    }
+    radiusMarks_.push_back(std::move(marks));
+}
+
+void MetricChart::setSmoothing(double weight, const QVector<const RunData*>& runs) {
+    smoothing_ = std::clamp(weight, 0.0, 0.999);
+    for (auto& b : bindings_) {
+        const RunData* run = nullptr;
+        for (const RunData* r : runs)
+            if (r && r->id == b->runId) run = r;
+        if (!run) continue;
+        const auto it = run->metrics.constFind(b->metric);
+        if (it == run->metrics.constEnd()) continue;
+        b->ema = DebiasedEma(smoothing_);
+        const QVector<double> keys = it->steps.mid(0, b->consumed);
+        QVector<double> smoothed(keys.size());
+        for (int i = 0; i < keys.size(); ++i) smoothed[i] = b->ema.push(it->values[i]);
+        b->smooth->setData(keys, smoothed, std::is_sorted(keys.begin(), keys.end()));
+        applyVisibility(*b);
+    }
+}
+
+void MetricChart::setLogY(bool log) {
+    logY_ = log;
+    if (log) {
+        yAxis->setScaleType(QCPAxis::stLogarithmic);
+        auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
+        ticker->setSubTickCount(8);
+        yAxis->setTicker(ticker);
+        yAxis->setNumberFormat("eb");
+        yAxis->setNumberPrecision(0);
+    } else {
+        yAxis->setScaleType(QCPAxis::stLinear);
+        yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+        yAxis->ticker()->setTickCount(5);
+        yAxis->setNumberFormat("g");
+        yAxis->setNumberPrecision(6);
+    }
+    fitToData();
+}
+
+void MetricChart::setTheme(const PlotTheme& theme) {
+    theme_ = theme;
+    theme.applyTo(this);
+    title_->setTextColor(theme.foreground);
+    for (auto& b : bindings_) applyVisibility(*b);
+}
+
+void MetricChart::fitIfFollowing() {
+    if (followData_) fitToData();
+}
+
+void MetricChart::fitToData() {
+    bool any = false;
+    for (const auto& b : bindings_) any = any || (b->smooth->visible() && !b->smooth->data()->isEmpty());
+    if (!any) return;
+    rescaleAxes(true);
+    QCPRange y = yAxis->range();
+    // Keep the radius lines in view: a Ŵ_k far below its η_k is exactly what the user must see.
+    for (const auto& m : radiusMarks_)
+        if (m->visible)
+            for (double r : m->radii)
+                if (!logY_ || r > 0) y.expand(r);
+    if (logY_) {
+        if (y.lower <= 0) y.lower = std::max(1e-12, y.upper * 1e-6);
+        y = QCPRange(y.lower / 1.15, y.upper * 1.15);
+    } else {
+        const double pad = y.size() > 0 ? y.size() * 0.06 : std::max(1e-9, std::abs(y.upper) * 0.1 + 1e-9);
+        y = QCPRange(y.lower - pad, y.upper + pad);
+    }
+    yAxis->setRange(y);
+    QCPRange x = xAxis->range();
+    if (x.size() <= 0) x = QCPRange(x.lower - 1, x.upper + 1);
+    xAxis->setRange(x);
+}
+
+void MetricChart::toggleSeries(int runId, const QString& metric) {
+    if (Binding* b = find(runId, metric)) {
+        b->hiddenByUser = !b->hiddenByUser;
+        applyVisibility(*b);
+        replot(QCustomPlot::rpQueuedReplot);
+    }
+}
+
+void MetricChart::onLegendClick(QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) {
+    auto* plottableItem = qobject_cast<QCPPlottableLegendItem*>(item);
+    if (!plottableItem) return;
+    for (auto& b : bindings_)
+        if (b->smooth == plottableItem->plottable()) {
+            toggleSeries(b->runId, b->metric);
+            return;
+        }
+}
+
+void MetricChart::mousePressEvent(QMouseEvent* event) {
+    pressOnLegend_ = legend->visible() && legend->selectTest(event->position(), false) >= 0;
+    QCustomPlot::mousePressEvent(event);
+}
+
+void MetricChart::wheelEvent(QWheelEvent* event) {
+    // Plain wheel scrolls the panel; Ctrl+wheel zooms both axes, Shift+wheel only the steps.
+    const auto mods = event->modifiers();
+    if (!(mods & (Qt::ControlModifier | Qt::ShiftModifier))) {
+        event->ignore();
+        return;
+    }
+    axisRect()->setRangeZoom(mods & Qt::ShiftModifier ? Qt::Horizontal : (Qt::Horizontal | Qt::Vertical));
+    followData_ = false;
+    QCustomPlot::wheelEvent(event);
+}
+
+void MetricChart::mouseDoubleClickEvent(QMouseEvent* event) {
+    QCustomPlot::mouseDoubleClickEvent(event);
+    followData_ = true;
+    fitToData();
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MetricChart::mouseMoveEvent(QMouseEvent* event) {
+    QCustomPlot::mouseMoveEvent(event);
+    if ((event->buttons() & Qt::LeftButton) && !pressOnLegend_) followData_ = false;  // panning: stop auto-fit
+    if (event->buttons() != Qt::NoButton || !axisRect()->rect().contains(event->pos())) {
+        QToolTip::hideText();
+        return;
+    }
+    // Nearest point of any visible smoothed series, within 24 px: show smoothed and raw value.
+    const double x = xAxis->pixelToCoord(event->position().x());
+    const Binding* best = nullptr;
+    double bestDistance = 24.0;
+    int bestIndex = -1;
+    for (const auto& b : bindings_) {
+        if (!b->smooth->visible() || b->smooth->data()->isEmpty()) continue;
+        const auto data = b->smooth->data();
+        auto it = data->findBegin(x, false);
+        for (auto candidate : {it, it == data->constBegin() ? it : it - 1}) {
+            if (candidate == data->constEnd()) continue;
+            const double dx = xAxis->coordToPixel(candidate->key) - event->position().x();
+            const double dy = yAxis->coordToPixel(candidate->value) - event->position().y();
+            const double d = std::hypot(dx, dy);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = b.get();
+                bestIndex = int(candidate - data->constBegin());
+            }
+        }
+    }
+    if (!best) {
+        QToolTip::hideText();
+        return;
+    }
+    const auto s = best->smooth->data()->at(bestIndex);
+    QString text = QStringLiteral("<b>%1</b><br>step %2<br>smoothed %3")
+                       .arg(best->smooth->name().toHtmlEscaped())
+                       .arg(qint64(s->key))
+                       .arg(s->value, 0, 'g', 5);
+    if (bestIndex < best->raw->data()->size())
+        text += QStringLiteral("<br>raw %1").arg(best->raw->data()->at(bestIndex)->value, 0, 'g', 5);
+    QToolTip::showText(event->globalPosition().toPoint(), text, this);
+}
