@@ -3,7 +3,12 @@
 
 namespace coalesce {
 
+std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluate_job.cpp
+std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
+
 void registerBuiltinJobs() {
+    registerJobKind("evaluate", &makeEvaluateJob, "score a generator: FID, KID, exact/sliced W1, precision/recall, diversity");
+    registerJobKind("evaluator-train", &makeEvaluatorTrainJob, "train and cache the feature network used by evaluate");
     // registerJobKind("pretrain", &makePretrainJob, "train a WGAN-GP generator on dataset classes");
 }
 
