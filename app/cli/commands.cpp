@@ -1,0 +1,113 @@
+#include "commands.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/error.h"
+#include "job_runner.h"
+#include "jobs/job_factory.h"
+
+namespace coalesce::cli {
+
+std::vector<OptionSpec> runtimeOptions() {
+    return {{"threads", OptionType::Int, "LibTorch intra-op threads (0 = all cores)", "0"},
+            {"device", OptionType::String, "auto | cpu | cuda | cuda:N", "auto"},
+            {"quiet", OptionType::Flag, "no progress bar, warnings and errors only", ""}};
+}
+
+nlohmann::json runtimeConfig(const ParsedArgs& a) {
+    return {{"threads", a.integer("threads")}, {"device", a.str("device")}};
+}
+
+namespace {
+
+Json readJsonFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot open");
+    try {
+        return Json::parse(in);
+    } catch (const Json::parse_error& e) {
+        throw Error(path + ": invalid JSON (" + std::string(e.what()) + ")");
+    }
+}
+
+std::vector<OptionSpec> withRuntime(std::vector<OptionSpec> options) {
+    for (auto& o : runtimeOptions()) options.push_back(o);
+    return options;
+}
+
+// --- run: any job from a JSON file -----------------------------------------------------------
+int runRun(const ParsedArgs& a) {
+    if (a.positional.size() != 1) throw Error("expected exactly one job config file (coalesce-cli run CONFIG.json)");
+    Json config = readJsonFile(a.positional[0]);
+    if (a.has("run-dir")) config["run_dir"] = a.str("run-dir");
+    if (a.flag("resume")) config["resume"] = true;
+    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
+    return runJobConfig(config, a.flag("quiet"));
+}
+
+// --- pretrain ----------------------------------------------------------------------------------
+int runPretrain(const ParsedArgs& a) {
+    Json arch = {{"family", a.str("family")}, {"preset", a.str("preset")}, {"channels", a.integer("channels")}};
+    if (a.has("arch")) arch = readJsonFile(a.str("arch"));
+    Json config = {{"kind", "pretrain"},
+                   {"data", a.str("data")},
+                   {"arch", arch},
+                   {"iterations", a.integer("iterations")},
+                   {"batch_size", a.integer("batch-size")},
+                   {"n_critic", a.integer("n-critic")},
+                   {"gp", a.str("gp")},
+                   {"lr", a.real("lr")},
+                   {"seed", a.integer("seed")},
+                   {"sample_every", a.integer("sample-every")},
+                   {"checkpoint_every", a.integer("checkpoint-every")},
+                   {"run_dir", a.str("out")},
+                   {"resume", a.flag("resume")},
+                   {"runtime", runtimeConfig(a)}};
+    return runJobConfig(config, a.flag("quiet"));
+}
+
+// --- jobs: list what the engine can run ----------------------------------------------------------
+int runJobs(const ParsedArgs&) {
+    for (const auto& k : jobKinds()) std::printf("%-14s %s\n", k.c_str(), jobKindSummary(k).c_str());
+    return 0;
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> all = {
+        {{"pretrain", "Train a WGAN-GP source generator on dataset classes",
+          "coalesce-cli pretrain --data SPEC --out RUN_DIR [options]",
+          withRuntime({{"data", OptionType::String,
+                        "dataset spec, e.g. fashion-mnist:train:0,1,2,3, folder:DIR, idx:IMG:LBL, toy:ring8", "", true},
+                       {"out", OptionType::String, "run directory to create (or resume)", "", true},
+                       {"family", OptionType::String, "dcgan32 (images) or mlp2d (2-D toy)", "dcgan32"},
+                       {"preset", OptionType::String, "network widths: small (CPU default) or paper", "small"},
+                       {"channels", OptionType::Int, "image channels: 1 or 3", "1"},
+                       {"arch", OptionType::String, "architecture JSON file (overrides family/preset/channels)", ""},
+                       {"iterations", OptionType::Int, "generator iterations", "2000"},
+                       {"batch-size", OptionType::Int, "batch size", "64"},
+                       {"n-critic", OptionType::Int, "critic steps per generator step", "5"},
+                       {"gp", OptionType::String, "gradient penalty: standard or per_pixel (reference code)", "standard"},
+                       {"lr", OptionType::Float, "Adam learning rate", "0.0001"},
+                       {"seed", OptionType::Int, "random seed", "1"},
+                       {"sample-every", OptionType::Int, "write a sample grid every N iterations", "100"},
+                       {"checkpoint-every", OptionType::Int, "checkpoint every N iterations", "200"},
+                       {"resume", OptionType::Flag, "continue the run in --out from its last checkpoint", ""}})},
+         runPretrain},
+        {sampleSpec(), runSample},
+        {infoSpec(), runInfo},
+        {exportSpec(), runExport},
+        {{"run", "Run any job from a JSON config (the same configs the GUI writes)",
+          "coalesce-cli run CONFIG.json [--run-dir DIR] [--resume]",
+          withRuntime({{"run-dir", OptionType::String, "override the config's run_dir", ""},
+                       {"resume", OptionType::Flag, "resume from the run directory's last checkpoint", ""}}),
+          true},
+         runRun},
+        {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
+    };
+    return all;
+}
+
+}  // namespace coalesce::cli

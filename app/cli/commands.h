@@ -1,0 +1,30 @@
+// The CLI's subcommands. Each is declared with its options (arguments.h) and implemented by turning
+// them into an engine job config (jobs run identically from the GUI) or by a direct engine call.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "arguments.h"
+
+namespace coalesce::cli {
+
+struct Command {
+    CommandSpec spec;
+    int (*run)(const ParsedArgs& args);
+};
+
+const std::vector<Command>& commands();
+
+// Shared option blocks.
+std::vector<OptionSpec> runtimeOptions();          // --threads, --device
+nlohmann::json runtimeConfig(const ParsedArgs& a);  // {"threads":…, "device":…}
+
+// Defined in model_commands.cpp (these call the engine directly, not through a job).
+int runSample(const ParsedArgs& args);
+int runInfo(const ParsedArgs& args);
+CommandSpec sampleSpec();
+CommandSpec infoSpec();
+int runExport(const ParsedArgs& args);
+CommandSpec exportSpec();
+
+}  // namespace coalesce::cli
