@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -98,6 +99,39 @@ std::pair<std::string, std::string> findIdxPair(const std::string& kind, const s
     return {find("images", "idx3"), find("labels", "idx1")};
 }
 
+// u8 N×H×W → float N×1×S×S in [−1, 1] by the size rule. The common cases (28×28 padded to 32×32, or
+// already S×S) are one pass through a lookup table straight into the output: the 60k training images
+// convert in a fraction of the time of to(float) → sub → div → pad, which each sweep ~200 MB.
+torch::Tensor idxImagesToTensor(const IdxArray& images, int size) {
+    const int64_t n = images.dims[0], h = images.dims[1], w = images.dims[2];
+    const FitPlan plan = planFit(static_cast<int>(w), static_cast<int>(h), size);
+    if (plan.resamples(static_cast<int>(w), static_cast<int>(h))) {
+        auto pixels = torch::from_blob(const_cast<std::uint8_t*>(images.values.data()), {n, 1, h, w}, torch::kUInt8);
+        return fitBatch(pixels.to(torch::kFloat).sub_(127.5).div_(127.5), size);
+    }
+    float toUnit[256];
+    for (int p = 0; p < 256; ++p) toUnit[p] = static_cast<float>((p - 127.5) / 127.5);  // exact: 0 → −1, 255 → 1
+    const int64_t pad = plan.padding, s = size;
+    auto out = torch::empty({n, 1, s, s}, torch::kFloat);
+    float* dst = out.data_ptr<float>();
+    const std::uint8_t* src = images.values.data();
+    at::parallel_for(0, n, 512, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            float* o = dst + i * s * s;
+            const std::uint8_t* in = src + i * h * w;
+            std::fill(o, o + pad * s, -1.0f);
+            for (int64_t r = 0; r < h; ++r) {
+                float* row = o + (r + pad) * s;
+                std::fill(row, row + pad, -1.0f);
+                for (int64_t c = 0; c < w; ++c) row[pad + c] = toUnit[in[r * w + c]];
+                std::fill(row + pad + w, row + s, -1.0f);
+            }
+            std::fill(o + (pad + h) * s, o + s * s, -1.0f);
+        }
+    });
+    return out;
+}
+
 // labelsPath empty: unlabeled (labels −1, no class names).
 Dataset loadIdxDataset(const std::string& imagesPath, const std::string& labelsPath, const LoadOptions& options) {
     const auto images = readIdx(imagesPath, 3);
@@ -116,9 +150,7 @@ Dataset loadIdxDataset(const std::string& imagesPath, const std::string& labelsP
     } else {
         data.labels = torch::full({n}, -1, torch::kLong);
     }
-    auto pixels = torch::from_blob(const_cast<std::uint8_t*>(images->values.data()), {n, 1, h, w}, torch::kUInt8);
-    auto scaled = pixels.to(torch::kFloat).sub_(127.5).div_(127.5);  // exact: 0 → −1, 255 → 1
-    data.samples = fitBatch(scaled, options.imageSize);
+    data.samples = idxImagesToTensor(*images, options.imageSize);
     if (options.channels == 3) data.samples = data.samples.expand({n, 3, options.imageSize, options.imageSize}).contiguous();
     data.name = "idx:" + imagesPath + (labelsPath.empty() ? "" : ":" + labelsPath);
     data.hash = sha256Hex("coalesce-dataset/1\nidx\nimages " + images->fileSha256 + "\nlabels " + labelsDigest +

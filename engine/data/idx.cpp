@@ -126,7 +126,7 @@ std::string describeDeclared(const std::vector<std::int64_t>& dims, std::uint64_
 IdxArray parseIdx(const std::string& path, int dimensions) {
     IdxArray result;
     bool wasGzipped = false;
-    const auto content = readContent(path, &result.fileSha256, &wasGzipped);
+    auto content = readContent(path, &result.fileSha256, &wasGzipped);
     const std::uint32_t expectedMagic = 0x0800u | static_cast<std::uint32_t>(dimensions);
     const std::string expected = " (expected " + hex32(expectedMagic) + " for " + kindName(dimensions) + ")";
     if (content.size() < 4)
@@ -169,7 +169,8 @@ IdxArray parseIdx(const std::string& path, int dimensions) {
     if (present > declared)
         throw Error(path + ": " + std::to_string(present - declared) + " unexpected bytes after the data: header says " +
                     describeDeclared(result.dims, declared) + " but " + std::to_string(present) + " bytes follow" + after);
-    result.values.assign(content.begin() + static_cast<std::ptrdiff_t>(headerBytes), content.end());
+    content.erase(content.begin(), content.begin() + static_cast<std::ptrdiff_t>(headerBytes));  // no second 47 MB buffer
+    result.values = std::move(content);
     return result;
 }
 
