@@ -374,8 +374,9 @@ nlohmann::json describeModelFile(const std::string& path) {
         for (const auto& [name, t] : tensors) {
             const std::string group = name.substr(0, name.find('.'));
             auto& m = modules[group];
-            m["tensors"] = m.value("tensors", 0) + 1;
-            m["elements"] = m.value("elements", int64_t(0)) + t.numel();
+            if (m.is_null()) m = {{"tensors", 0}, {"elements", 0}};
+            m["tensors"] = m["tensors"].get<int64_t>() + 1;
+            m["elements"] = m["elements"].get<int64_t>() + t.numel();
         }
         out["modules"] = modules;
         out["tensors"] = tensorListing(tensors);

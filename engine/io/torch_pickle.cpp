@@ -230,6 +230,13 @@ PickleValue* PickleMachine::call(PickleValue* callable, PickleValue* args) {
         tensors_.push_back(t);
         return t.value;
     }
+    // TorchScript's pickler (torch::pickle_save, C++ module attributes) wraps containers in type tags.
+    if (name == "torch.jit._pickle.restore_type_tag" || name == "torch.jit._pickle.build_intlist" ||
+        name == "torch.jit._pickle.build_doublelist" || name == "torch.jit._pickle.build_boollist" ||
+        name == "torch.jit._pickle.build_tensorlist") {
+        if (a.empty()) fail(name + " without arguments");
+        return const_cast<PickleValue*>(a[0]);
+    }
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
         if (a.empty() || a[0]->kind != Kind::Tensor) fail(name + " without a tensor");
         return const_cast<PickleValue*>(a[0]);  // a Parameter is just its data here

@@ -14,10 +14,10 @@
         plain.safetensors    the state_dict as safetensors without any metadata
         io.safetensors       {"z": B x latent, "out": g.eval()(z)}
         not_weights.pt, other.zip   files that hold no generator (for error messages)
-  interop.py check --kind KIND --file F --io IO [--arch JSON]
-      Loads a file Coalesce wrote (KIND: torchscript, state_dict, safetensors, coalesce), runs it in eval
+  interop.py check --io IO [--arch JSON] KIND:FILE [KIND:FILE ...]
+      Loads files Coalesce wrote (KIND: torchscript, state_dict, safetensors, coalesce), runs each in eval
       mode on IO's "z" and compares with IO's "out" (Coalesce's C++ output). Prints one JSON line with
-      max_abs_diff; exit code 0 if it is <= --tol (default 1e-5), 3 otherwise.
+      the max_abs_diff per file; exit code 0 if all are <= --tol (default 1e-5), 3 otherwise.
 Only /usr/bin/python3 (Debian's, with python3-torch) is supported.
 """
 import argparse
@@ -116,15 +116,18 @@ def cmd_check(args):
     z, expected = io["z"], io["out"]
     worst = 0.0
     report = {}
-    for label, model in load_for_check(args.kind, args.file, args.arch):
-        with torch.no_grad():
-            got = model(z)
-        if got.shape != expected.shape:
-            print(json.dumps({"ok": False, "error": f"{label}: shape {list(got.shape)} vs {list(expected.shape)}"}))
-            return 3
-        diff = float((got - expected).abs().max())
-        report[label] = diff
-        worst = max(worst, diff)
+    for item in args.files:
+        kind, path = item.split(":", 1)
+        for label, model in load_for_check(kind, path, args.arch):
+            with torch.no_grad():
+                got = model(z)
+            key = os.path.basename(path) + " as " + label
+            if got.shape != expected.shape:
+                print(json.dumps({"ok": False, "error": f"{key}: shape {list(got.shape)} vs {list(expected.shape)}"}))
+                return 3
+            diff = float((got - expected).abs().max())
+            report[key] = diff
+            worst = max(worst, diff)
     ok = worst <= args.tol
     print(json.dumps({"ok": ok, "max_abs_diff": worst, "per_model": report, "out_abs_mean": float(expected.abs().mean())}))
     return 0 if ok else 3
@@ -139,9 +142,8 @@ def main():
     w.add_argument("--batch", type=int, default=5)
     w.add_argument("--out", required=True)
     c = sub.add_parser("check")
-    c.add_argument("--kind", required=True)
-    c.add_argument("--file", required=True)
     c.add_argument("--io", required=True)
+    c.add_argument("files", nargs="+", help="KIND:FILE")
     c.add_argument("--arch", default=None)
     c.add_argument("--tol", type=float, default=1e-5)
     args = parser.parse_args()
