@@ -2,7 +2,7 @@
 // (train and cache the feature network behind FID/KID/precision/recall).
 //
 // evaluate:
-//   {"kind": "evaluate", "generator": "G.coalesce", "protocol": {EvaluationProtocol JSON, optional},
+//   {"kind": "evaluate", "generator": "G.coalesce" (any format io/model_files.h reads), "protocol": {EvaluationProtocol JSON, optional},
 //    "output": "metrics.json" (optional, written atomically), "cache_dir": "" (feature-net cache),
 //    "retrain_feature_net": false, "runtime": {"threads": 0, "device": "auto"}, "run_dir": optional}
 //   Summary = {"protocol", "reference", "feature_net", "generator", "metrics", "seconds"}; every metric
@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 #include "core/runtime.h"
-#include "io/checkpoint.h"
+#include "io/model_files.h"
 #include "jobs/job_factory.h"
 #include "metrics/evaluator.h"
 #include "metrics/feature_net.h"
@@ -114,13 +114,12 @@ public:
             configureThreads(runtime_.threads);
             const auto device = resolveDevice(runtime_.device);
             options_.device = device.str();
-            Checkpoint ck = loadCheckpoint(generatorPath_);
-            if (!hasModule(ck, "generator")) throw Error(generatorPath_ + ": holds no generator weights");
-            Generator generator(ck.arch);
-            restoreModule(ck, "generator", *generator, generatorPath_);
+            auto loaded = loadGeneratorFile(generatorPath_);  // any supported format, recognised by content
+            Generator generator = loaded.generator;
             generator->to(device);
             obs.onProgress(0, 1, "evaluate");
             Json summary = evaluateGenerator(generator, protocol_, options_, &obs, &cancel, generatorPath_);
+            summary["generator_format"] = modelFileFormatName(loaded.format);
             for (const auto& [name, value] : summary["metrics"].items()) obs.onMetric("eval/" + name, 0, value.get<double>());
             obs.onProgress(1, 1, "evaluate");
             if (!output_.empty()) writeFileAtomically(output_, summary.dump(2) + "\n");
