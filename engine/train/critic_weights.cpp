@@ -1,0 +1,103 @@
+#include "train/critic_weights.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace coalesce {
+
+WeightMode parseWeightMode(const std::string& name) {
+    if (name == "fixed") return WeightMode::Fixed;
+    if (name == "constrained") return WeightMode::Constrained;
+    throw Error("weights: unknown mode '" + name + "' (use fixed or constrained)");
+}
+
+const char* toString(WeightMode mode) { return mode == WeightMode::Constrained ? "constrained" : "fixed"; }
+
+namespace {
+std::vector<double> normalised(std::vector<double> v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    for (double& x : v) x /= sum;
+    return v;
+}
+}  // namespace
+
+CriticWeights::CriticWeights(const CriticWeightOptions& options, size_t sourceCount) : options_(options) {
+    const size_t k = sourceCount;
+    if (k == 0) throw Error("weights: no sources");
+    if (!options_.lambdas.empty()) {
+        if (options_.lambdas.size() != k)
+            throw Error("lambda: " + std::to_string(options_.lambdas.size()) + " weights given for " +
+                        std::to_string(k) + " sources");
+        double sum = 0;
+        for (double l : options_.lambdas) {
+            if (!std::isfinite(l) || l < 0) throw Error("lambda: weights must be finite and >= 0, got " + std::to_string(l));
+            sum += l;
+        }
+        if (sum <= 0) throw Error("lambda: at least one weight must be > 0");
+    }
+    size_t withRadius = 0;
+    if (!options_.radii.empty()) {
+        if (options_.radii.size() != k)
+            throw Error("radius: " + std::to_string(options_.radii.size()) + " radii given for " + std::to_string(k) +
+                        " sources");
+        for (double r : options_.radii) {
+            if (std::isnan(r)) continue;
+            if (!std::isfinite(r) || r <= 0) throw Error("radius: η must be finite and > 0, got " + std::to_string(r));
+            ++withRadius;
+        }
+    }
+    if (options_.mode == WeightMode::Constrained) {
+        if (withRadius == 0) throw Error("weights: constrained mode needs a radius η for at least one source");
+        if (options_.updateEvery < 1)
+            throw Error("weights: update_every must be >= 1, got " + std::to_string(options_.updateEvery));
+        if (!std::isfinite(options_.stepSize) || options_.stepSize <= 0)
+            throw Error("weights: step_size ρ must be finite and > 0, got " + std::to_string(options_.stepSize));
+    }
+
+    if (!options_.lambdas.empty()) {
+        lambdas_ = normalised(options_.lambdas);
+    } else if (withRadius == k) {
+        std::vector<double> inverse;
+        for (double r : options_.radii) inverse.push_back(1.0 / r);
+        lambdas_ = normalised(inverse);
+    } else if (withRadius > 0 && options_.mode == WeightMode::Fixed) {
+        throw Error("radius: fixed weights from radii need a radius for every source (or give lambda)");
+    } else {
+        lambdas_.assign(k, 1.0 / static_cast<double>(k));
+    }
+}
+
+bool CriticWeights::hasRadius(size_t k) const { return k < options_.radii.size() && !std::isnan(options_.radii[k]); }
+
+double CriticWeights::radius(size_t k) const { return hasRadius(k) ? options_.radii[k] : std::nan(""); }
+
+bool CriticWeights::afterIteration(int64_t step, const std::vector<double>& wHat) {
+    if (options_.mode != WeightMode::Constrained || step % options_.updateEvery != 0) return false;
+    bool moved = false;
+    for (size_t k = 0; k < lambdas_.size(); ++k) {
+        if (!hasRadius(k) || k >= wHat.size() || !std::isfinite(wHat[k])) continue;
+        const double next = std::max(0.0, lambdas_[k] + options_.stepSize * (wHat[k] - options_.radii[k]));
+        moved = moved || next != lambdas_[k];
+        lambdas_[k] = next;
+    }
+    return moved;
+}
+
+nlohmann::json CriticWeights::state() const { return {{"lambda", lambdas_}, {"mode", toString(options_.mode)}}; }
+
+void CriticWeights::restore(const nlohmann::json& state) {
+    std::vector<double> l;
+    try {
+        l = state.at("lambda").get<std::vector<double>>();
+    } catch (const nlohmann::json::exception&) {
+        throw Error("resume: checkpoint has no readable λ state");
+    }
+    if (l.size() != lambdas_.size())
+        throw Error("resume: checkpoint has " + std::to_string(l.size()) + " weights, the run has " +
+                    std::to_string(lambdas_.size()) + " sources");
+    lambdas_ = l;
+}
+
+}  // namespace coalesce

@@ -1,0 +1,59 @@
+// The weights λ_k of the generator loss L_G = −Σ_k λ_k E D_k(G(z)) (METHOD.md, stage 1).
+//
+// "fixed" mode: λ stays constant. Typed λ are used as given up to scale (normalised to Σλ = 1); without
+// typed λ, radii give λ_k ∝ 1/η_k (normalised); without either, λ_k = 1/K. (The reference normalises to
+// Σλ = K and also scales the critic loss by λ_k; with Adam that critic-side scaling has no effect, so
+// Coalesce applies λ only in L_G, as METHOD.md writes the losses.)
+//
+// "constrained" mode (adaptive coalescence): λ starts as in fixed mode, then every M generator
+// iterations each source k with a radius η_k takes a projected dual-ascent step
+//     λ_k ← max(0, λ_k + ρ (Ŵ_k − η_k)),
+// Ŵ_k being critic k's smoothed estimate of W1(ν, μ_k). There is deliberately NO renormalisation
+// afterwards: λ are the Lagrange multipliers of W1(ν, μ_k) ≤ η_k, so a satisfied constraint must be able
+// to lose weight while a violated one gains it; renormalising would cancel the update whenever all
+// constraints are violated alike and would forbid the feasible end state "all λ_k = 0". Sources without a
+// radius (e.g. the local data in stage 2) are the objective term: their λ stays fixed. Because Adam is
+// invariant to the overall loss scale, only the ratios of λ matter to the generator's update direction.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace coalesce {
+
+enum class WeightMode { Fixed, Constrained };
+WeightMode parseWeightMode(const std::string& name);  // "fixed" | "constrained", else Error naming "weights"
+const char* toString(WeightMode mode);
+
+struct CriticWeightOptions {
+    WeightMode mode = WeightMode::Fixed;
+    std::vector<double> lambdas;  // typed λ per source (empty = derive)
+    std::vector<double> radii;    // η_k per source; NaN = this source has no radius (empty = none)
+    int64_t updateEvery = 10;     // M, in generator iterations (constrained mode)
+    double stepSize = 0.01;       // ρ, λ units per unit of W1 violation (constrained mode)
+};
+
+class CriticWeights {
+public:
+    // Validates against the number of sources; throws coalesce::Error naming the field.
+    CriticWeights(const CriticWeightOptions& options, size_t sourceCount);
+
+    const std::vector<double>& lambdas() const { return lambdas_; }
+    WeightMode mode() const { return options_.mode; }
+    bool hasRadius(size_t k) const;
+    double radius(size_t k) const;  // NaN when none
+
+    // Call after generator iteration `step` (1-based) with the current smoothed Ŵ; returns true if λ moved.
+    bool afterIteration(int64_t step, const std::vector<double>& wHat);
+
+    nlohmann::json state() const;             // λ, for checkpoints
+    void restore(const nlohmann::json& state);  // Error if malformed or of the wrong length
+
+private:
+    CriticWeightOptions options_;
+    std::vector<double> lambdas_;
+};
+
+}  // namespace coalesce

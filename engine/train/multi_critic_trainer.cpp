@@ -1,0 +1,405 @@
+#include "train/multi_critic_trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/tensor_image.h"
+#include "train/optimizer_state.h"
+#include "train/point_cloud_image.h"
+
+namespace fs = std::filesystem;
+
+namespace coalesce {
+
+namespace {
+// Seed streams (sample_source.h deriveSeed): fixed ids so that adding one never shifts another.
+constexpr uint64_t kStreamTraining = 1;      // z and ε
+constexpr uint64_t kStreamPreview = 2;       // the fixed preview z
+constexpr uint64_t kStreamCritic = 1000;     // + k: critic k's initial weights
+constexpr uint64_t kStreamSource = 2000;     // + k: source k's own randomness
+
+std::string shapeString(const std::vector<int64_t>& s) { return c10::str(c10::IntArrayRef(s)); }
+
+void setRequiresGrad(torch::nn::Module& module, bool on) {
+    for (auto& p : module.parameters()) p.set_requires_grad(on);
+}
+}  // namespace
+
+void TrainerOptions::validate() const {
+    auto positive = [](const char* field, int64_t v) {
+        if (v <= 0) throw Error(std::string(field) + ": must be >= 1, got " + std::to_string(v));
+    };
+    auto nonNegative = [](const char* field, int64_t v) {
+        if (v < 0) throw Error(std::string(field) + ": must be >= 0, got " + std::to_string(v));
+    };
+    auto positiveReal = [](const char* field, double v) {
+        if (!std::isfinite(v) || v <= 0) throw Error(std::string(field) + ": must be a finite number > 0, got " + std::to_string(v));
+    };
+    positive("iterations", iterations);
+    positive("batch_size", batchSize);
+    positive("n_critic", nCritic);
+    if (!std::isfinite(gpWeight) || gpWeight < 0) throw Error("gp_weight: must be finite and >= 0, got " + std::to_string(gpWeight));
+    positiveReal("lr_g", lrGenerator);
+    positiveReal("lr_d", lrCritic);
+    if (!(beta1 >= 0 && beta1 < 1)) throw Error("betas: beta1 must be in [0, 1), got " + std::to_string(beta1));
+    if (!(beta2 >= 0 && beta2 < 1)) throw Error("betas: beta2 must be in [0, 1), got " + std::to_string(beta2));
+    nonNegative("sample_every", sampleEvery);
+    nonNegative("checkpoint_every", checkpointEvery);
+    nonNegative("keep_checkpoints", keepCheckpoints);
+    nonNegative("preview_count", previewCount);
+    if (!(wHatSmoothing >= 0 && wHatSmoothing < 1))
+        throw Error("w_hat_smoothing: must be in [0, 1), got " + std::to_string(wHatSmoothing));
+}
+
+nlohmann::json TrainerOptions::toJson() const {
+    return {{"iterations", iterations}, {"batch_size", batchSize}, {"n_critic", nCritic}, {"gp_weight", gpWeight},
+            {"gp", toString(gpMode)}, {"lr_g", lrGenerator}, {"lr_d", lrCritic}, {"betas", {beta1, beta2}},
+            {"seed", seed}, {"sample_every", sampleEvery}, {"checkpoint_every", checkpointEvery},
+            {"keep_checkpoints", keepCheckpoints}, {"w_hat_smoothing", wHatSmoothing}, {"phase", phase}};
+}
+
+MultiCriticTrainer::MultiCriticTrainer(Generator generator, std::vector<CriticSource> sources,
+                                       const CriticWeightOptions& weights, const TrainerOptions& options,
+                                       torch::Device device)
+    : generator_(std::move(generator)), weights_(weights, sources.size()), options_(options), device_(device) {
+    options_.validate();
+    if (!generator_) throw Error("trainer: no generator");
+    const ArchSpec& spec = generator_->spec();
+    const auto shape = spec.sampleShape();
+
+    batchSize_ = options_.batchSize;
+    for (size_t k = 0; k < sources.size(); ++k) {
+        auto& s = sources[k];
+        if (!s.source) throw Error("trainer: source " + std::to_string(k) + " is empty");
+        if (s.source->sampleShape() != shape)
+            throw Error("source " + std::to_string(k) + " (" + s.name + "): samples have shape " +
+                        shapeString(s.source->sampleShape()) + ", the generator makes " + shapeString(shape));
+        if (auto n = s.source->finiteSize()) batchSize_ = std::min(batchSize_, *n);
+    }
+
+    generator_->to(device_);
+    generator_->train();
+    generatorOptimizer_ = std::make_unique<torch::optim::Adam>(
+        generator_->parameters(),
+        torch::optim::AdamOptions(options_.lrGenerator).betas({options_.beta1, options_.beta2}));
+    for (size_t k = 0; k < sources.size(); ++k) {
+        Slot slot;
+        slot.name = sources[k].name;
+        slot.source = std::move(sources[k].source);
+        torch::manual_seed(deriveSeed(options_.seed, kStreamCritic + k));  // module init uses the global RNG
+        slot.critic = Critic(spec);
+        slot.critic->to(device_);
+        slot.critic->train();
+        slot.optimizer = std::make_unique<torch::optim::Adam>(
+            slot.critic->parameters(),
+            torch::optim::AdamOptions(options_.lrCritic).betas({options_.beta1, options_.beta2}));
+        slot.source->start(batchSize_, deriveSeed(options_.seed, kStreamSource + k), device_);
+        slots_.push_back(std::move(slot));
+    }
+    rng_ = makeCpuGenerator(deriveSeed(options_.seed, kStreamTraining));
+    at::Generator previewRng = makeCpuGenerator(deriveSeed(options_.seed, kStreamPreview));
+    const int64_t previewCount = options_.previewCount > 0 ? options_.previewCount : (spec.isImage() ? 64 : 1000);
+    previewLatent_ = generator_->sampleLatent(previewCount, previewRng);
+    wHat_.assign(slots_.size(), 0.0);
+}
+
+void MultiCriticTrainer::setEvaluator(int64_t every, Evaluator evaluator) {
+    if (every < 0) throw Error("eval_every: must be >= 0, got " + std::to_string(every));
+    evaluateEvery_ = every;
+    evaluator_ = std::move(evaluator);
+}
+
+// ---------------------------------------------------------------------------------------------------
+void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer) {
+    const int64_t b = batchSize_;
+    const size_t k_count = slots_.size();
+    // Per critic: summed L_D, GP and E D(x) − E D(G(z)) over the critic steps, kept on the device so
+    // that the whole iteration needs a single host synchronisation (below).
+    std::vector<torch::Tensor> stats;
+    stats.reserve(3 * k_count + 1);
+
+    for (size_t k = 0; k < k_count; ++k) {
+        Slot& slot = slots_[k];
+        Critic& critic = slot.critic;
+        auto criticFn = [&critic](const torch::Tensor& x) { return critic->forward(x); };
+        torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().device(device_));
+        torch::Tensor gpSum = lossSum.clone(), gapSum = lossSum.clone();
+        for (int t = 0; t < options_.nCritic; ++t) {
+            torch::Tensor real = slot.source->next();
+            torch::Tensor fake;
+            {
+                torch::NoGradGuard noGrad;
+                fake = generator_->forward(generator_->sampleLatent(b, rng_));
+            }
+            torch::Tensor epsilon = torch::rand({b}, rng_).to(device_);
+            // One forward over real and fake together (the critic has no batch-coupled layers).
+            torch::Tensor scores = critic->forward(torch::cat({real, fake}));
+            torch::Tensor meanReal = scores.narrow(0, 0, b).mean();
+            torch::Tensor meanFake = scores.narrow(0, b, b).mean();
+            torch::Tensor gp = gradientPenalty(criticFn, real, fake, epsilon, options_.gpMode);
+            torch::Tensor loss = meanFake - meanReal + options_.gpWeight * gp;
+            slot.optimizer->zero_grad();
+            loss.backward();
+            slot.optimizer->step();
+            lossSum += loss.detach();
+            gpSum += gp.detach();
+            gapSum += (meanReal - meanFake).detach();
+        }
+        stats.push_back(lossSum / options_.nCritic);
+        stats.push_back(gpSum / options_.nCritic);
+        stats.push_back(gapSum / options_.nCritic);
+        cancel.check();  // between critics: a cancel here leaves a half-done iteration, never checkpointed
+    }
+
+    // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
+    // (their gradients are not needed); critics with λ_k = 0 are skipped.
+    const auto& lambda = weights_.lambdas();
+    torch::Tensor fake = generator_->forward(generator_->sampleLatent(b, rng_));
+    torch::Tensor lossG = torch::zeros({}, torch::TensorOptions().device(device_));
+    bool anyWeight = false;
+    for (size_t k = 0; k < k_count; ++k) {
+        if (lambda[k] == 0.0) continue;
+        anyWeight = true;
+        setRequiresGrad(*slots_[k].critic, false);
+        lossG = lossG - lambda[k] * slots_[k].critic->forward(fake).mean();
+    }
+    if (anyWeight) {  // all λ = 0 (every constraint slack in constrained mode): G holds still
+        generatorOptimizer_->zero_grad();
+        lossG.backward();
+        generatorOptimizer_->step();
+    }
+    for (auto& slot : slots_) setRequiresGrad(*slot.critic, true);
+    stats.push_back(lossG.detach());
+
+    ++step_;
+    const auto values = torch::stack(stats).to(torch::kCPU, torch::kDouble);
+    auto v = values.accessor<double, 1>();
+    for (int64_t i = 0; i < values.size(0); ++i) {
+        if (!std::isfinite(v[i])) {
+            const bool isG = i == values.size(0) - 1;
+            const char* names[] = {"loss_d", "gp", "w_hat"};
+            diverged(isG ? "loss_g = " + std::to_string(v[i])
+                         : std::string(names[i % 3]) + "/" + std::to_string(i / 3) + " = " + std::to_string(v[i]));
+        }
+    }
+    for (size_t k = 0; k < k_count; ++k) {
+        const double raw = v[3 * k + 2];
+        wHat_[k] = wHatInitialised_ ? options_.wHatSmoothing * wHat_[k] + (1.0 - options_.wHatSmoothing) * raw : raw;
+    }
+    wHatInitialised_ = true;
+    weights_.afterIteration(step_, wHat_);
+
+    lastMetrics_.clear();
+    for (size_t k = 0; k < k_count; ++k) {
+        const std::string suffix = "/" + std::to_string(k);
+        lastMetrics_["loss_d" + suffix] = v[3 * k];
+        lastMetrics_["gp" + suffix] = v[3 * k + 1];
+        lastMetrics_["w_hat" + suffix] = wHat_[k];
+        lastMetrics_["lambda" + suffix] = weights_.lambdas()[k];
+        if (weights_.hasRadius(k)) lastMetrics_["eta" + suffix] = weights_.radius(k);
+    }
+    lastMetrics_["loss_g"] = v[values.size(0) - 1];
+    for (const auto& [name, value] : lastMetrics_) observer.onMetric(name, step_, value);
+}
+
+void MultiCriticTrainer::diverged(const std::string& what) const {
+    std::string message = "training diverged at step " + std::to_string(step_) + ": " + what +
+                          " (try a smaller learning rate); ";
+    message += lastCheckpointPath_.empty()
+                   ? std::string("no checkpoint had been written yet")
+                   : "the last good checkpoint is " + lastCheckpointPath_ + " (step " +
+                         std::to_string(lastCheckpointStep_) + ")";
+    throw Error(message);
+}
+
+void MultiCriticTrainer::requireFiniteWeights() const {
+    auto check = [this](const torch::nn::Module& m, const std::string& what) {
+        for (const auto& p : m.named_parameters(true))
+            if (!torch::isfinite(p.value()).all().item<bool>()) diverged(what + " parameter " + p.key() + " is not finite");
+    };
+    check(*generator_, "generator");
+    for (size_t k = 0; k < slots_.size(); ++k) check(*slots_[k].critic, "critic " + std::to_string(k));
+}
+
+// ---------------------------------------------------------------------------------------------------
+void MultiCriticTrainer::emitSamples(JobObserver& observer) {
+    torch::NoGradGuard noGrad;
+    generator_->eval();  // what a user sampling the model would see (BatchNorm running statistics)
+    torch::Tensor x = generator_->forward(previewLatent_);
+    generator_->train();
+    ImageU8 image = generator_->spec().isImage() ? tensorToGrid(x, 8) : renderPointCloud(x, previewReference_);
+    observer.onImage("samples", step_, image);
+    lastSampleStep_ = step_;
+}
+
+void MultiCriticTrainer::runEvaluator(JobObserver& observer) {
+    if (!evaluator_) return;
+    torch::NoGradGuard noGrad;
+    generator_->eval();
+    try {
+        evaluator_(step_, generator_, observer);
+    } catch (...) {
+        generator_->train();
+        throw;
+    }
+    generator_->train();
+    lastEvaluationStep_ = step_;
+}
+
+Checkpoint MultiCriticTrainer::makeCheckpoint() const {
+    Checkpoint c;
+    c.arch = generator_->spec();
+    storeModule(c, "generator", *generator_);
+    storeAdamState(c, "optim.generator", *generatorOptimizer_, *generator_);
+    nlohmann::json sources = nlohmann::json::array();
+    for (size_t k = 0; k < slots_.size(); ++k) {
+        const std::string id = std::to_string(k);
+        storeModule(c, "critic" + id, *slots_[k].critic);
+        storeAdamState(c, "optim.critic" + id, *slots_[k].optimizer, *slots_[k].critic);
+        sources.push_back({{"name", slots_[k].name},
+                           {"describe", slots_[k].source->describe()},
+                           {"state", slots_[k].source->saveState(c, "source" + id)}});
+    }
+    c.tensors["rng.training"] = rng_.get_state().clone();
+    c.meta = extraMeta_;
+    c.meta["kind"] = "training-state";
+    c.meta["step"] = step_;
+    c.meta["batch_size"] = batchSize_;
+    c.meta["critics"] = slots_.size();
+    c.meta["sources"] = sources;
+    c.meta["weights"] = weights_.state();
+    c.meta["w_hat"] = wHat_;
+    c.meta["w_hat_initialised"] = wHatInitialised_;
+    c.meta["trainer"] = options_.toJson();
+    return c;
+}
+
+void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
+    if (c.meta.value("kind", std::string()) != "training-state")
+        throw Error(file + ": not a training checkpoint (no resumable training state)");
+    if (c.arch != generator_->spec())
+        throw Error(file + ": architecture " + c.arch.describe() + " differs from the run's " +
+                    generator_->spec().describe());
+    const size_t critics = c.meta.value("critics", size_t{0});
+    if (critics != slots_.size())
+        throw Error(file + ": checkpoint has " + std::to_string(critics) + " critics, the run has " +
+                    std::to_string(slots_.size()) + " sources");
+    const int64_t batch = c.meta.value("batch_size", int64_t{-1});
+    if (batch != batchSize_)
+        throw Error(file + ": checkpoint was trained with batch size " + std::to_string(batch) + ", the run uses " +
+                    std::to_string(batchSize_));
+    restoreModule(c, "generator", *generator_, file);
+    restoreAdamState(c, "optim.generator", *generatorOptimizer_, *generator_, file);
+    for (size_t k = 0; k < slots_.size(); ++k) {
+        const std::string id = std::to_string(k);
+        restoreModule(c, "critic" + id, *slots_[k].critic, file);
+        restoreAdamState(c, "optim.critic" + id, *slots_[k].optimizer, *slots_[k].critic, file);
+        nlohmann::json state;
+        try {
+            state = c.meta.at("sources").at(k).at("state");
+        } catch (const nlohmann::json::exception&) {
+            throw Error(file + ": no saved state for source " + id);
+        }
+        slots_[k].source->restoreState(c, "source" + id, state);
+    }
+    auto rng = c.tensors.find("rng.training");
+    if (rng == c.tensors.end()) throw Error(file + ": no random generator state (rng.training)");
+    rng_.set_state(rng->second.to(torch::kCPU, torch::kUInt8));
+    weights_.restore(c.meta.value("weights", nlohmann::json::object()));
+    try {
+        wHat_ = c.meta.at("w_hat").get<std::vector<double>>();
+        wHatInitialised_ = c.meta.at("w_hat_initialised").get<bool>();
+        step_ = c.meta.at("step").get<int64_t>();
+    } catch (const nlohmann::json::exception&) {
+        throw Error(file + ": training state (step, w_hat) missing or malformed");
+    }
+    if (wHat_.size() != slots_.size()) throw Error(file + ": w_hat has the wrong length");
+    generator_->train();
+    for (auto& slot : slots_) slot.critic->train();
+    lastCheckpointPath_ = file;
+    lastCheckpointStep_ = step_;
+    lastSampleStep_ = step_;
+}
+
+void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
+    if (!runDir_ || lastCheckpointStep_ == step_) return;
+    requireFiniteWeights();  // a diverged state must never replace the last good checkpoint
+    const std::string path = runDir_->checkpointPath(step_);
+    saveCheckpoint(path, makeCheckpoint());
+    // latest.coalesce: a hard link to the step file, renamed into place (atomic, no second copy).
+    const fs::path latest = runDir_->latestCheckpointPath();
+    const fs::path tmp = latest.string() + ".tmp";
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    fs::create_hard_link(path, tmp, ec);
+    if (ec) fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, latest);
+    lastCheckpointPath_ = path;
+    lastCheckpointStep_ = step_;
+    observer.onCheckpoint(step_, path);
+    pruneOldCheckpoints();
+}
+
+void MultiCriticTrainer::pruneOldCheckpoints() const {
+    if (options_.keepCheckpoints <= 0) return;
+    std::vector<fs::path> steps;
+    for (const auto& entry : fs::directory_iterator(fs::path(runDir_->latestCheckpointPath()).parent_path())) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("step_", 0) == 0 && entry.path().extension() == ".coalesce") steps.push_back(entry.path());
+    }
+    std::sort(steps.begin(), steps.end());  // zero-padded step numbers sort by step
+    for (size_t i = 0; i + options_.keepCheckpoints < steps.size(); ++i) {
+        std::error_code ec;
+        fs::remove(steps[i], ec);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
+    const int64_t total = options_.iterations;
+    {
+        std::ostringstream s;
+        s << options_.phase << ": " << slots_.size() << " critic(s), batch " << batchSize_;
+        if (batchSize_ != options_.batchSize) s << " (clamped from " << options_.batchSize << " to the smallest source)";
+        s << ", n_critic " << options_.nCritic << ", gp " << toString(options_.gpMode) << ", weights "
+          << toString(weights_.mode()) << ", " << (step_ > 0 ? "resuming at step " + std::to_string(step_) : "from step 0");
+        observer.onLog(LogLevel::Info, s.str());
+        for (size_t k = 0; k < slots_.size(); ++k)
+            observer.onLog(LogLevel::Info, "source " + std::to_string(k) + ": " + slots_[k].source->describe() +
+                                               ", λ = " + std::to_string(weights_.lambdas()[k]));
+    }
+    if (step_ == 0) emitSamples(observer);
+    observer.onProgress(step_, total, options_.phase);
+
+    bool betweenIterations = true;
+    try {
+        while (step_ < total) {
+            cancel.check();
+            betweenIterations = false;
+            runIteration(cancel, observer);
+            betweenIterations = true;
+            observer.onProgress(step_, total, options_.phase);
+            if (options_.sampleEvery > 0 && step_ % options_.sampleEvery == 0) emitSamples(observer);
+            if (evaluateEvery_ > 0 && step_ % evaluateEvery_ == 0) runEvaluator(observer);
+            if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0) writeCheckpoint(observer);
+        }
+    } catch (const Cancelled&) {
+        if (betweenIterations) {
+            writeCheckpoint(observer);  // keeps the finished iterations; the state is consistent here
+            observer.onLog(LogLevel::Info, options_.phase + ": cancelled at step " + std::to_string(step_));
+        } else {
+            observer.onLog(LogLevel::Info, options_.phase + ": cancelled during step " + std::to_string(step_ + 1) +
+                                               "; the last checkpoint is step " + std::to_string(lastCheckpointStep_));
+        }
+        throw;
+    }
+    if (lastSampleStep_ != step_) emitSamples(observer);
+    if (evaluator_ && lastEvaluationStep_ != step_) runEvaluator(observer);
+    writeCheckpoint(observer);
+}
+
+}  // namespace coalesce

@@ -1,0 +1,147 @@
+// The WGAN-GP training loop of every Coalesce stage: one generator G and K critics D_k, critic k seeing
+// "real" samples only from its own source k (METHOD.md stages 1 and 2):
+//     L_Dk = E D_k(G(z)) − E D_k(x_k) + γ · GP_k                     (n_critic steps per critic)
+//     L_G  = − Σ_k λ_k E D_k(G(z))                                   (one step, one shared fake batch)
+// Pretraining is K = 1 with a dataset source; the barycenter is K pre-trained generators as sources;
+// adaptation is {barycenter generator, local samples}. Adam (lr 1e-4, betas 0.5/0.999) per network.
+//
+// Choices where the reference differs (see docs): a fresh real batch and fresh z for every critic step
+// (the reference reuses one real batch for its 5 steps); G stays in train mode while it makes the
+// critics' fakes (the reference switches it to eval there); λ scales only L_G (critic_weights.h).
+//
+// Metrics per generator iteration (step = completed generator iterations, 1-based):
+//   loss_d/<k> (mean over the n_critic steps, GP included), gp/<k> (unweighted), w_hat/<k> (Ŵ_k =
+//   E D_k(x_k) − E D_k(G(z)), exponentially smoothed), lambda/<k>, eta/<k> (when a radius is set), loss_g.
+// Events: progress every iteration; image "samples" (a grid of a fixed z, or a scatter plot in the
+// toy mode) at step 0, every sample_every steps and at the end; a checkpoint every checkpoint_every
+// steps, at the end, and when cancelled between iterations.
+//
+// Resume is exact: a checkpoint holds G, the critics, every Adam state, λ, Ŵ, the step, the random
+// stream and each source's position, so train() after restore() makes the same updates as an
+// uninterrupted run (same device and thread count). NaN/Inf in a loss or a weight stops training with an
+// Error naming the step and the last good checkpoint, which is never overwritten by a diverged state.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+#include <torch/optim/adam.h>
+
+#include "core/job.h"
+#include "io/checkpoint.h"
+#include "models/networks.h"
+#include "run/run_directory.h"
+#include "train/critic_weights.h"
+#include "train/gradient_penalty.h"
+#include "train/sample_source.h"
+
+namespace coalesce {
+
+struct TrainerOptions {
+    int64_t iterations = 2000;      // the run ends when this many generator iterations are done
+    int64_t batchSize = 64;         // clamped to the smallest finite source
+    int nCritic = 5;
+    double gpWeight = 10.0;         // γ
+    GradientPenaltyMode gpMode = GradientPenaltyMode::Standard;
+    double lrGenerator = 1e-4;
+    double lrCritic = 1e-4;
+    double beta1 = 0.5;
+    double beta2 = 0.999;
+    uint64_t seed = 1;
+    int64_t sampleEvery = 100;      // 0 = only at the start and the end
+    int64_t checkpointEvery = 200;  // 0 = only at the end (and on cancel)
+    int64_t keepCheckpoints = 0;    // step_XXXXXX files kept (0 = all); latest.coalesce always exists
+    int64_t previewCount = 0;       // samples in the preview (0 = 64 images / 1000 points)
+    double wHatSmoothing = 0.9;     // EMA decay of Ŵ_k per generator iteration
+    std::string phase = "train";    // progress phase, e.g. "pretrain", "barycenter", "adapt"
+
+    // Throws coalesce::Error naming the bad field (config names: iterations, batch_size, ...).
+    void validate() const;
+    nlohmann::json toJson() const;
+};
+
+struct CriticSource {
+    std::string name;                      // shown in logs and config.json ("fashion-mnist:train:0,1,2,3")
+    std::unique_ptr<SampleSource> source;
+};
+
+class MultiCriticTrainer {
+public:
+    // G is trained in place (pass a clone to keep the original). Critics are created fresh, each from
+    // its own seed stream. Sources are started here (a frozen sample set is drawn here).
+    MultiCriticTrainer(Generator generator, std::vector<CriticSource> sources, const CriticWeightOptions& weights,
+                       const TrainerOptions& options, torch::Device device);
+
+    // Checkpoints go to dir's checkpoints/ folder; without a run directory nothing is checkpointed.
+    void setRunDirectory(RunDirectory* dir) { runDir_ = dir; }
+    // Merged into every checkpoint's meta (job kind, job config, ...).
+    void setCheckpointMeta(const nlohmann::json& meta) { extraMeta_ = meta; }
+    // Target points drawn under the generated points in the toy-mode preview.
+    void setPreviewReference(const torch::Tensor& points) { previewReference_ = points; }
+    // Called every `every` steps and at the end with G in eval mode under NoGrad (e.g. FID).
+    using Evaluator = std::function<void(int64_t step, Generator& generator, JobObserver& observer)>;
+    void setEvaluator(int64_t every, Evaluator evaluator);
+
+    // Restores a checkpoint written by makeCheckpoint() of a trainer with the same sources and options.
+    void restore(const Checkpoint& checkpoint, const std::string& fileForMessages);
+    // Trains until options.iterations. Throws coalesce::Cancelled (after checkpointing if it stopped
+    // between iterations) or coalesce::Error (divergence, I/O).
+    void train(JobObserver& observer, CancelToken& cancel);
+
+    Checkpoint makeCheckpoint() const;
+    int64_t step() const { return step_; }
+    int64_t batchSize() const { return batchSize_; }
+    size_t sourceCount() const { return slots_.size(); }
+    Generator generator() const { return generator_; }
+    Critic critic(size_t k) const { return slots_.at(k).critic; }
+    const std::vector<double>& lambdas() const { return weights_.lambdas(); }
+    const std::vector<double>& wHat() const { return wHat_; }
+    const std::map<std::string, double>& lastMetrics() const { return lastMetrics_; }
+    std::string lastCheckpointPath() const { return lastCheckpointPath_; }
+    int64_t lastCheckpointStep() const { return lastCheckpointStep_; }
+
+private:
+    struct Slot {
+        std::string name;
+        std::unique_ptr<SampleSource> source;
+        Critic critic{nullptr};
+        std::unique_ptr<torch::optim::Adam> optimizer;
+    };
+    void runIteration(CancelToken& cancel, JobObserver& observer);
+    void emitSamples(JobObserver& observer);
+    void runEvaluator(JobObserver& observer);
+    void writeCheckpoint(JobObserver& observer);
+    void pruneOldCheckpoints() const;
+    void requireFiniteWeights() const;
+    [[noreturn]] void diverged(const std::string& what) const;
+
+    Generator generator_;
+    std::vector<Slot> slots_;
+    CriticWeights weights_;
+    TrainerOptions options_;
+    torch::Device device_;
+    int64_t batchSize_ = 0;
+    std::unique_ptr<torch::optim::Adam> generatorOptimizer_;
+    at::Generator rng_;          // z and ε for training
+    torch::Tensor previewLatent_;  // fixed z of the preview
+    torch::Tensor previewReference_;
+    int64_t evaluateEvery_ = 0;
+    Evaluator evaluator_;
+
+    int64_t step_ = 0;
+    std::vector<double> wHat_;
+    bool wHatInitialised_ = false;
+    std::map<std::string, double> lastMetrics_;
+    RunDirectory* runDir_ = nullptr;
+    nlohmann::json extraMeta_ = nlohmann::json::object();
+    std::string lastCheckpointPath_;
+    int64_t lastCheckpointStep_ = -1;
+    int64_t lastSampleStep_ = -1;
+    int64_t lastEvaluationStep_ = -1;
+};
+
+}  // namespace coalesce

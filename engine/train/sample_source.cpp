@@ -1,0 +1,166 @@
+#include "train/sample_source.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace coalesce {
+
+uint64_t deriveSeed(uint64_t seed, uint64_t stream) {
+    uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (stream + 1));
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+at::Generator makeCpuGenerator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+
+namespace {
+std::vector<int64_t> shapeOfGeneratorSamples(const Generator& g) { return g->spec().sampleShape(); }
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+DatasetSource::DatasetSource(Dataset data) : data_(std::move(data)) {
+    if (data_.size() == 0) throw Error("source " + data_.name + ": the dataset is empty");
+}
+
+std::string DatasetSource::describe() const {
+    return "dataset " + data_.name + " (" + std::to_string(data_.size()) + " samples)";
+}
+
+std::vector<int64_t> DatasetSource::sampleShape() const {
+    auto sizes = data_.samples.sizes().vec();
+    return std::vector<int64_t>(sizes.begin() + 1, sizes.end());
+}
+
+void DatasetSource::start(int64_t batchSize, uint64_t seed, torch::Device device) {
+    if (batchSize > data_.size())
+        throw Error("source " + data_.name + ": batch size " + std::to_string(batchSize) + " exceeds its " +
+                    std::to_string(data_.size()) + " samples");
+    batchSize_ = batchSize;
+    seed_ = seed;
+    device_ = device;
+    batchesDrawn_ = 0;
+    sampler_ = std::make_unique<BatchSampler>(data_, batchSize, seed);
+}
+
+torch::Tensor DatasetSource::next() {
+    if (!sampler_) throw Error("source " + data_.name + ": next() before start()");
+    ++batchesDrawn_;
+    return sampler_->next().to(device_, torch::kFloat);
+}
+
+nlohmann::json DatasetSource::saveState(Checkpoint&, const std::string&) const {
+    return {{"batches_drawn", batchesDrawn_}, {"dataset_hash", data_.hash}};
+}
+
+void DatasetSource::restoreState(const Checkpoint&, const std::string&, const nlohmann::json& state) {
+    const int64_t target = state.value("batches_drawn", int64_t{0});
+    const std::string hash = state.value("dataset_hash", std::string());
+    if (!hash.empty() && !data_.hash.empty() && hash != data_.hash)
+        throw Error("resume: dataset " + data_.name + " has changed since the checkpoint (hash " + data_.hash +
+                    ", checkpoint has " + hash + ")");
+    // Replaying the deterministic sampler is cheap (an index gather per batch) and needs nothing
+    // from BatchSampler's internals.
+    sampler_ = std::make_unique<BatchSampler>(data_, batchSize_, seed_);
+    for (int64_t i = 0; i < target; ++i) sampler_->next();
+    batchesDrawn_ = target;
+}
+
+// ---------------------------------------------------------------------------------------------------
+GeneratorSource::GeneratorSource(const Generator& generator, std::string name)
+    : generator_(cloneGenerator(generator)), name_(std::move(name)) {
+    generator_->eval();
+    for (auto& p : generator_->parameters()) p.set_requires_grad(false);
+}
+
+std::string GeneratorSource::describe() const {
+    return "generator " + name_ + " (" + generator_->spec().describe() + "), sampled online";
+}
+
+std::vector<int64_t> GeneratorSource::sampleShape() const { return shapeOfGeneratorSamples(generator_); }
+
+void GeneratorSource::start(int64_t batchSize, uint64_t seed, torch::Device device) {
+    batchSize_ = batchSize;
+    generator_->to(device);
+    rng_ = makeCpuGenerator(seed);
+}
+
+torch::Tensor GeneratorSource::drawSamples(Generator& generator, int64_t n, at::Generator& rng) {
+    torch::NoGradGuard noGrad;
+    const bool wasTraining = generator->is_training();
+    generator->eval();
+    std::vector<torch::Tensor> chunks;
+    for (int64_t done = 0; done < n;) {
+        const int64_t b = std::min<int64_t>(256, n - done);
+        chunks.push_back(generator->forward(generator->sampleLatent(b, rng)));
+        done += b;
+    }
+    generator->train(wasTraining);
+    return torch::cat(chunks);
+}
+
+torch::Tensor GeneratorSource::next() {
+    if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
+    return drawSamples(generator_, batchSize_, rng_);
+}
+
+nlohmann::json GeneratorSource::saveState(Checkpoint& checkpoint, const std::string& prefix) const {
+    checkpoint.tensors[prefix + ".rng_state"] = rng_.get_state().clone();
+    return {{"kind", "generator"}};
+}
+
+void GeneratorSource::restoreState(const Checkpoint& checkpoint, const std::string& prefix, const nlohmann::json&) {
+    auto it = checkpoint.tensors.find(prefix + ".rng_state");
+    if (it == checkpoint.tensors.end())
+        throw Error("resume: checkpoint has no random state for source " + name_ + " (" + prefix + ".rng_state)");
+    rng_.set_state(it->second.to(torch::kCPU, torch::kUInt8));
+}
+
+// ---------------------------------------------------------------------------------------------------
+FrozenSampleSource::FrozenSampleSource(const Generator& generator, int64_t count, std::string name)
+    : generator_(cloneGenerator(generator)), spec_(generator->spec()), count_(count), name_(std::move(name)) {
+    if (count < 1) throw Error("source_samples: must be >= 1 for source " + name_ + ", got " + std::to_string(count));
+    generator_->eval();
+}
+
+std::string FrozenSampleSource::describe() const {
+    return "generator " + name_ + " (" + spec_.describe() + "), " + std::to_string(count_) +
+           " samples frozen once";
+}
+
+std::vector<int64_t> FrozenSampleSource::sampleShape() const { return spec_.sampleShape(); }
+
+void FrozenSampleSource::start(int64_t batchSize, uint64_t seed, torch::Device device) {
+    // The set is a function of (generator, count, seed) only, so a resumed run redraws the same set.
+    if (!generator_) throw Error("source " + name_ + ": started twice");
+    at::Generator rng = makeCpuGenerator(deriveSeed(seed, 0));
+    generator_->to(device);
+    torch::Tensor samples = GeneratorSource::drawSamples(generator_, count_, rng).to(torch::kCPU);
+    if (generator_->spec().isImage())  // 8-bit levels, like the reference's PNG files
+        samples = ((samples + 1.0) * 127.5).round().clamp(0, 255) / 127.5 - 1.0;
+    Dataset data;
+    data.samples = samples.contiguous();
+    data.labels = torch::full({count_}, -1, torch::kLong);
+    data.name = name_ + " (" + std::to_string(count_) + " frozen samples)";
+    frozen_ = std::make_unique<DatasetSource>(std::move(data));
+    frozen_->start(batchSize, deriveSeed(seed, 1), device);
+    generator_ = Generator{nullptr};  // not needed any more
+}
+
+torch::Tensor FrozenSampleSource::next() {
+    if (!frozen_) throw Error("source " + name_ + ": next() before start()");
+    return frozen_->next();
+}
+
+nlohmann::json FrozenSampleSource::saveState(Checkpoint& checkpoint, const std::string& prefix) const {
+    return frozen_->saveState(checkpoint, prefix);
+}
+
+void FrozenSampleSource::restoreState(const Checkpoint& checkpoint, const std::string& prefix,
+                                      const nlohmann::json& state) {
+    frozen_->restoreState(checkpoint, prefix, state);
+}
+
+}  // namespace coalesce

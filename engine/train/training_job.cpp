@@ -1,0 +1,114 @@
+#include "train/training_job.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace coalesce {
+
+RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
+    RuntimeOptions runtime;
+    if (!reader.has("runtime")) return runtime;
+    ConfigReader r(reader.raw("runtime"), reader.context() + ": runtime");
+    r.rejectUnknownKeys({"threads", "device"});
+    const int64_t threads = r.integer("threads", 0);
+    if (threads < 0 || threads > 4096) throw Error(r.context() + ": threads must be in 0..4096 (0 = all cores)");
+    runtime.threads = static_cast<int>(threads);
+    runtime.device = r.text("device", "auto");
+    return runtime;
+}
+
+std::set<std::string> resumableChanges() {
+    return {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "runtime", "run_dir", "resume",
+            "name", "notes", "provenance", "resumed", "recorded", "eval_every"};
+}
+
+namespace {
+// c10::Error messages carry a C++ backtrace after the first line; users get the first line.
+std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+}  // namespace
+
+JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, bool resume,
+                         const RuntimeOptions& runtime, JobObserver& callerObserver, CancelToken& cancel,
+                         const std::function<Json(TrainingRun&)>& body) {
+    JobResult result;
+    result.runDir = runDir;
+    std::unique_ptr<RunDirectory> dir;
+    ObserverFanout observer;
+    observer.add(&callerObserver);
+    auto fail = [&](JobResult::Status status, const std::string& message) {
+        result.status = status;
+        result.message = message;
+        observer.onLog(status == JobResult::Status::Cancelled ? LogLevel::Info : LogLevel::Error, kind + ": " + message);
+        result.summary = {{"status", toString(status)}, {"message", message}};
+        if (dir) {
+            try {
+                dir->writeSummary(result.summary);
+            } catch (...) {
+            }
+        }
+    };
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        const int threads = configureThreads(runtime.threads);
+        const torch::Device device = resolveDevice(runtime.device);
+        dir = std::make_unique<RunDirectory>(runDir, config, resume);
+        observer.add(dir.get());
+        dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads}});
+        observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device));
+        TrainingRun run{config, *dir, observer, cancel, device, resume};
+        Json summary = body(run);
+        summary["status"] = "finished";
+        summary["wall_seconds"] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        dir->writeSummary(summary);
+        result.summary = summary;
+        result.message = summary.value("message", kind + " finished");
+        observer.onLog(LogLevel::Info, kind + ": " + result.message);
+    } catch (const Cancelled&) {
+        fail(JobResult::Status::Cancelled, "cancelled");
+    } catch (const Error& e) {
+        fail(JobResult::Status::Failed, e.what());
+    } catch (const c10::Error& e) {
+        fail(JobResult::Status::Failed, "LibTorch error: " + firstLine(e.what()));
+    } catch (const std::exception& e) {
+        fail(JobResult::Status::Failed, firstLine(e.what()));
+    }
+    return result;
+}
+
+void resumeTrainer(MultiCriticTrainer& trainer, const TrainingRun& run, const std::set<std::string>& mayChange) {
+    const std::string path = run.runDir.latestCheckpointPath();
+    Checkpoint checkpoint = loadCheckpoint(path);
+    const Json stored = checkpoint.meta.value("config", Json::object());
+    std::set<std::string> keys;
+    for (const auto& item : stored.items()) keys.insert(item.key());
+    for (const auto& item : run.config.items()) keys.insert(item.key());
+    for (const auto& key : keys) {
+        if (mayChange.count(key)) continue;
+        const Json a = stored.contains(key) ? stored.at(key) : Json();
+        const Json b = run.config.contains(key) ? run.config.at(key) : Json();
+        if (a != b)
+            throw Error("resume: '" + key + "' is " + (b.is_null() ? "absent" : b.dump()) +
+                        " but the run was started with " + (a.is_null() ? "none" : a.dump()) + " (" + path + ")");
+    }
+    trainer.restore(checkpoint, path);
+    run.observer.onLog(LogLevel::Info, "resumed from " + path + " at step " + std::to_string(trainer.step()));
+}
+
+void writeGeneratorFile(const std::string& path, const Generator& generator, const Json& meta) {
+    Checkpoint c;
+    c.arch = generator->spec();
+    storeModule(c, "generator", *generator);
+    c.meta = meta;
+    c.meta["kind"] = "generator";
+    saveCheckpoint(path, c);
+}
+
+}  // namespace coalesce

@@ -1,0 +1,50 @@
+// The frame every training job runs in (pretrain, barycenter, adapt, baselines): runtime settings from
+// config["runtime"], the run directory (config.json, metrics.csv, samples/, checkpoints/, log.txt,
+// summary.json), an observer fan-out (run directory + the caller's observer), and the mapping of
+// exceptions to a JobResult (Cancelled → cancelled, coalesce::Error / torch errors → failed). Jobs only
+// write the body: build sources and a MultiCriticTrainer, resume, train, save outputs.
+#pragma once
+#include <functional>
+#include <set>
+#include <string>
+
+#include <torch/types.h>
+
+#include "core/job.h"
+#include "core/runtime.h"
+#include "models/networks.h"
+#include "run/run_directory.h"
+#include "train/multi_critic_trainer.h"
+#include "train/training_config.h"
+
+namespace coalesce {
+
+struct TrainingRun {
+    const Json& config;      // the job config as given
+    RunDirectory& runDir;
+    JobObserver& observer;   // forwards to the run directory and to the caller
+    CancelToken& cancel;
+    torch::Device device;
+    bool resume;
+};
+
+// "runtime": {"threads": 0, "device": "auto"}; Error naming the field if malformed.
+RuntimeOptions readRuntimeOptions(const ConfigReader& reader);
+
+// Runs body(run) in the frame above; the body returns the job's summary (also written to summary.json).
+JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, bool resume,
+                         const RuntimeOptions& runtime, JobObserver& observer, CancelToken& cancel,
+                         const std::function<Json(TrainingRun&)>& body);
+
+// Resuming: loads <run_dir>/checkpoints/latest.coalesce, checks that every field of the job config
+// except `mayChange` equals the one the checkpoint was made with (Error naming the first difference),
+// and restores the trainer from it.
+void resumeTrainer(MultiCriticTrainer& trainer, const TrainingRun& run, const std::set<std::string>& mayChange);
+// Fields a resumed run may change by default: iterations, sample/checkpoint cadence, runtime, ...
+std::set<std::string> resumableChanges();
+
+// A generator model file: the architecture and "generator.*" weights (no critics, no optimizer state),
+// meta {"kind": "generator", ...}. Written atomically.
+void writeGeneratorFile(const std::string& path, const Generator& generator, const Json& meta);
+
+}  // namespace coalesce
