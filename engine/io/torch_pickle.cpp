@@ -41,6 +41,7 @@ struct StorageInfo {
     torch::ScalarType type = torch::kFloat32;
     std::int64_t numel = 0;
     torch::Tensor data;  // flat, filled after parsing
+    bool present = false;  // its bytes were found (and are large enough)
 };
 
 struct DeferredTensor {
@@ -58,8 +59,8 @@ public:
     PickleValue* run(const char* data, std::size_t size, std::size_t& pos);
 
     std::map<std::string, StorageInfo>& storages() { return storages_; }
-    // Builds every tensor from its storage, checking the view lies inside it.
-    void materializeTensors();
+    // Checks every tensor view lies inside its storage and, if `build`, creates the tensors.
+    void materializeTensors(bool build);
 
 private:
     [[noreturn]] void fail(const std::string& what) const {
@@ -443,10 +444,10 @@ PickleValue* PickleMachine::run(const char* data, std::size_t size, std::size_t&
     }
 }
 
-void PickleMachine::materializeTensors() {
+void PickleMachine::materializeTensors(bool build) {
     for (auto& t : tensors_) {
         auto it = storages_.find(t.storageKey);
-        if (it == storages_.end() || !it->second.data.defined())
+        if (it == storages_.end() || !it->second.present)
             fail("tensor refers to missing storage '" + t.storageKey + "'");
         const StorageInfo& storage = it->second;
         // The view must stay inside the storage; all arithmetic is overflow-safe (values ≤ 2^40).
@@ -459,7 +460,7 @@ void PickleMachine::materializeTensors() {
             if (s < 0 || s > (std::int64_t(1) << 40)) fail("invalid tensor stride");
         if (t.offset < 0 || t.offset > storage.numel) fail("tensor storage offset out of range");
         if (empty) {
-            t.value->tensor = torch::empty(t.sizes, torch::TensorOptions().dtype(storage.type));
+            if (build) t.value->tensor = torch::empty(t.sizes, torch::TensorOptions().dtype(storage.type));
             continue;
         }
         __int128 last = t.offset;
@@ -467,7 +468,7 @@ void PickleMachine::materializeTensors() {
         if (last >= storage.numel)
             fail("tensor view reaches element " + std::to_string(static_cast<long long>(last)) + " of a storage with " +
                  std::to_string(storage.numel));
-        t.value->tensor = storage.data.as_strided(t.sizes, t.strides, t.offset).clone(at::MemoryFormat::Contiguous);
+        if (build) t.value->tensor = storage.data.as_strided(t.sizes, t.strides, t.offset).clone(at::MemoryFormat::Contiguous);
     }
 }
 
@@ -482,30 +483,59 @@ const PickleValue* PickleValue::get(const std::string& key) const {
     return nullptr;
 }
 
-PickledFile readTorchSaveZip(const ZipArchive& archive) {
+namespace {
+
+// Runs one pickle of a validated archive; tensor bytes come from "<storageFolder><key>" entries.
+PickledFile readArchivePickle(const ZipArchive& archive, const ZipEntry& pkl, const std::string& storageFolder, bool build) {
     const std::string& file = archive.file();
-    const std::string prefix = archive.rootFolder().empty() ? "" : archive.rootFolder() + "/";
-    const ZipEntry* pkl = archive.find(prefix + "data.pkl");
-    if (!pkl) throw Error(file + ": ZIP archive without data.pkl: not a file written by torch.save");
     PickledFile out;
     out.arena = std::make_shared<Arena>();
-    PickleMachine machine(*out.arena, file, false);
-    const std::string pickle = archive.read(*pkl);
+    PickleMachine machine(*out.arena, file + " (" + pkl.name + ")", false);
+    const std::string pickle = archive.read(pkl);
     std::size_t pos = 0;
     out.root = machine.run(pickle.data(), pickle.size(), pos);
+    if (pos != pickle.size()) throw Error(file + ": unexpected bytes after the pickle in " + pkl.name);
     for (auto& [key, storage] : machine.storages()) {
-        const ZipEntry* entry = archive.find(prefix + "data/" + key);
-        if (!entry) throw Error(file + ": tensor data '" + key + "' is missing from the archive");
+        const ZipEntry* entry = archive.find(storageFolder + key);
+        if (!entry) throw Error(file + ": tensor data '" + storageFolder + key + "' is missing from the archive");
         const std::uint64_t needed = static_cast<std::uint64_t>(storage.numel) * storageElementSize(storage.type);
         if (entry->size < needed)
             throw Error(file + ": tensor data '" + key + "' has " + std::to_string(entry->size) + " bytes, " +
                         std::to_string(needed) + " expected (truncated?)");
+        storage.present = true;
+        if (!build) continue;
         std::string bytes = archive.read(*entry);
         storage.data = torch::empty({storage.numel}, torch::TensorOptions().dtype(storage.type));
         if (needed) std::memcpy(storage.data.data_ptr(), bytes.data(), needed);
     }
-    machine.materializeTensors();
+    machine.materializeTensors(build);
     return out;
+}
+
+std::string archivePrefix(const ZipArchive& archive) {
+    return archive.rootFolder().empty() ? "" : archive.rootFolder() + "/";
+}
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+PickledFile readTorchSaveZip(const ZipArchive& archive) {
+    const std::string prefix = archivePrefix(archive);
+    const ZipEntry* pkl = archive.find(prefix + "data.pkl");
+    if (!pkl) throw Error(archive.file() + ": ZIP archive without data.pkl: not a file written by torch.save");
+    return readArchivePickle(archive, *pkl, prefix + "data/", true);
+}
+
+void checkTorchScriptPickles(const ZipArchive& archive) {
+    const std::string prefix = archivePrefix(archive);
+    for (const auto& entry : archive.entries()) {
+        if (entry.name == prefix + "data.pkl") readArchivePickle(archive, entry, prefix + "data/", false);
+        else if (entry.name == prefix + "constants.pkl") readArchivePickle(archive, entry, prefix + "constants/", false);
+        else if (endsWith(entry.name, ".debug_pkl")) readArchivePickle(archive, entry, prefix + "debug/", false);
+    }
 }
 
 // Legacy stream: pickled magic number, protocol version, system info, the object, the list of storage
@@ -549,12 +579,13 @@ PickledFile readTorchSaveLegacy(const std::string& bytes, const std::string& fil
         if (bytes.size() - pos < needed)
             throw Error(file + ": truncated: tensor data needs " + std::to_string(needed) + " more bytes than present");
         storage.data = torch::empty({storage.numel}, torch::TensorOptions().dtype(storage.type));
+        storage.present = true;
         if (needed) std::memcpy(storage.data.data_ptr(), bytes.data() + pos, needed);
         pos += needed;
     }
     if (pos != bytes.size())
         throw Error(file + ": " + std::to_string(bytes.size() - pos) + " unexpected bytes after the tensor data");
-    machine.materializeTensors();
+    machine.materializeTensors(true);
     return out;
 }
 

@@ -48,6 +48,10 @@ struct PickledFile {
 
 // The zip must already be validated (ZipArchive does that); expects "<root>/data.pkl" and "<root>/data/<key>".
 PickledFile readTorchSaveZip(const ZipArchive& archive);
+// Pre-flight for TorchScript archives, run before torch::jit::load: every pickle LibTorch will unpickle
+// (data.pkl, constants.pkl, code/*.debug_pkl) must parse here and every tensor it references must lie
+// inside its stored bytes. LibTorch's own unpickler then only ever sees well-formed pickles.
+void checkTorchScriptPickles(const ZipArchive& archive);
 // Legacy (PyTorch < 1.6 or _use_new_zipfile_serialization=False) stream format.
 bool looksLikeLegacyTorchSave(const std::string& bytes);
 PickledFile readTorchSaveLegacy(const std::string& bytes, const std::string& file);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/torch_pickle.h"
 #include "io/zip_archive.h"
 
 namespace coalesce {
@@ -92,6 +93,7 @@ JitModule layerModule(torch::nn::Module& layer, const std::shared_ptr<torch::jit
 
 TorchScriptWeights readTorchScriptWeights(const ZipArchive& archive) {
     const std::string& file = archive.file();
+    checkTorchScriptPickles(archive);
     TorchScriptWeights out;
     try {
         std::istringstream in(archive.bytes());

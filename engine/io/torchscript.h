@@ -16,8 +16,9 @@ struct TorchScriptWeights {
     std::string coalesceJson;   // the archive's extra/coalesce.json when Coalesce wrote it, else ""
 };
 
-// `archive` must already be validated by ZipArchive (structure and CRCs): only then are its bytes given
-// to torch::jit::load. The module's code is never run, only its parameters and buffers are read.
+// `archive` must already be validated by ZipArchive (structure and CRCs); its pickles are then checked
+// by checkTorchScriptPickles, and only then are its bytes given to torch::jit::load. The module's code
+// is compiled by LibTorch but never run: only its parameters and buffers are read.
 TorchScriptWeights readTorchScriptWeights(const ZipArchive& archive);
 
 // A TorchScript module equivalent to the generator, built in C++ without Python: the same module tree

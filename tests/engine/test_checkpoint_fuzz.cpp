@@ -3,17 +3,20 @@
 // (loadCheckpoint, loadGeneratorFile, describeModelFile). Each attempt must either load or throw
 // coalesce::Error -- any other exception fails the test, a crash kills it. TorchScript and torch.save
 // ZIP files take the guarded path (ZipArchive validates structure and CRCs before LibTorch sees a
-// byte); legacy torch.save files have no checksums at all, so they exercise the pickle reader's own
-// bounds checks.
+// byte); a third of the ZIP mutations repair the CRCs, as a crafted file would, to exercise what lies
+// behind (the pickle reader, its pre-flight of TorchScript pickles, LibTorch's own checks). Legacy
+// torch.save files have no checksums at all, so all their mutations reach the pickle reader.
 #include <QtTest/QtTest>
 #include <torch/torch.h>
 
 #include <fstream>
 #include <random>
+#include <zlib.h>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/model_files.h"
+#include "io/zip_archive.h"
 #include "models/networks.h"
 #include "support/test_support.h"
 
@@ -65,8 +68,61 @@ size_t position(std::mt19937_64& rng, size_t size) {
     }
 }
 
+void putU32(std::string& bytes, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint32_t getU16(const std::string& bytes, size_t at) {
+    return static_cast<unsigned char>(bytes[at]) | static_cast<unsigned char>(bytes[at + 1]) << 8;
+}
+
+// A crafted file rather than a damaged one: bytes inside one ZIP entry (a pickle half of the time) change
+// and the entry's CRC-32 is repaired wherever it is recorded, so the archive checks pass and only the
+// readers' own validation (pickle pre-flight, LibTorch's errors) stands between the bytes and a crash.
+bool mutateZipEntryKeepingCrc(std::string& bytes, std::mt19937_64& rng, std::string* what) {
+    std::vector<ZipEntry> entries;
+    try {
+        entries = ZipArchive(bytes, "fuzz").entries();
+    } catch (const Error&) {
+        return false;
+    }
+    std::vector<ZipEntry> candidates;
+    const bool picklesOnly = rng() % 2 == 0;
+    for (const auto& e : entries) {
+        const bool pickle = e.name.size() > 4 && (e.name.compare(e.name.size() - 4, 4, ".pkl") == 0 ||
+                                                  e.name.find("debug_pkl") != std::string::npos);
+        if (e.method == 0 && e.size > 0 && (!picklesOnly || pickle)) candidates.push_back(e);
+    }
+    if (candidates.empty()) return false;
+    const ZipEntry& e = candidates[rng() % candidates.size()];
+    const int flips = 1 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < flips; ++i) {
+        const size_t at = e.dataOffset + rng() % e.size;
+        bytes[at] = static_cast<char>(bytes[at] ^ (1 + rng() % 255));
+    }
+    const uint32_t crc = static_cast<uint32_t>(::crc32(::crc32(0L, Z_NULL, 0),
+                                                       reinterpret_cast<const Bytef*>(bytes.data() + e.dataOffset),
+                                                       static_cast<uInt>(e.size)));
+    for (size_t at = 0; (at = bytes.find("PK", at)) != std::string::npos && at + 46 <= bytes.size(); ++at) {
+        if (bytes[at + 2] == 1 && bytes[at + 3] == 2 && bytes.compare(at + 46, getU16(bytes, at + 28), e.name) == 0 &&
+            getU16(bytes, at + 28) == e.name.size())
+            putU32(bytes, at + 16, crc);  // central directory
+        if (bytes[at + 2] == 3 && bytes[at + 3] == 4 && bytes.compare(at + 30, getU16(bytes, at + 26), e.name) == 0 &&
+            getU16(bytes, at + 26) == e.name.size()) {
+            if (getU16(bytes, at + 6) & 0x8) {  // data descriptor after the data, with or without signature
+                const size_t dd = e.dataOffset + e.size;
+                putU32(bytes, bytes.compare(dd, 4, "PK\x07\x08") == 0 ? dd + 4 : dd, crc);
+            } else {
+                putU32(bytes, at + 14, crc);
+            }
+        }
+    }
+    *what = std::to_string(flips) + " byte(s) changed in '" + e.name + "' with its CRC repaired";
+    return true;
+}
+
 std::string mutate(const std::string& valid, std::mt19937_64& rng, std::string* what) {
     std::string bytes = valid;
+    if (ZipArchive::looksLikeZip(valid) && rng() % 3 == 0 && mutateZipEntryKeepingCrc(bytes, rng, what)) return bytes;
     std::uniform_int_distribution<int> op(0, 3);
     std::uniform_int_distribution<int> byte(1, 255);
     switch (op(rng)) {
