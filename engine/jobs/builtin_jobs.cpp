@@ -3,13 +3,17 @@
 
 namespace coalesce {
 
+std::unique_ptr<Job> makePretrainJob(const Json& config);  // jobs/pretrain_job.cpp
 std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
+std::unique_ptr<Job> makeTernarizeJob(const Json& config);       // jobs/ternarize_job.cpp
 
 void registerBuiltinJobs() {
+    registerJobKind("ternarize", &makeTernarizeJob, "ternarise a generator (learned threshold, TWN or TTQ) into a packed 2-bit file");
     registerJobKind("evaluate", &makeEvaluateJob, "score a generator: FID, KID, exact/sliced W1, precision/recall, diversity");
     registerJobKind("evaluator-train", &makeEvaluatorTrainJob, "train and cache the feature network used by evaluate");
-    // registerJobKind("pretrain", &makePretrainJob, "train a WGAN-GP generator on dataset classes");
+    registerJobKind("pretrain", &makePretrainJob,
+                    "train a WGAN-GP generator on dataset classes (or a 2-D toy mixture)");
 }
 
 }  // namespace coalesce

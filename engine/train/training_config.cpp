@@ -92,7 +92,7 @@ std::set<std::string> commonJobKeys() {
     return {"kind", "runtime", "run_dir", "resume", "name", "notes", "provenance", "resumed", "recorded"};
 }
 
-TrainerOptions readTrainerOptions(const ConfigReader& r) {
+TrainerOptions readTrainerOptions(const ConfigReader& r, double defaultLr) {
     TrainerOptions o;
     o.iterations = r.integer("iterations", o.iterations);
     o.batchSize = r.integer("batch_size", o.batchSize);
@@ -105,7 +105,7 @@ TrainerOptions readTrainerOptions(const ConfigReader& r) {
         throw Error(r.context() + ": " + e.what());
     }
     o.gpWeight = r.number("gp_weight", o.gpWeight);
-    const double lr = r.number("lr", 1e-4);
+    const double lr = r.number("lr", defaultLr);
     o.lrGenerator = r.number("lr_g", lr);
     o.lrCritic = r.number("lr_d", lr);
     if (r.has("betas")) {

@@ -39,7 +39,9 @@ private:
 };
 
 // The trainer fields above; validated (TrainerOptions::validate) with the config's field names.
-TrainerOptions readTrainerOptions(const ConfigReader& reader);
+// `defaultLr` is the learning rate when neither lr nor lr_g / lr_d is given (jobs use 1e-4, the paper's,
+// for images and 1e-3 for the 2-D toy mode, where 1e-4 needs thousands of iterations to show anything).
+TrainerOptions readTrainerOptions(const ConfigReader& reader, double defaultLr = 1e-4);
 // Keys readTrainerOptions understands (for rejectUnknownKeys).
 std::set<std::string> trainerOptionKeys();
 // Keys every job config may carry (kind, runtime, run_dir, resume, name, notes) plus those the run

@@ -1,0 +1,250 @@
+// Job "pretrain" end to end on a tiny synthetic IDX dataset (written here) and a toy mixture: the run
+// directory is complete, resume continues exactly, cancel keeps a checkpoint, bad configs are rejected
+// with errors naming the field.
+#include <QtTest/QtTest>
+#include <filesystem>
+#include <fstream>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "jobs/job_factory.h"
+#include "support/test_support.h"
+
+using namespace coalesce;
+namespace fs = std::filesystem;
+
+namespace {
+
+void writeBigEndian(std::ofstream& out, uint32_t v) {
+    const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                                static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+    out.write(reinterpret_cast<const char*>(b), 4);
+}
+
+// 24 images 28×28 of two classes: class 0 a bright square, class 1 a bright bar, plus noise.
+std::string writeTinyIdx(const std::string& dir) {
+    const std::string images = dir + "/images-idx3-ubyte", labels = dir + "/labels-idx1-ubyte";
+    std::ofstream im(images, std::ios::binary), lb(labels, std::ios::binary);
+    const uint32_t n = 24;
+    writeBigEndian(im, 0x00000803);
+    writeBigEndian(im, n);
+    writeBigEndian(im, 28);
+    writeBigEndian(im, 28);
+    writeBigEndian(lb, 0x00000801);
+    writeBigEndian(lb, n);
+    for (uint32_t i = 0; i < n; ++i) {
+        const unsigned char cls = i % 2;
+        lb.put(static_cast<char>(cls));
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x) {
+                bool on = cls == 0 ? (x > 8 && x < 20 && y > 8 && y < 20) : (x > 12 && x < 16);
+                unsigned char v = static_cast<unsigned char>((on ? 200 : 10) + (i * 7 + x * 3 + y) % 40);
+                im.put(static_cast<char>(v));
+            }
+    }
+    return "idx:" + images + ":" + labels;
+}
+
+Json tinyArch() {
+    return Json{{"family", "dcgan32"}, {"channels", 1}, {"image_size", 32}, {"latent_dim", 16},
+                {"generator_widths", {16, 8, 4}}, {"critic_widths", {4, 8, 8}}};
+}
+
+struct Recorder : JobObserver {
+    CancelToken* cancel = nullptr;
+    int64_t cancelAt = -1;
+    std::vector<std::string> errors;
+    void onProgress(int64_t done, int64_t, const std::string&) override {
+        if (cancel && done == cancelAt) cancel->requestCancel();
+    }
+    void onLog(LogLevel level, const std::string& m) override {
+        if (level == LogLevel::Error) errors.push_back(m);
+    }
+};
+
+JobResult runJob(const Json& config, Recorder* recorder = nullptr, CancelToken* cancel = nullptr) {
+    Recorder local;
+    CancelToken localCancel;
+    auto job = createJob(config);
+    return job->run(recorder ? *recorder : local, cancel ? *cancel : localCancel);
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int countLines(const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+    return n;
+}
+
+bool sameTensors(const Checkpoint& a, const Checkpoint& b) {
+    if (a.tensors.size() != b.tensors.size()) return false;
+    for (const auto& [name, t] : a.tensors) {
+        auto it = b.tensors.find(name);
+        if (it == b.tensors.end() || !torch::equal(t, it->second)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+class TestPretrainJob : public QObject {
+    Q_OBJECT
+    std::string data_;
+
+    Json baseConfig(const std::string& runDir, int64_t iterations = 6) const {
+        return Json{{"kind", "pretrain"},   {"data", data_},        {"arch", tinyArch()},
+                    {"iterations", iterations}, {"batch_size", 8}, {"n_critic", 2},
+                    {"seed", 3},            {"sample_every", 3},    {"checkpoint_every", 3},
+                    {"run_dir", runDir},    {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        torch::set_num_threads(1);
+        data_ = writeTinyIdx(coalesce::test::scratchDir("pretrain_data"));
+    }
+
+    void isRegistered() {
+        auto kinds = jobKinds();
+        QVERIFY(std::find(kinds.begin(), kinds.end(), "pretrain") != kinds.end());
+    }
+
+    void writesACompleteRunDirectory() {
+        const std::string dir = coalesce::test::scratchDir("pretrain_run") + "/run";
+        JobResult r = runJob(baseConfig(dir));
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{6});
+
+        Json config = Json::parse(readFile(dir + "/config.json"));
+        QCOMPARE(config["seed"].get<int>(), 3);
+        QVERIFY(config.contains("provenance"));
+        QVERIFY(!config["dataset"]["hash"].get<std::string>().empty());
+        QCOMPARE(config["dataset"]["size"].get<int64_t>(), int64_t{24});
+        QVERIFY(config["recorded"]["runtime"].get<std::string>().find("cpu") != std::string::npos);
+
+        const std::string metrics = readFile(dir + "/metrics.csv");
+        QVERIFY(metrics.rfind("step,name,value\n", 0) == 0);
+        QCOMPARE(countLines(metrics, ",loss_g,"), 6);
+        QCOMPARE(countLines(metrics, ",loss_d/0,"), 6);
+        QCOMPARE(countLines(metrics, ",w_hat/0,"), 6);
+        QCOMPARE(countLines(metrics, ",sliced_w1/data,"), 2);  // steps 3 and 6
+        for (const char* png : {"step_000000.png", "step_000003.png", "step_000006.png"})
+            QVERIFY2(fs::file_size(dir + "/samples/" + png) > 100, png);
+        for (const char* c : {"step_000003.coalesce", "step_000006.coalesce", "latest.coalesce"})
+            QVERIFY2(fs::exists(dir + "/checkpoints/" + c), c);
+        QVERIFY(readFile(dir + "/log.txt").find("pretrain") != std::string::npos);
+        QCOMPARE(Json::parse(readFile(dir + "/summary.json"))["status"].get<std::string>(), std::string("finished"));
+
+        Checkpoint g = loadCheckpoint(dir + "/generator.coalesce");
+        QVERIFY(g.arch == ArchSpec::fromJson(tinyArch()));
+        QCOMPARE(g.meta["kind"].get<std::string>(), std::string("generator"));
+        QVERIFY(hasModule(g, "generator"));
+        QVERIFY(!hasModule(g, "critic0"));
+        // The final generator equals the one in the last checkpoint.
+        Checkpoint latest = loadCheckpoint(dir + "/checkpoints/latest.coalesce");
+        for (const auto& [name, t] : g.tensors) QVERIFY2(torch::equal(t, latest.tensors.at(name)), name.c_str());
+    }
+
+    void resumeContinuesExactly() {
+        const std::string root = coalesce::test::scratchDir("pretrain_resume");
+        QVERIFY(runJob(baseConfig(root + "/straight", 9)).status == JobResult::Status::Finished);
+        QVERIFY(runJob(baseConfig(root + "/split", 6)).status == JobResult::Status::Finished);
+        Json resume = baseConfig(root + "/split", 9);
+        resume["resume"] = true;
+        JobResult r = runJob(resume);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{9});
+        QVERIFY(sameTensors(loadCheckpoint(root + "/straight/generator.coalesce"),
+                            loadCheckpoint(root + "/split/generator.coalesce")));
+        const std::string metrics = readFile(root + "/split/metrics.csv");
+        QCOMPARE(countLines(metrics, ",loss_g,"), 9);
+        QCOMPARE(countLines(metrics, "\n9,loss_g,"), 1);
+        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["resumed"].get<int>(), 1);
+
+        // Changing what was trained is refused, naming the field.
+        resume["lr"] = 2e-4;
+        resume["iterations"] = 12;
+        r = runJob(resume);
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY2(r.message.find("'lr'") != std::string::npos, r.message.c_str());
+        // A finished run directory is never overwritten by a fresh run.
+        r = runJob(baseConfig(root + "/split", 3));
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY2(r.message.find("not empty") != std::string::npos, r.message.c_str());
+    }
+
+    void cancelKeepsACheckpoint() {
+        const std::string dir = coalesce::test::scratchDir("pretrain_cancel") + "/run";
+        Recorder rec;
+        CancelToken cancel;
+        rec.cancel = &cancel;
+        rec.cancelAt = 2;
+        JobResult r = runJob(baseConfig(dir, 50), &rec, &cancel);
+        QVERIFY(r.status == JobResult::Status::Cancelled);
+        QCOMPARE(loadCheckpoint(dir + "/checkpoints/latest.coalesce").meta["step"].get<int64_t>(), int64_t{2});
+        QCOMPARE(Json::parse(readFile(dir + "/summary.json"))["status"].get<std::string>(), std::string("cancelled"));
+        QVERIFY(!fs::exists(dir + "/generator.coalesce"));
+    }
+
+    void toyModeTrainsPoints() {
+        const std::string dir = coalesce::test::scratchDir("pretrain_toy") + "/run";
+        Json config{{"kind", "pretrain"}, {"data", "toy:gauss:1,1,0.1:200"}, {"arch", {{"family", "mlp2d"}}},
+                    {"iterations", 5}, {"batch_size", 32}, {"sample_every", 5}, {"run_dir", dir},
+                    {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+        JobResult r = runJob(config);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QVERIFY(fs::exists(dir + "/samples/step_000005.png"));
+        QCOMPARE(loadCheckpoint(dir + "/generator.coalesce").arch.family, std::string("mlp2d"));
+        config["arch"] = {{"family", "dcgan32"}};
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(config));
+    }
+
+    void rejectsAbsurdParameters() {
+        const Json good = baseConfig("unused");
+        auto expectError = [&](const std::string& key, const Json& value, const std::string& needle) {
+            Json c = good;
+            if (value.is_null()) c.erase(key);
+            else c[key] = value;
+            try {
+                createJob(c);
+                QFAIL(qPrintable(QString::fromStdString("no error for " + key + " = " + value.dump())));
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
+            }
+        };
+        expectError("iterations", 0, "iterations");
+        expectError("iterations", -5, "iterations");
+        expectError("iterations", 2.5, "iterations");
+        expectError("batch_size", 0, "batch_size");
+        expectError("lr", 0.0, "lr");
+        expectError("lr", -1e-4, "lr");
+        expectError("lr", std::nan(""), "lr");
+        expectError("lr", "fast", "lr");
+        expectError("lr_d", std::numeric_limits<double>::infinity(), "lr_d");
+        expectError("gp", "wrong", "gp");
+        expectError("n_critic", 0, "n_critic");
+        expectError("betas", Json::array({0.5}), "betas");
+        expectError("sample_every", -1, "sample_every");
+        expectError("iteration", 10, "iteration");  // misspelt
+        expectError("data", nullptr, "data");
+        expectError("arch", Json{{"family", "dcgan32"}, {"channels", 2}}, "channels");
+        expectError("arch", Json{{"family", "resnet"}}, "resnet");
+        expectError("runtime", Json{{"threads", -1}}, "threads");
+        expectError("resume", "yes", "resume");
+
+        Json missing = good;
+        missing["data"] = "idx:/nonexistent/images:/nonexistent/labels";
+        missing["run_dir"] = coalesce::test::scratchDir("pretrain_missing") + "/run";
+        JobResult r = runJob(missing);
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY2(r.message.find("/nonexistent/images") != std::string::npos, r.message.c_str());
+    }
+};
+
+QTEST_APPLESS_MAIN(TestPretrainJob)
+#include "test_pretrain_job.moc"
