@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-QString toString(JobOutcome::Status status) {
+QString statusName(JobOutcome::Status status) {
     switch (status) {
         case JobOutcome::Status::Finished: return QStringLiteral("finished");
         case JobOutcome::Status::Cancelled: return QStringLiteral("cancelled");

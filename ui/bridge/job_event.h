@@ -39,7 +39,7 @@ struct JobOutcome {
     double seconds = 0;
 };
 
-QString toString(JobOutcome::Status status);
+QString statusName(JobOutcome::Status status);
 QString formatDuration(double seconds);  // "42 s", "3:07", "1:02:03"
 
 Q_DECLARE_METATYPE(JobEvent)

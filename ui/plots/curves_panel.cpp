@@ -106,6 +106,10 @@ CurvesPanel::CurvesPanel(RunStore* store, QWidget* parent) : QWidget(parent), st
     connect(store_, &RunStore::runAdded, this, &CurvesPanel::scheduleUpdate);
     connect(store_, &RunStore::runChanged, this, &CurvesPanel::onRunChanged);
     connect(store_, &RunStore::runRemoved, this, &CurvesPanel::onRunRemoved);
+    connect(store_, &RunStore::runReset, this, [this](int id) {
+        for (MetricChart* c : charts_) c->removeRun(id);  // re-synced from the truncated data
+        scheduleUpdate(id);
+    });
 }
 
 QList<MetricChart*> CurvesPanel::charts() const {
@@ -150,7 +154,8 @@ void CurvesPanel::flush() {
         const RunData* run = store_->run(id);
         if (!run) continue;
         const int ordinal = ordinalOf(id);
-        for (const QString& metric : run->metricOrder) ensureChart(MetricChart::groupOf(metric));
+        for (const QString& metric : run->metricOrder)
+            if (!MetricChart::isHiddenGroup(MetricChart::groupOf(metric))) ensureChart(MetricChart::groupOf(metric));
         for (MetricChart* c : charts_)
             if (c->sync(*run, ordinal)) changed.insert(c);
     }

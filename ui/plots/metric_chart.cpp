@@ -48,6 +48,18 @@ QString MetricChart::seriesKeyOf(const QString& metric) {
     return slash > 0 ? metric.mid(slash + 1) : QString();
 }
 
+QVector<double> MetricChart::radiiOf(const RunData& run) {
+    if (!run.radii.isEmpty()) return run.radii;
+    // The engine reports each source's radius as metric "eta/<k>" (its latest value counts).
+    QVector<double> radii;
+    for (int k = 0;; ++k) {
+        const auto it = run.metrics.constFind(QStringLiteral("eta/%1").arg(k));
+        if (it == run.metrics.constEnd() || it->values.isEmpty()) break;
+        radii << it->values.last();
+    }
+    return radii;
+}
+
 bool MetricChart::isRadiusGroup(const QString& group) {
     static const QRegularExpression re(QStringLiteral("^(w1?_?hat|w_?est(imate)?|w1_?estimate)$"),
                                        QRegularExpression::CaseInsensitiveOption);
@@ -208,9 +220,11 @@ bool MetricChart::sync(const RunData& run, int runOrdinal) {
         b->consumed = n;
         changed = true;
     }
-    if (isRadiusGroup(group_)) {
-        const bool have = std::any_of(radiusMarks_.begin(), radiusMarks_.end(), [&](const auto& m) { return m->runId == run.id; });
-        if (!have && !run.radii.isEmpty() && hasRun(run.id)) {
+    if (isRadiusGroup(group_) && hasRun(run.id)) {
+        const QVector<double> radii = radiiOf(run);
+        const auto it = std::find_if(radiusMarks_.begin(), radiusMarks_.end(), [&](const auto& m) { return m->runId == run.id; });
+        const bool same = it != radiusMarks_.end() ? (*it)->radii == radii : radii.isEmpty();
+        if (!same) {
             rebuildRadiusMarks(run, runOrdinal);
             changed = true;
         }
@@ -257,25 +271,26 @@ void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
         for (auto* t : (*it)->labels) removeItem(t);
         radiusMarks_.erase(it);
     }
-    if (run.radii.isEmpty()) return;
+    const QVector<double> radii = radiiOf(run);
+    if (radii.isEmpty()) return;
     auto marks = std::make_unique<RadiusMarks>();
     marks->runId = run.id;
-    marks->radii = run.radii;
+    marks->radii = radii;
     marks->visible = run.visible;
-    for (int k = 0; k < run.radii.size(); ++k) {
+    for (int k = 0; k < radii.size(); ++k) {
         const QColor c = runVariant(RunStore::colorForIndex(k), runOrdinal, theme_.dark);
         auto* line = new QCPItemStraightLine(this);
-        line->point1->setCoords(0, run.radii[k]);
-        line->point2->setCoords(1, run.radii[k]);
+        line->point1->setCoords(0, radii[k]);
+        line->point2->setCoords(1, radii[k]);
         line->setPen(QPen(c, 1.2, Qt::DashLine));
         line->setVisible(run.visible);
         line->setSelectable(false);
         auto* label = new QCPItemText(this);
         label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
         label->position->setTypeY(QCPItemPosition::ptPlotCoords);
-        label->position->setCoords(0.01, run.radii[k]);
+        label->position->setCoords(0.01, radii[k]);
         label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-        label->setText(QStringLiteral("η%1 = %2").arg(k).arg(run.radii[k], 0, 'g', 3));
+        label->setText(QStringLiteral("η%1 = %2").arg(k).arg(radii[k], 0, 'g', 3));
         label->setColor(c);
         QFont f = legend->font();
         label->setFont(f);

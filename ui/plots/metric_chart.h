@@ -24,6 +24,10 @@ public:
     static QString groupOf(const QString& metric);      // "w_hat/0" -> "w_hat", "loss" -> "loss"
     static QString seriesKeyOf(const QString& metric);  // "w_hat/0" -> "0", "loss" -> ""
     static bool isRadiusGroup(const QString& group);    // Ŵ_k charts: w_hat, w1_hat, w_estimate ...
+    // η_k of a run: RunData::radii if set, else the latest values of its "eta/<k>" metrics.
+    static QVector<double> radiiOf(const RunData& run);
+    // Groups drawn as decoration of another chart rather than as charts of their own ("eta").
+    static bool isHiddenGroup(const QString& group) { return group == QLatin1String("eta"); }
 
     QString group() const { return group_; }
     // Appends the run's new points for this chart's metrics; true if anything changed. runOrdinal is

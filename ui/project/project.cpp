@@ -63,8 +63,8 @@ QString mapDataSpecPaths(const QString& spec, F convert) {
 
 }  // namespace
 
-QString toString(WeightMode mode) { return weightModeKey(mode); }
-QString toString(CombineMode mode) { return combineModeKey(mode); }
+QString weightModeName(WeightMode mode) { return weightModeKey(mode); }
+QString combineModeName(CombineMode mode) { return combineModeKey(mode); }
 
 QString relativizeDataSpec(const QString& spec, const QString& baseDir) {
     return mapDataSpecPaths(spec, [&](const QString& p) { return toStored(p, baseDir); });
@@ -174,13 +174,13 @@ void Project::renameSource(const QString& id, const QString& name) {
 
 void Project::setWeightMode(WeightMode mode) {
     if (mode == weightMode_) return;
-    undo_->push(new SetValueCommand<WeightMode>(tr("Weighting: %1").arg(toString(mode)), weightMode_, mode,
+    undo_->push(new SetValueCommand<WeightMode>(tr("Weighting: %1").arg(weightModeName(mode)), weightMode_, mode,
                                                 [this](const WeightMode& v) { applyWeightMode(v); }));
 }
 
 void Project::setCombineMode(CombineMode mode) {
     if (mode == combineMode_) return;
-    undo_->push(new SetValueCommand<CombineMode>(tr("Combination: %1").arg(toString(mode)), combineMode_, mode,
+    undo_->push(new SetValueCommand<CombineMode>(tr("Combination: %1").arg(combineModeName(mode)), combineMode_, mode,
                                                  [this](const CombineMode& v) { applyCombineMode(v); }));
 }
 

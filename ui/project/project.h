@@ -142,8 +142,8 @@ private:
     int nextSourceNumber_ = 1;
 };
 
-QString toString(WeightMode mode);
-QString toString(CombineMode mode);
+QString weightModeName(WeightMode mode);   // "fixed", "constrained" (as in the file)
+QString combineModeName(CombineMode mode); // "joint", "recursive"
 
 // Dataset specs may hold paths ("folder:<dir>[:classes]", "idx:<images>:<labels>[:classes]"); these
 // convert just the path parts between absolute and relative-to-base.

@@ -147,9 +147,9 @@ void RunStore::setRadii(int id, const QVector<double>& radii) {
     }
 }
 
-void RunStore::setRealPoints(int id, const QVector<QPointF>& points) {
+void RunStore::setReferencePoints(int id, const QString& name, const QVector<QPointF>& points) {
     if (RunData* r = run(id)) {
-        r->realPoints = points;
+        r->referencePoints[name] = points;
         Q_EMIT pointsAdded(id);
     }
 }
@@ -159,4 +159,24 @@ void RunStore::addGeneratedPoints(int id, qint64 step, const QVector<QPointF>& p
         r->generatedPoints[step] = points;
         Q_EMIT pointsAdded(id);
     }
+}
+
+void RunStore::truncate(int id, qint64 step) {
+    RunData* r = run(id);
+    if (!r) return;
+    for (auto it = r->metrics.begin(); it != r->metrics.end(); ++it) {
+        int keep = 0;
+        while (keep < it->steps.size() && it->steps[keep] <= double(step)) ++keep;
+        it->steps.resize(keep);
+        it->values.resize(keep);
+    }
+    for (auto& grids : r->images)
+        for (auto it = grids.begin(); it != grids.end();) it = it.key() > step ? grids.erase(it) : std::next(it);
+    r->checkpoints.erase(std::remove_if(r->checkpoints.begin(), r->checkpoints.end(),
+                                        [&](const auto& c) { return c.first > step; }),
+                         r->checkpoints.end());
+    for (auto it = r->generatedPoints.begin(); it != r->generatedPoints.end();)
+        it = it.key() > step ? r->generatedPoints.erase(it) : std::next(it);
+    Q_EMIT runReset(id);
+    Q_EMIT imagesAdded(id);
 }

@@ -32,7 +32,7 @@ struct RunData {
     QMap<QString, QMap<qint64, QImage>> images;  // tag -> step -> grid
     QVector<QPair<qint64, QString>> checkpoints;
     QVector<double> radii;                     // η_k of the run's sources, for the Ŵ_k chart
-    QVector<QPointF> realPoints;               // toy mode: the target / source samples
+    QMap<QString, QVector<QPointF>> referencePoints;  // toy mode: named real point sets (target, sources)
     QMap<qint64, QVector<QPointF>> generatedPoints;  // toy mode: generator samples per step
 
     QStringList imageTags() const { return images.keys(); }
@@ -59,10 +59,12 @@ public:
     void setVisible(int id, bool visible);
     void setLabel(int id, const QString& label);
     void setRadii(int id, const QVector<double>& radii);
-    void setRealPoints(int id, const QVector<QPointF>& points);
+    void setReferencePoints(int id, const QString& name, const QVector<QPointF>& points);
     void addGeneratedPoints(int id, qint64 step, const QVector<QPointF>& points);
     void addMetricPoints(int id, const QString& name, const QVector<double>& steps, const QVector<double>& values);
     void addImage(int id, const QString& tag, qint64 step, const QImage& image);
+    // Drops everything after `step` (a resumed run restarts from its checkpoint); emits runReset.
+    void truncate(int id, qint64 step);
 
     static QColor colorForIndex(int index);  // a qualitative palette that reads on light and dark
 
@@ -74,6 +76,7 @@ Q_SIGNALS:
     void imagesAdded(int id);
     void pointsAdded(int id);
     void checkpointAdded(int id, qint64 step, const QString& path);
+    void runReset(int id);            // data was removed (truncate): views rebuild this run
 
 private:
     std::map<int, std::unique_ptr<RunData>> runs_;

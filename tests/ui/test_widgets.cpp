@@ -1,0 +1,310 @@
+// The real window driven with QTest: set a radius by dragging its slider (one undo step, λ live),
+// type a radius, start a (fake) job from the Stages dock and cancel it, click a legend entry, bad
+// input (wrong files, broken project) gives messages and no crash, the dock layout is remembered,
+// and the GUI thread's longest stall while a job streams events is measured.
+#include <QtTest/QtTest>
+
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QPushButton>
+#include <QSettings>
+#include <QSlider>
+#include <QStatusBar>
+#include <QUndoStack>
+
+#include "app/main_window.h"
+#include "app/stall_monitor.h"
+#include "bridge/job_runner.h"
+#include "panels/log_panel.h"
+#include "panels/radius_slider.h"
+#include "panels/sources_panel.h"
+#include "panels/stage_panel.h"
+#include "plots/curves_panel.h"
+#include "plots/metric_chart.h"
+#include "previews/sample_preview.h"
+#include "project/project.h"
+#include "runs/run_store.h"
+#include "ui_test_helpers.h"
+
+namespace {
+
+struct Window {
+    QString dir;
+    std::unique_ptr<QSettings> settings;
+    std::unique_ptr<MainWindow> window;
+    explicit Window(const char* name, const QString& settingsFile = QString()) {
+        dir = uitest::scratch(name);
+        settings = std::make_unique<QSettings>(settingsFile.isEmpty() ? dir + "/settings.ini" : settingsFile, QSettings::IniFormat);
+        window = std::make_unique<MainWindow>(uitest::fakeCatalog(), settings.get());
+        window->setInteractive(false);  // problems go to the log, no modal boxes
+        window->resize(1300, 850);
+        window->show();
+    }
+    ~Window() {
+        if (window->runner()->isRunning()) {
+            window->runner()->cancel();
+            QTRY_VERIFY_WITH_TIMEOUT(!window->runner()->isRunning(), 10000);
+        }
+    }
+    MainWindow* operator->() const { return window.get(); }
+};
+
+QStringList makeModels(const QString& dir, int count) {
+    QStringList paths;
+    for (int i = 0; i < count; ++i) {
+        const QString p = QStringLiteral("%1/models/source%2.coalesce").arg(dir).arg(i);
+        uitest::writeFile(p, uitest::fakeCheckpoint(uitest::dcganArch(), QJsonObject{{"step", 1000 * (i + 1)}}));
+        paths << p;
+    }
+    return paths;
+}
+
+QPoint handleCenter(QSlider* slider) {
+    QStyleOptionSlider opt;
+    opt.initFrom(slider);
+    opt.orientation = slider->orientation();
+    opt.minimum = slider->minimum();
+    opt.maximum = slider->maximum();
+    opt.sliderPosition = slider->sliderPosition();
+    opt.sliderValue = slider->value();
+    return slider->style()->subControlRect(QStyle::CC_Slider, &opt, QStyle::SC_SliderHandle, slider).center();
+}
+
+}  // namespace
+
+class TestWidgets : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void draggingARadiusIsOneUndoStep() {
+        Window w("widgets_drag");
+        QVERIFY(QTest::qWaitForWindowExposed(w.window.get()));
+        QVERIFY(w->addGeneratorFiles(makeModels(w.dir, 2)).isEmpty());
+        QCOMPARE(w->project()->sources().size(), 2);
+        QList<SourceCard*> cards = w->sourcesPanel()->cards();
+        QCOMPARE(cards.size(), 2);
+        QCOMPARE(cards[0]->weightText(), QString("λ = 0.500"));
+        QVERIFY(cards[0]->warningText().isEmpty());
+        const QString id = cards[0]->sourceId();
+
+        QSlider* slider = cards[0]->slider();
+        const int stepsBefore = w->project()->undoStack()->count();
+        const double radiusBefore = w->project()->source(id)->radius;
+        const QPoint start = handleCenter(slider);
+        QTest::mousePress(slider, Qt::LeftButton, Qt::NoModifier, start);
+        QVERIFY(slider->isSliderDown());
+        QStringList liveWeights;
+        for (int dx = 8; dx <= 64; dx += 8) {
+            QMouseEvent move(QEvent::MouseMove, QPointF(start + QPoint(dx, 0)), slider->mapToGlobal(QPointF(start + QPoint(dx, 0))),
+                             Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+            QApplication::sendEvent(slider, &move);
+            liveWeights << cards[0]->weightText();
+        }
+        QTest::mouseRelease(slider, Qt::LeftButton, Qt::NoModifier, start + QPoint(64, 0));
+        const double radiusAfter = w->project()->source(id)->radius;
+        QVERIFY2(radiusAfter > radiusBefore, qPrintable(QString("%1 -> %2").arg(radiusBefore).arg(radiusAfter)));
+        QCOMPARE(w->project()->undoStack()->count(), stepsBefore + 1);  // the whole drag = one step
+        // λ followed the drag live (larger radius = smaller weight) and matches 1/η normalisation.
+        const QSet<QString> distinctWeights(liveWeights.begin(), liveWeights.end());
+        QVERIFY2(distinctWeights.size() > 1, qPrintable(liveWeights.join(", ")));
+        const double expected = (1 / radiusAfter) / (1 / radiusAfter + 1 / 1.0);
+        QCOMPARE(cards[0]->weightText(), QString("λ = %1").arg(expected, 0, 'f', 3));
+        QCOMPARE(cards[1]->weightText(), QString("λ = %1").arg(1 - expected, 0, 'f', 3));
+        QCOMPARE(cards[0]->spinBox()->value(), radiusAfter);  // spin box follows the slider
+
+        // Undo from the menu shortcut restores the radius and the weights.
+        w.window->activateWindow();
+        w->project()->undoStack()->undo();
+        QCOMPARE(w->project()->source(id)->radius, radiusBefore);
+        QCOMPARE(cards[0]->weightText(), QString("λ = 0.500"));
+        QCOMPARE(slider->value(), radius_slider::toPosition(radiusBefore));
+
+        // Typing a radius: select the spin box text, type, Enter = one more step.
+        QDoubleSpinBox* spin = cards[1]->spinBox();
+        spin->setFocus();
+        spin->selectAll();
+        QTest::keyClicks(spin, "0.25");
+        QTest::keyClick(spin, Qt::Key_Return);
+        QCOMPARE(w->project()->source(cards[1]->sourceId())->radius, 0.25);
+        QCOMPARE(w->project()->undoStack()->count(), stepsBefore + 1);  // the undone step was replaced
+        // η = 1, 0.25 -> λ = 0.2, 0.8
+        QCOMPARE(cards[1]->weightText(), QString("λ = 0.800"));
+        QVERIFY(w->windowTitle().contains("Untitled"));
+        QVERIFY(w->isWindowModified());
+    }
+
+    void startAndCancelAJobFromTheStagesDock() {
+        Window w("widgets_job");
+        QVERIFY(QTest::qWaitForWindowExposed(w.window.get()));
+        StagePanel* stages = w->stagePanel();
+        stages->selectKind("fake");
+        QCOMPARE(stages->currentKind(), QString("fake"));
+        stages->setConfigText(R"({"iterations": 100000000, "metrics": 3, "image_every": 200, "sleep_us": 200})");
+        QVERIFY(stages->startButton()->isEnabled());
+        QVERIFY(!stages->cancelButton()->isEnabled());
+        QTest::mouseClick(stages->startButton(), Qt::LeftButton);
+        QVERIFY(w->runner()->isRunning());
+        QVERIFY(!stages->startButton()->isEnabled());
+        QVERIFY(stages->cancelButton()->isEnabled());
+        const int runId = w->activeRunId();
+        QVERIFY(runId > 0);
+        QCOMPARE(w->runs()->run(runId)->status, QString("running"));
+        // Live data reaches the views.
+        QTRY_VERIFY_WITH_TIMEOUT(w->curves()->chart("loss") != nullptr, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->curves()->chart("w_hat") != nullptr, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->samples()->currentImage().isNull(), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->statusJobText().contains("it/s"), 5000);  // progress + rate in the status bar
+
+        // A legend click hides a series (the real QCustomPlot click path).
+        w->showView(MainWindow::View::Curves);
+        MetricChart* wHat = w->curves()->chart("w_hat");
+        w->curves()->flush();
+        wHat->replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(wHat->legend->visible());
+        QCPAbstractLegendItem* item = wHat->legend->item(0);
+        QVERIFY(item);
+        const auto* plottableItem = qobject_cast<QCPPlottableLegendItem*>(item);
+        QVERIFY(plottableItem);
+        const QPoint center = item->rect().center();
+        QTest::mouseClick(wHat, Qt::LeftButton, Qt::NoModifier, center);
+        QVERIFY(!plottableItem->plottable()->visible());
+        QTest::mouseClick(wHat, Qt::LeftButton, Qt::NoModifier, center);
+        QVERIFY(plottableItem->plottable()->visible());
+
+        // Pause from the dock, then cancel.
+        QTest::mouseClick(stages->pauseButton(), Qt::LeftButton);
+        QVERIFY(w->runner()->isPaused());
+        QTRY_COMPARE(w->runs()->run(runId)->status, QString("paused"));
+        QSignalSpy finished(w.window.get(), &MainWindow::jobFinished);
+        QTest::mouseClick(stages->cancelButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().first().value<JobOutcome>().status, JobOutcome::Status::Cancelled);
+        QCOMPARE(w->runs()->run(runId)->status, QString("cancelled"));
+        QVERIFY(stages->startButton()->isEnabled());
+        QVERIFY(!stages->pauseButton()->isEnabled());
+        QVERIFY(w->project()->runs().size() == 1 && w->project()->runs()[0].status == "cancelled");
+        QVERIFY(w->statusJobText().contains("cancelled"));
+    }
+
+    void aFailingJobLeavesTheProjectIntact() {
+        Window w("widgets_fail");
+        w->addGeneratorFiles(makeModels(w.dir, 2));
+        const auto sourcesBefore = w->project()->sources();
+        w->stagePanel()->selectKind("fake");
+        w->stagePanel()->setConfigText(R"({"iterations": 1000, "fail_at": 20})");
+        QSignalSpy finished(w.window.get(), &MainWindow::jobFinished);
+        QTest::mouseClick(w->stagePanel()->startButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().first().value<JobOutcome>().status, JobOutcome::Status::Failed);
+        QVERIFY(w->logPanel()->text().contains("fake failure at iteration 20"));
+        QCOMPARE(w->project()->sources(), sourcesBefore);
+        QVERIFY(w->stagePanel()->startButton()->isEnabled());
+    }
+
+    void badInputGivesMessagesNotCrashes() {
+        Window w("widgets_bad");
+        // Wrong file types, a missing path, a broken generator.
+        uitest::writeFile(w.dir + "/notes.txt", "hello");
+        uitest::writeFile(w.dir + "/broken.coalesce", "this is not a checkpoint at all, just text");
+        w->openPaths({w.dir + "/notes.txt", w.dir + "/missing.coalesce", w.dir + "/broken.coalesce"});
+        QVERIFY(w->project()->sources().isEmpty());
+        const QString log = w->logPanel()->text();
+        QVERIFY2(log.contains("notes.txt: not a generator file"), qPrintable(log));
+        QVERIFY2(log.contains("missing.coalesce: does not exist"), qPrintable(log));
+        QVERIFY2(log.contains("broken.coalesce"), qPrintable(log));
+
+        // Mismatched architectures: added, but flagged, and a barycenter refuses to start.
+        const QStringList good = makeModels(w.dir, 1);
+        uitest::writeFile(w.dir + "/models/wide.coalesce", uitest::fakeCheckpoint(uitest::dcganArch(64)));
+        w->addGeneratorFiles({good[0], w.dir + "/models/wide.coalesce"});
+        QCOMPARE(w->project()->sources().size(), 2);
+        QVERIFY(w->sourcesPanel()->cards()[1]->warningText().contains("does not match"));
+        QString error;
+        QVERIFY(!w->startStage("barycenter", QJsonObject{}, QString(), &error));
+        QVERIFY2(error.contains("does not match"), qPrintable(error));
+        QVERIFY(!w->runner()->isRunning());
+
+        // Too few sources.
+        w->project()->removeSource(w->project()->sources()[1].id);
+        QVERIFY(!w->startStage("barycenter", QJsonObject{}, QString(), &error));
+        QVERIFY2(error.contains("at least two"), qPrintable(error));
+
+        // An unknown stage kind.
+        QVERIFY(!w->startStage("no-such-stage", QJsonObject{}, QString(), &error));
+        QVERIFY(error.contains("no-such-stage"));
+
+        // A broken project file: clear message, the open project stays.
+        uitest::writeFile(w.dir + "/broken.coalesce-project", "{ \"format\": ");
+        QVERIFY(!w->openProject(w.dir + "/broken.coalesce-project"));
+        QVERIFY(w->logPanel()->text().contains("not valid JSON"));
+        QCOMPARE(w->project()->sources().size(), 1);
+
+        // Invalid JSON in the stage editor disables Start and says where.
+        w->stagePanel()->selectKind("fake");
+        w->stagePanel()->setConfigText("{ \"iterations\": }");
+        QVERIFY(!w->stagePanel()->startButton()->isEnabled());
+    }
+
+    void projectRoundTripThroughTheWindow() {
+        Window w("widgets_project");
+        w->addGeneratorFiles(makeModels(w.dir, 3));
+        w->project()->setCombineMode(CombineMode::Recursive);
+        QVERIFY(w->saveProjectTo(w.dir + "/exp.coalesce-project"));
+        QVERIFY(!w->isWindowModified());
+        QVERIFY(w->windowTitle().startsWith("exp"));
+        Window w2("widgets_project_reopen");
+        QVERIFY(w2->openProject(w.dir + "/exp.coalesce-project"));
+        QCOMPARE(w2->project()->sources().size(), 3);
+        QCOMPARE(w2->sourcesPanel()->cards().size(), 3);
+        QCOMPARE(w2->project()->combineMode(), CombineMode::Recursive);
+    }
+
+    void dockLayoutIsRemembered() {
+        const QString ini = uitest::scratch("widgets_layout") + "/settings.ini";
+        {
+            Window w("widgets_layout_a", ini);
+            QVERIFY(QTest::qWaitForWindowExposed(w.window.get()));
+            QVERIFY(w->dock("logDock")->isVisible());
+            w->dock("logDock")->hide();
+            w->setTheme(Theme::Dark);
+            w->close();  // writes the settings
+        }
+        {
+            Window w("widgets_layout_b", ini);
+            QVERIFY(QTest::qWaitForWindowExposed(w.window.get()));
+            QVERIFY(!w->dock("logDock")->isVisible());
+            QCOMPARE(w->theme(), Theme::Dark);
+            QVERIFY(w->palette().color(QPalette::Window).lightness() < 128);
+            w->resetLayout();
+            QVERIFY(w->dock("logDock")->isVisible());
+            w->setTheme(Theme::Light);
+        }
+    }
+
+    // Not a pass/fail timing test: reports how long the GUI thread went without running its event
+    // loop while a job streamed ~50k metric events per second into the live charts.
+    void guiStallWhileAJobStreams() {
+        Window w("widgets_stall");
+        QVERIFY(QTest::qWaitForWindowExposed(w.window.get()));
+        w->showView(MainWindow::View::Curves);
+        StallMonitor monitor(5);
+        monitor.start();
+        QSignalSpy finished(w.window.get(), &MainWindow::jobFinished);
+        QVERIFY(w->startStage("fake", QJsonObject{{"iterations", 30000}, {"metrics", 6}, {"image_every", 500}, {"sleep_us", 100}}));
+        QVERIFY(finished.wait(60000));
+        monitor.stop();
+        QCOMPARE(finished.first().first().value<JobOutcome>().status, JobOutcome::Status::Finished);
+        const RunData* run = w->runs()->run(w->runs()->ids().last());
+        QCOMPARE(run->metrics["loss"].steps.size(), 30000);  // every event arrived
+        const CurvesPanel::ReplotStats r = w->curves()->stats();
+        qInfo("GUI stall while streaming 180k metric events: longest heartbeat gap %.1f ms (99th pct %.1f ms, "
+              "%d beats at %d ms); %d flushes, longest flush %.1f ms",
+              monitor.maxGapMs(), monitor.percentileGapMs(0.99), monitor.samples(), monitor.intervalMs(), r.flushes, r.maxFlushMs);
+        QVERIFY(monitor.samples() > 10);
+    }
+};
+
+QTEST_MAIN(TestWidgets)
+#include "test_widgets.moc"

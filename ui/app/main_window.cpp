@@ -1,0 +1,812 @@
+#include "app/main_window.h"
+
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDirIterator>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTime>
+#include <QToolBar>
+#include <QToolButton>
+#include <QUndoStack>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "app/about_dialog.h"
+#include "app/engine_samples.h"
+#include "app/icons.h"
+#include "bridge/job_runner.h"
+#include "panels/local_data_panel.h"
+#include "panels/log_panel.h"
+#include "panels/runs_panel.h"
+#include "panels/sources_panel.h"
+#include "panels/stage_panel.h"
+#include "plots/curves_panel.h"
+#include "previews/compare_preview.h"
+#include "previews/sample_preview.h"
+#include "previews/scatter_view.h"
+#include "project/model_file_info.h"
+#include "project/project.h"
+#include "project/recent_projects.h"
+#include "project/stage_configs.h"
+#include "runs/run_directory_reader.h"
+#include "runs/run_store.h"
+
+namespace {
+const char* kStateVersionKey = "window/stateVersion";
+constexpr int kStateVersion = 1;  // bump when docks change, so an old saved layout is not restored
+
+QString projectFilter() { return QObject::tr("Coalesce projects (*.%1);;All files (*)").arg(Project::kSuffix); }
+}  // namespace
+
+MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
+    : QMainWindow(parent), catalog_(std::move(catalog)), settings_(settings) {
+    if (!settings_) {
+        settings_ = new QSettings();
+        ownsSettings_ = true;
+    }
+    project_ = new Project(this);
+    runs_ = new RunStore(this);
+    runner_ = new JobRunner(this);
+    setObjectName("mainWindow");
+    setWindowIcon(icons::appIcon());
+    setAcceptDrops(true);
+    setDockNestingEnabled(true);
+
+    views_ = new QTabWidget(this);
+    views_->setDocumentMode(true);
+    curves_ = new CurvesPanel(runs_, views_);
+    samples_ = new SamplePreview(runs_, views_);
+    compare_ = new ComparePreview(runs_, views_);
+    scatter_ = new ScatterView(runs_, views_);
+    views_->addTab(curves_, tr("Curves"));
+    views_->addTab(samples_, tr("Samples"));
+    views_->addTab(compare_, tr("Compare"));
+    views_->addTab(scatter_, tr("Toy 2-D"));
+    setCentralWidget(views_);
+
+    createDocks();
+    createActions();
+    createMenus();
+    createToolBar();
+    createStatusBar();
+    connectProject();
+    refreshIcons();
+
+    connect(runner_, &JobRunner::eventsReady, this, &MainWindow::onJobEvents);
+    connect(runner_, &JobRunner::progressChanged, this, &MainWindow::onJobProgress);
+    connect(runner_, &JobRunner::finished, this, &MainWindow::onJobFinished);
+    connect(runner_, &JobRunner::pausedChanged, this, [this](bool paused) {
+        if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, paused ? "paused" : "running");
+        updateRunActions();
+    });
+
+    stages_->setAvailableKinds(catalog_.kinds ? catalog_.kinds() : QMap<QString, QString>());
+    defaultState_ = saveState(kStateVersion);
+    readSettings();
+    updateTitle();
+    updateRunActions();
+    updateRecentMenu();
+}
+
+MainWindow::~MainWindow() {
+    if (ownsSettings_) delete settings_;
+}
+
+QDockWidget* MainWindow::dock(const QString& objectName) const {
+    for (QDockWidget* d : docks_)
+        if (d->objectName() == objectName) return d;
+    return nullptr;
+}
+
+// ------------------------------------------------------------------------------------ construction
+
+void MainWindow::createDocks() {
+    auto makeDock = [this](const QString& title, const QString& name, QWidget* content, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);  // saveState/restoreState key
+        d->setWidget(content);
+        addDockWidget(area, d);
+        docks_ << d;
+        return d;
+    };
+    sourcesPanel_ = new SourcesPanel(project_, this);
+    localData_ = new LocalDataPanel(project_, this);
+    stages_ = new StagePanel(project_, this);
+    runsPanel_ = new RunsPanel(runs_, this);
+    log_ = new LogPanel(this);
+    QDockWidget* sources = makeDock(tr("Sources"), "sourcesDock", sourcesPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* local = makeDock(tr("Local data"), "localDataDock", localData_, Qt::LeftDockWidgetArea);
+    QDockWidget* stages = makeDock(tr("Stages"), "stagesDock", stages_, Qt::RightDockWidgetArea);
+    QDockWidget* runs = makeDock(tr("Runs"), "runsDock", runsPanel_, Qt::RightDockWidgetArea);
+    QDockWidget* log = makeDock(tr("Log"), "logDock", log_, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(sources, local);
+    sources->raise();
+    splitDockWidget(stages, runs, Qt::Vertical);
+    resizeDocks({sources, stages}, {360, 340}, Qt::Horizontal);
+    resizeDocks({stages, runs}, {480, 200}, Qt::Vertical);
+    resizeDocks({log}, {120}, Qt::Vertical);
+    (void)log;
+
+    connect(sourcesPanel_, &SourcesPanel::addRequested, this, &MainWindow::addGeneratorsDialog);
+    connect(localData_, &LocalDataPanel::previewRequested, this, &MainWindow::requestLocalPreview);
+    connect(stages_, &StagePanel::startRequested, this, [this](const QString& kind, const QJsonObject& config) { startStage(kind, config); });
+    connect(stages_, &StagePanel::resumeRequested, this,
+            [this](const QString& kind, const QJsonObject& config, const QString& dir) { startStage(kind, config, dir); });
+    connect(stages_, &StagePanel::pauseRequested, runner_, &JobRunner::setPaused);
+    connect(stages_, &StagePanel::cancelRequested, runner_, &JobRunner::cancel);
+    connect(stages_, &StagePanel::kindChanged, this, [this](const QString& kind) { stages_->setResumeDirectory(resumable_.value(kind)); });
+    connect(runsPanel_, &RunsPanel::openRunRequested, this, &MainWindow::openRunDialog);
+    connect(runsPanel_, &RunsPanel::showSamplesRequested, this, [this](int id) {
+        samples_->setFollowLatest(false);
+        samples_->showRun(id);
+        showView(View::Samples);
+    });
+}
+
+void MainWindow::createActions() {
+    auto add = [this](const QString& key, const QString& text, const QString& icon, const QKeySequence& shortcut,
+                      const QString& tip, auto slot) {
+        auto* a = new QAction(text, this);
+        a->setObjectName(key);
+        if (!icon.isEmpty()) a->setProperty("iconName", icon);
+        if (!shortcut.isEmpty()) a->setShortcut(shortcut);
+        a->setStatusTip(tip);
+        a->setToolTip(shortcut.isEmpty() ? tip : QStringLiteral("%1 (%2)").arg(tip, shortcut.toString(QKeySequence::NativeText)));
+        connect(a, &QAction::triggered, this, slot);
+        actions_.insert(key, a);
+        return a;
+    };
+    add("new", tr("&New Project"), "new", QKeySequence::New, tr("Start a new project"), [this] { newProject(); });
+    add("open", tr("&Open Project…"), "open", QKeySequence::Open, tr("Open a project file"), [this] { openProjectDialog(); });
+    add("save", tr("&Save"), "save", QKeySequence::Save, tr("Save the project"), [this] { save(); });
+    add("saveAs", tr("Save &As…"), "", QKeySequence::SaveAs, tr("Save the project under a new name"), [this] { saveAs(); });
+    add("addModels", tr("Add &Generators…"), "add-model", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
+        tr("Add pre-trained generator files"), [this] { addGeneratorsDialog(); });
+    add("openRun", tr("Open &Run Directory…"), "run-folder", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O),
+        tr("Load a finished run to view or compare"), [this] { openRunDialog(); });
+    add("exportGrid", tr("Sample Grid as &PNG…"), "", QKeySequence(Qt::CTRL | Qt::Key_E), tr("Save the shown sample grid"),
+        [this] { exportSampleGrid(); });
+    add("exportCsv", tr("Curves as &CSV…"), "", QKeySequence(), tr("All metric values of the shown runs"), [this] { exportCurves("csv"); });
+    add("exportPng", tr("Curves as P&NG…"), "", QKeySequence(), tr("An image of all charts"), [this] { exportCurves("png"); });
+    add("exportPdf", tr("Curves as P&DF…"), "", QKeySequence(), tr("Vector charts, two per page"), [this] { exportCurves("pdf"); });
+    add("quit", tr("&Quit"), "", QKeySequence::Quit, tr("Quit Coalesce"), [this] { close(); });
+
+    QAction* undo = project_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    undo->setProperty("iconName", "undo");
+    actions_.insert("undo", undo);
+    QAction* redo = project_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcuts({QKeySequence::Redo, QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    redo->setProperty("iconName", "redo");
+    actions_.insert("redo", redo);
+
+    add("start", tr("&Start Stage"), "start", QKeySequence(Qt::Key_F5), tr("Run the selected stage"), [this] {
+        QJsonObject config;
+        QString error;
+        if (!stages_->currentConfig(&config, &error)) {
+            showProblem(tr("Cannot start"), tr("The stage config is not valid JSON: %1").arg(error));
+            return;
+        }
+        startStage(stages_->currentKind(), config);
+    });
+    QAction* pause = add("pause", tr("&Pause"), "pause", QKeySequence(Qt::Key_F6), tr("Pause or continue the running job"),
+                         [this](bool on) { runner_->setPaused(on); });
+    pause->setCheckable(true);
+    add("cancel", tr("&Cancel"), "stop", QKeySequence(Qt::SHIFT | Qt::Key_F5), tr("Stop the running job"), [this] { runner_->cancel(); });
+    add("curvesView", tr("&Curves"), "curves", QKeySequence(Qt::CTRL | Qt::Key_1), tr("Live metric curves"), [this] { showView(View::Curves); });
+    add("samplesView", tr("&Samples"), "samples", QKeySequence(Qt::CTRL | Qt::Key_2), tr("Sample grids"), [this] { showView(View::Samples); });
+    add("compareView", tr("C&ompare"), "compare", QKeySequence(Qt::CTRL | Qt::Key_3), tr("Two grids side by side"), [this] { showView(View::Compare); });
+    add("scatterView", tr("&Toy 2-D"), "scatter", QKeySequence(Qt::CTRL | Qt::Key_4), tr("2-D toy scatter"), [this] { showView(View::Scatter); });
+    add("resetLayout", tr("&Reset Layout"), "", QKeySequence(), tr("Put every panel back where it started"), [this] { resetLayout(); });
+    add("about", tr("&About Coalesce"), "info", QKeySequence(), tr("Versions and credits"), [this] {
+        auto* d = new AboutDialog(this);
+        d->setAttribute(Qt::WA_DeleteOnClose);
+        d->open();
+    });
+
+    themeGroup_ = new QActionGroup(this);
+    for (Theme t : {Theme::System, Theme::Light, Theme::Dark}) {
+        const QString name = t == Theme::System ? tr("&System") : t == Theme::Light ? tr("&Light") : tr("&Dark");
+        auto* a = new QAction(name, themeGroup_);
+        a->setCheckable(true);
+        a->setData(themeName(t));
+        connect(a, &QAction::triggered, this, [this, t] { setTheme(t); });
+    }
+}
+
+void MainWindow::createMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(actions_["new"]);
+    file->addAction(actions_["open"]);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addAction(actions_["save"]);
+    file->addAction(actions_["saveAs"]);
+    file->addSeparator();
+    file->addAction(actions_["addModels"]);
+    file->addAction(actions_["openRun"]);
+    QMenu* exportMenu = file->addMenu(tr("&Export"));
+    exportMenu->addAction(actions_["exportGrid"]);
+    exportMenu->addSeparator();
+    exportMenu->addAction(actions_["exportCsv"]);
+    exportMenu->addAction(actions_["exportPng"]);
+    exportMenu->addAction(actions_["exportPdf"]);
+    file->addSeparator();
+    file->addAction(actions_["quit"]);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(actions_["undo"]);
+    edit->addAction(actions_["redo"]);
+
+    viewMenu_ = menuBar()->addMenu(tr("&View"));
+    for (const char* key : {"curvesView", "samplesView", "compareView", "scatterView"}) viewMenu_->addAction(actions_[key]);
+    viewMenu_->addSeparator();
+    for (QDockWidget* d : docks_) viewMenu_->addAction(d->toggleViewAction());
+    viewMenu_->addSeparator();
+    QMenu* theme = viewMenu_->addMenu(tr("&Theme"));
+    theme->addActions(themeGroup_->actions());
+    viewMenu_->addAction(actions_["resetLayout"]);
+
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(actions_["start"]);
+    run->addAction(actions_["pause"]);
+    run->addAction(actions_["cancel"]);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(actions_["about"]);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::createToolBar() {
+    QToolBar* bar = addToolBar(tr("Main"));
+    bar->setObjectName("mainToolBar");
+    bar->setMovable(false);
+    bar->setIconSize(QSize(20, 20));
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    for (const char* key : {"new", "open", "save"}) bar->addAction(actions_[key]);
+    bar->addSeparator();
+    bar->addAction(actions_["undo"]);
+    bar->addAction(actions_["redo"]);
+    bar->addSeparator();
+    bar->addAction(actions_["addModels"]);
+    bar->addSeparator();
+    bar->addAction(actions_["start"]);
+    bar->addAction(actions_["pause"]);
+    bar->addAction(actions_["cancel"]);
+    // Short labels keep the bar compact; menus show the full text.
+    for (const char* key : {"new", "open", "save", "undo", "redo"})
+        if (QWidget* w = bar->widgetForAction(actions_[key])) static_cast<QToolButton*>(w)->setToolButtonStyle(Qt::ToolButtonIconOnly);
+    if (QWidget* w = bar->widgetForAction(actions_["addModels"])) static_cast<QToolButton*>(w)->setText(tr("Add generators"));
+    if (QWidget* w = bar->widgetForAction(actions_["start"])) static_cast<QToolButton*>(w)->setText(tr("Start"));
+}
+
+void MainWindow::createStatusBar() {
+    jobLabel_ = new QLabel(tr("Idle"), this);
+    jobLabel_->setMinimumWidth(160);
+    progress_ = new QProgressBar(this);
+    progress_->setFixedWidth(180);
+    progress_->setMaximumHeight(16);
+    progress_->setTextVisible(true);
+    progress_->setVisible(false);
+    etaLabel_ = new QLabel(this);
+    etaLabel_->setMinimumWidth(150);
+    statusBar()->addPermanentWidget(jobLabel_);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(etaLabel_);
+}
+
+void MainWindow::connectProject() {
+    connect(project_, &Project::documentChanged, this, &MainWindow::updateTitle);
+    connect(project_, &Project::reset, this, [this] {
+        // A different project: forget runs of the old one, load the new one's recorded runs.
+        if (!runner_->isRunning()) runs_->clear();
+        resumable_.clear();
+        for (const RunRecord& r : project_->runs()) {
+            if (runs_->findByDir(r.dir) >= 0 || !isRunDirectory(r.dir)) continue;
+            QString error;
+            const int id = loadRunDirectory(r.dir, *runs_, nullptr, &error);
+            if (id >= 0 && !r.label.isEmpty()) runs_->setLabel(id, r.label);
+            if (id >= 0 && (r.status == "cancelled" || r.status == "failed") && QFileInfo::exists(r.dir + "/checkpoints/latest.coalesce"))
+                resumable_[r.kind] = r.dir;
+        }
+        stages_->setResumeDirectory(resumable_.value(stages_->currentKind()));
+    });
+}
+
+// ------------------------------------------------------------------------------------ settings
+
+void MainWindow::readSettings() {
+    setTheme(themeFromString(settings_->value("theme", "system").toString()));
+    const QByteArray geometry = settings_->value("window/geometry").toByteArray();
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) resize(1400, 880);
+    if (settings_->value(kStateVersionKey).toInt() == kStateVersion) restoreState(settings_->value("window/state").toByteArray(), kStateVersion);
+    curves_->setSmoothing(settings_->value("curves/smoothing", 0.6).toDouble());
+    curves_->setLogY(settings_->value("curves/logY", false).toBool());
+}
+
+void MainWindow::writeSettings() {
+    settings_->setValue("window/geometry", saveGeometry());
+    settings_->setValue("window/state", saveState(kStateVersion));
+    settings_->setValue(kStateVersionKey, kStateVersion);
+    settings_->setValue("theme", themeName(theme_));
+    settings_->setValue("curves/smoothing", curves_->smoothing());
+    settings_->setValue("curves/logY", curves_->logY());
+    settings_->sync();
+}
+
+void MainWindow::resetLayout() {
+    restoreState(defaultState_, kStateVersion);
+    for (QDockWidget* d : docks_) d->show();
+}
+
+QString MainWindow::lastDirectory(const QString& key) const {
+    const QString dir = settings_->value("lastDir/" + key).toString();
+    if (!dir.isEmpty() && QFileInfo(dir).isDir()) return dir;
+    if (!project_->directory().isEmpty()) return project_->directory();
+    return QStandardPaths::writableLocation(QStandardPaths::HomeLocation);
+}
+
+void MainWindow::setLastDirectory(const QString& key, const QString& path) {
+    settings_->setValue("lastDir/" + key, QFileInfo(path).isDir() ? path : QFileInfo(path).absolutePath());
+}
+
+void MainWindow::setTheme(Theme theme) {
+    theme_ = theme;
+    applyTheme(theme);
+    for (QAction* a : themeGroup_->actions()) a->setChecked(a->data().toString() == themeName(theme));
+    refreshIcons();
+}
+
+void MainWindow::refreshIcons() {
+    icons::clearCache();
+    for (QAction* a : actions_) {
+        const QString name = a->property("iconName").toString();
+        if (!name.isEmpty()) a->setIcon(icons::get(name));
+    }
+    views_->setTabIcon(0, icons::get("curves"));
+    views_->setTabIcon(1, icons::get("samples"));
+    views_->setTabIcon(2, icons::get("compare"));
+    views_->setTabIcon(3, icons::get("scatter"));
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+    QMainWindow::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) refreshIcons();
+}
+
+// ------------------------------------------------------------------------------------ title, state
+
+void MainWindow::updateTitle() {
+    setWindowTitle(QStringLiteral("%1[*] — Coalesce").arg(project_->displayName()));
+    setWindowModified(project_->isModified());
+}
+
+void MainWindow::updateRunActions() {
+    const bool running = runner_->isRunning();
+    actions_["start"]->setEnabled(!running && stages_->isAvailable(stages_->currentKind()));
+    actions_["pause"]->setEnabled(running);
+    actions_["cancel"]->setEnabled(running);
+    {
+        const QSignalBlocker b(actions_["pause"]);
+        actions_["pause"]->setChecked(running && runner_->isPaused());
+    }
+    stages_->setRunning(running, runner_->isPaused());
+}
+
+void MainWindow::updateRecentMenu() {
+    recentMenu_->clear();
+    RecentProjects recent(*settings_);
+    const QStringList files = recent.list();
+    for (const QString& f : files)
+        recentMenu_->addAction(QFileInfo(f).fileName(), this, [this, f] {
+            if (maybeSave()) openProject(f);
+        })->setToolTip(f);
+    if (files.isEmpty()) recentMenu_->addAction(tr("(none)"))->setEnabled(false);
+    recentMenu_->addSeparator();
+    recentMenu_->addAction(tr("Clear list"), this, [this] {
+        RecentProjects(*settings_).clear();
+        updateRecentMenu();
+    });
+}
+
+QString MainWindow::statusJobText() const {
+    return jobLabel_->text() + (progress_->isVisible() ? QStringLiteral(" %1%").arg(progress_->value()) : QString()) +
+           (etaLabel_->text().isEmpty() ? QString() : QStringLiteral(" · ") + etaLabel_->text());
+}
+
+void MainWindow::showView(View view) { views_->setCurrentIndex(int(view)); }
+
+void MainWindow::message(const QString& text, int level) {
+    log_->append(level, text);
+    statusBar()->showMessage(text, 8000);
+}
+
+void MainWindow::showProblem(const QString& title, const QString& text) {
+    message(title + ": " + text, 3);
+    if (!interactive_) return;
+    auto* box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();  // window-modal but not a nested event loop: the job keeps being drained
+}
+
+// ------------------------------------------------------------------------------------ files
+
+bool MainWindow::maybeSave() {
+    if (!project_->isModified() || !interactive_) return true;
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
+                                              tr("Save the changes to “%1”?").arg(project_->displayName()),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Save) return save();
+    return answer == QMessageBox::Discard;
+}
+
+void MainWindow::newProject() {
+    if (runner_->isRunning()) {
+        showProblem(tr("A job is running"), tr("Cancel the running job before starting a new project."));
+        return;
+    }
+    if (!maybeSave()) return;
+    project_->clear();
+    message(tr("New project"));
+}
+
+void MainWindow::openProjectDialog() {
+    if (!maybeSave()) return;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Project"), lastDirectory("project"), projectFilter());
+    if (!path.isEmpty()) openProject(path);
+}
+
+bool MainWindow::openProject(const QString& path) {
+    if (runner_->isRunning()) {
+        showProblem(tr("A job is running"), tr("Cancel the running job before opening another project."));
+        return false;
+    }
+    QString error;
+    if (!project_->load(path, &error)) {
+        showProblem(tr("Cannot open project"), error);
+        RecentProjects(*settings_).remove(path);
+        updateRecentMenu();
+        return false;
+    }
+    RecentProjects(*settings_).add(path);
+    setLastDirectory("project", path);
+    updateRecentMenu();
+    QStringList missing;
+    for (const SourceModel& s : project_->sources())
+        if (!QFileInfo::exists(s.path)) missing << s.path;
+    message(tr("Opened %1").arg(QFileInfo(path).fileName()));
+    if (!missing.isEmpty())
+        showProblem(tr("Missing generator files"), tr("These files of the project were not found:\n%1").arg(missing.join('\n')));
+    return true;
+}
+
+bool MainWindow::save() {
+    if (project_->filePath().isEmpty()) return saveAs();
+    return saveProjectTo(project_->filePath());
+}
+
+bool MainWindow::saveAs() {
+    QString path = QFileDialog::getSaveFileName(this, tr("Save Project"),
+                                                lastDirectory("project") + "/" + project_->displayName() + "." + Project::kSuffix,
+                                                projectFilter());
+    if (path.isEmpty()) return false;
+    if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".") + Project::kSuffix;
+    return saveProjectTo(path);
+}
+
+bool MainWindow::saveProjectTo(const QString& path) {
+    stages_->currentKind();  // (edits are committed as they happen)
+    QString error;
+    if (!project_->save(path, &error)) {
+        showProblem(tr("Cannot save"), error);
+        return false;
+    }
+    RecentProjects(*settings_).add(path);
+    setLastDirectory("project", path);
+    updateRecentMenu();
+    message(tr("Saved %1").arg(path));
+    return true;
+}
+
+void MainWindow::addGeneratorsDialog() {
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add Generators"), lastDirectory("models"), modelFileDialogFilter());
+    if (files.isEmpty()) return;
+    setLastDirectory("models", files.first());
+    addGeneratorFiles(files);
+}
+
+QStringList MainWindow::addGeneratorFiles(const QStringList& files, bool report) {
+    QStringList accepted, rejected;
+    for (const QString& f : files) {
+        const ModelFileInfo info = inspectModelFile(f);
+        if (info.usable())
+            accepted << f;
+        else
+            rejected << info.error;
+    }
+    if (!accepted.isEmpty()) {
+        project_->addSources(accepted);
+        message(tr("Added %n generator(s)", nullptr, int(accepted.size())));
+    }
+    if (report && !rejected.isEmpty()) showProblem(tr("Some files were not added"), rejected.join('\n'));
+    return rejected;
+}
+
+void MainWindow::openRunDialog() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Run Directory"), lastDirectory("runs"));
+    if (dir.isEmpty()) return;
+    setLastDirectory("runs", dir);
+    openRunDirectory(dir);
+}
+
+int MainWindow::openRunDirectory(const QString& dir) {
+    if (const int existing = runs_->findByDir(QFileInfo(dir).absoluteFilePath()); existing >= 0) {
+        message(tr("%1 is already open").arg(dir));
+        return existing;
+    }
+    RunDirectoryContents contents;
+    QString error;
+    const int id = loadRunDirectory(dir, *runs_, &contents, &error);
+    if (id < 0) {
+        showProblem(tr("Cannot open run"), error);
+        return -1;
+    }
+    message(tr("Opened run %1: %2 metric values, %3 grids%4")
+                .arg(QFileInfo(dir).fileName())
+                .arg(contents.metricRows)
+                .arg(contents.images)
+                .arg(contents.skippedRows ? tr(", %1 malformed metric lines skipped").arg(contents.skippedRows) : QString()));
+    return id;
+}
+
+void MainWindow::openPaths(const QStringList& paths) {
+    QStringList models, problems;
+    for (const QString& path : paths) {
+        const QFileInfo fi(path);
+        if (!fi.exists()) {
+            problems << tr("%1: does not exist").arg(path);
+        } else if (fi.isDir()) {
+            if (isRunDirectory(path)) {
+                openRunDirectory(path);
+                continue;
+            }
+            // A folder: the generator files in it (and one level below), else use it as local data.
+            QStringList found;
+            QDirIterator it(path, QDir::Files, QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                const QString f = it.next();
+                if (looksLikeModelFile(f) && QDir(path).relativeFilePath(f).count('/') <= 1) found << f;
+            }
+            if (!found.isEmpty()) {
+                found.sort();
+                models += found;
+            } else if (!QDir(path).entryList({"*.png", "*.jpg", "*.jpeg", "*.bmp"}, QDir::Files).isEmpty() ||
+                       !QDir(path).entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty()) {
+                LocalDataSettings local = project_->localData();
+                local.spec = "folder:" + fi.absoluteFilePath();
+                project_->setLocalData(local);
+                message(tr("Local data: %1").arg(local.spec));
+            } else {
+                problems << tr("%1: no generator files, run or images in this folder").arg(path);
+            }
+        } else if (fi.fileName().endsWith(QStringLiteral(".") + Project::kSuffix)) {
+            if (maybeSave()) openProject(path);
+        } else if (looksLikeModelFile(path)) {
+            models << path;
+        } else {
+            problems << tr("%1: not a generator file, project or run directory (expected .coalesce, .safetensors, .pt, "
+                           ".%2 or a folder)").arg(fi.fileName(), Project::kSuffix);
+        }
+    }
+    if (!models.isEmpty()) problems += addGeneratorFiles(models, /*report=*/false);
+    if (!problems.isEmpty()) showProblem(tr("Some items were not opened"), problems.join('\n'));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls()) {
+        for (const QUrl& u : event->mimeData()->urls())
+            if (u.isLocalFile()) {
+                event->acceptProposedAction();
+                return;
+            }
+    }
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    QStringList paths;
+    for (const QUrl& u : event->mimeData()->urls())
+        if (u.isLocalFile()) paths << u.toLocalFile();
+    event->acceptProposedAction();
+    // Deferred: a modal message during a drop would block the drag source.
+    QMetaObject::invokeMethod(this, [this, paths] { openPaths(paths); }, Qt::QueuedConnection);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (runner_->isRunning() && interactive_) {
+        const auto answer = QMessageBox::question(this, tr("A job is running"),
+                                                  tr("“%1” is still running. Cancel it and quit? Its last checkpoint is kept.")
+                                                      .arg(runner_->title()),
+                                                  QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+    }
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
+    writeSettings();
+    runner_->cancel();  // the runner's destructor waits for the job
+    event->accept();
+}
+
+// ------------------------------------------------------------------------------------ exports
+
+void MainWindow::exportSampleGrid() {
+    if (samples_->currentImage().isNull()) {
+        showProblem(tr("Nothing to export"), tr("There is no sample grid to export yet."));
+        return;
+    }
+    const QString name = QStringLiteral("%1/samples_step_%2.png").arg(lastDirectory("export")).arg(samples_->currentStep(), 6, 10, QLatin1Char('0'));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Sample Grid"), name, tr("PNG images (*.png)"));
+    if (path.isEmpty()) return;
+    setLastDirectory("export", path);
+    QString error;
+    if (!samples_->exportPng(path, &error))
+        showProblem(tr("Export failed"), error);
+    else
+        message(tr("Saved %1").arg(path));
+}
+
+void MainWindow::exportCurves(const QString& format) {
+    const QString filter = format == "csv" ? tr("CSV files (*.csv)") : format == "png" ? tr("PNG images (*.png)") : tr("PDF documents (*.pdf)");
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Curves"), lastDirectory("export") + "/curves." + format, filter);
+    if (path.isEmpty()) return;
+    setLastDirectory("export", path);
+    QString error;
+    const bool ok = format == "csv" ? curves_->exportCsv(path, &error) : format == "png" ? curves_->exportPng(path, &error) : curves_->exportPdf(path, &error);
+    if (!ok)
+        showProblem(tr("Export failed"), error);
+    else
+        message(tr("Saved %1").arg(path));
+}
+
+// ------------------------------------------------------------------------------------ jobs
+
+QStringList MainWindow::stageProblems(const QString& kind) const {
+    QStringList problems;
+    if (kind == "barycenter") problems += sourcesPanel_->problems();
+    if (kind == "adapt" || kind == "baselines") {
+        if (const QString why = localData_->problem(); !why.isEmpty()) problems << tr("local data: %1").arg(why);
+    }
+    return problems;
+}
+
+bool MainWindow::startStage(const QString& kind, QJsonObject config, const QString& resumeDir, QString* error) {
+    auto fail = [&](const QString& why) {
+        if (error) *error = why;
+        showProblem(tr("Cannot start %1").arg(kind), why);
+        return false;
+    };
+    if (runner_->isRunning()) return fail(tr("“%1” is still running; one job runs at a time.").arg(runner_->title()));
+    if (kind.isEmpty() || !stages_->isAvailable(kind)) return fail(tr("this engine build has no “%1” stage.").arg(kind));
+    if (const QStringList problems = stageProblems(kind); !problems.isEmpty()) return fail(problems.join('\n'));
+
+    const bool resume = !resumeDir.isEmpty();
+    const QString runDir = resume ? resumeDir : newRunDirectory(kind, *project_);
+    config["kind"] = kind;
+    config["run_dir"] = runDir;
+    config["resume"] = resume;
+    coalesce::Json json;
+    try {
+        json = coalesce::Json::parse(QJsonDocument(config).toJson(QJsonDocument::Compact).toStdString());
+    } catch (const std::exception& e) {
+        return fail(QString::fromUtf8(e.what()));
+    }
+
+    int id = resume ? runs_->findByDir(runDir) : -1;
+    if (id >= 0) {
+        const RunData* r = runs_->run(id);
+        runs_->truncate(id, r->checkpoints.isEmpty() ? 0 : r->checkpoints.last().first);
+        runs_->setStatus(id, "running");
+    } else {
+        id = runs_->addRun(QStringLiteral("%1 %2").arg(kind, QTime::currentTime().toString("HH:mm:ss")), kind, runDir, "running");
+        if (kind == "barycenter") {
+            QVector<double> radii;
+            for (const SourceModel& s : project_->sources())
+                if (s.enabled) radii << s.radius;
+            runs_->setRadii(id, radii);
+        }
+        project_->addRun({kind, runDir, runs_->run(id)->label, "running", QDateTime::currentDateTime()});
+    }
+    activeRunId_ = id;
+    activeKind_ = kind;
+    activeRunDir_ = runDir;
+    auto create = catalog_.create;
+    runner_->start(QStringLiteral("%1 (%2)").arg(kind, QFileInfo(runDir).fileName()),
+                   [create, json] { return create(json); });
+    jobLabel_->setText(tr("Running %1").arg(kind));
+    progress_->setValue(0);
+    progress_->setVisible(true);
+    etaLabel_->clear();
+    message(tr("%1 %2 → %3").arg(resume ? tr("Resuming") : tr("Started"), kind, runDir));
+    resumable_.remove(kind);
+    stages_->setResumeDirectory(QString());
+    updateRunActions();
+    return true;
+}
+
+void MainWindow::onJobEvents(const QVector<JobEvent>& events) {
+    if (activeRunId_ >= 0) runs_->apply(activeRunId_, events);
+    log_->appendEvents(events);
+}
+
+void MainWindow::onJobProgress(const JobProgress& p) {
+    if (p.total > 0) {
+        progress_->setRange(0, 1000);
+        progress_->setValue(int(1000 * p.fraction()));
+        progress_->setFormat(QStringLiteral("%1 / %2").arg(p.done).arg(p.total));
+    } else {
+        progress_->setRange(0, 0);  // busy indicator
+    }
+    jobLabel_->setText(tr("%1 · %2").arg(runner_->title(), p.phase.isEmpty() ? tr("running") : p.phase));
+    QString eta;
+    if (p.etaSeconds >= 0) eta = tr("%1 left").arg(formatDuration(p.etaSeconds));
+    if (p.ratePerSecond > 0) eta += (eta.isEmpty() ? QString() : QStringLiteral(" · ")) + tr("%1 it/s").arg(p.ratePerSecond, 0, 'f', 1);
+    etaLabel_->setText(eta);
+}
+
+void MainWindow::onJobFinished(const JobOutcome& outcome) {
+    const QString status = statusName(outcome.status);
+    if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, status);
+    project_->setRunStatus(activeRunDir_, status);
+    progress_->setVisible(false);
+    etaLabel_->clear();
+    jobLabel_->setText(tr("%1 %2 in %3").arg(activeKind_, status, formatDuration(outcome.seconds)));
+    if (outcome.status != JobOutcome::Status::Finished && QFileInfo::exists(activeRunDir_ + "/checkpoints/latest.coalesce")) {
+        resumable_[activeKind_] = activeRunDir_;
+        if (stages_->currentKind() == activeKind_) stages_->setResumeDirectory(activeRunDir_);
+    }
+    switch (outcome.status) {
+        case JobOutcome::Status::Finished:
+            message(tr("%1 finished: %2").arg(activeKind_, outcome.message.isEmpty() ? activeRunDir_ : outcome.message));
+            break;
+        case JobOutcome::Status::Cancelled:
+            message(tr("%1 cancelled%2").arg(activeKind_, resumable_.contains(activeKind_) ? tr(" (resumable from its checkpoint)") : QString()), 2);
+            break;
+        case JobOutcome::Status::Failed:
+            showProblem(tr("%1 failed").arg(activeKind_), outcome.message);
+            break;
+    }
+    activeRunId_ = -1;
+    updateRunActions();
+    Q_EMIT jobFinished(outcome);
+}
+
+void MainWindow::requestLocalPreview(const QString& spec, int count, qint64 seed) {
+    auto* watcher = new QFutureWatcher<EngineSamples>(this);
+    connect(watcher, &QFutureWatcher<EngineSamples>::finished, this, [this, watcher] {
+        const EngineSamples s = watcher->result();
+        watcher->deleteLater();
+        if (!s.error.isEmpty()) {
+            localData_->setPreviewError(s.error);
+            return;
+        }
+        localData_->setPreview(s.grid, s.description);
+    });
+    watcher->setFuture(QtConcurrent::run([spec, count, seed] { return previewLocalData(spec, count, seed); }));
+}

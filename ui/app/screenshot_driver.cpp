@@ -1,0 +1,118 @@
+#include "app/screenshot_driver.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QTimer>
+#include <cstdio>
+
+#include "app/about_dialog.h"
+#include "app/main_window.h"
+#include "app/stall_monitor.h"
+#include "bridge/job_runner.h"
+#include "panels/stage_panel.h"
+#include "plots/curves_panel.h"
+#include "plots/metric_chart.h"
+
+ScreenshotDriver::ScreenshotDriver(MainWindow* window, Options options, QObject* parent)
+    : QObject(parent), window_(window), options_(std::move(options)), stall_(new StallMonitor(5, this)) {}
+
+void ScreenshotDriver::settle(int ms) {
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+bool ScreenshotDriver::grab(const QString& name, QWidget* widget) {
+    if (options_.outputDir.isEmpty()) return true;
+    window_->curves()->flush();
+    settle(150);
+    const QString path = QDir(options_.outputDir).filePath(name + ".png");
+    const bool ok = widget->grab().save(path);
+    std::printf("[screenshot] %s %s\n", ok ? "saved" : "FAILED", qPrintable(path));
+    std::fflush(stdout);
+    if (!ok) exitCode_ = 1;
+    return ok;
+}
+
+void ScreenshotDriver::start() {
+    window_->setInteractive(false);  // nothing modal may block a scripted session
+    if (!options_.outputDir.isEmpty()) QDir().mkpath(options_.outputDir);
+    settle(200);
+    if (options_.stageConfig.isEmpty()) {
+        captureAll();
+        return;
+    }
+    const QString kind = options_.stageConfig.value("kind").toString();
+    connect(window_, &MainWindow::jobFinished, this, &ScreenshotDriver::onJobFinished);
+    // One grab mid-run shows the status bar with progress and ETA.
+    connect(window_->runner(), &JobRunner::progressChanged, this, [this](const JobProgress& p) {
+        if (midRunShot_ || p.total <= 0 || p.fraction() < 0.5) return;
+        midRunShot_ = true;
+        QTimer::singleShot(0, this, [this] { grab("running", window_); });
+    });
+    if (options_.measureStall) stall_->start();
+    QString error;
+    window_->stagePanel()->selectKind(kind);
+    if (!window_->startStage(kind, options_.stageConfig, QString(), &error)) {
+        std::fprintf(stderr, "[screenshot] cannot start %s: %s\n", qPrintable(kind), qPrintable(error));
+        exitCode_ = 2;
+        captureAll();
+        return;
+    }
+    QTimer::singleShot(options_.timeoutSeconds * 1000, this, [this] {
+        if (!window_->runner()->isRunning()) return;
+        std::fprintf(stderr, "[screenshot] the job did not finish within %d s; cancelling\n", options_.timeoutSeconds);
+        exitCode_ = 3;
+        window_->runner()->cancel();
+    });
+}
+
+void ScreenshotDriver::onJobFinished() {
+    if (stall_->running()) {
+        stall_->stop();
+        std::printf("[stall] GUI heartbeat every %d ms during the job: longest gap %.1f ms, 99th percentile %.1f ms, %d beats\n",
+                    stall_->intervalMs(), stall_->maxGapMs(), stall_->percentileGapMs(0.99), stall_->samples());
+        const CurvesPanel::ReplotStats r = window_->curves()->stats();
+        std::printf("[replot] %d flushes, %d chart replots, last flush %.1f ms, longest flush %.1f ms\n", r.flushes, r.replots,
+                    r.lastFlushMs, r.maxFlushMs);
+        std::fflush(stdout);
+    }
+    QTimer::singleShot(300, this, &ScreenshotDriver::captureAll);
+}
+
+void ScreenshotDriver::captureAll() {
+    window_->showView(MainWindow::View::Curves);
+    grab("curves", window_);
+    window_->showView(MainWindow::View::Samples);
+    grab("samples", window_);
+    window_->showView(MainWindow::View::Compare);
+    grab("compare", window_);
+    window_->showView(MainWindow::View::Scatter);
+    grab("toy2d", window_);
+    if (QDockWidget* d = window_->dock("sourcesDock")) {
+        d->raise();
+        grab("sources", d);
+    }
+    if (QDockWidget* d = window_->dock("localDataDock")) {
+        d->raise();
+        grab("local-data", d);
+        if (QDockWidget* s = window_->dock("sourcesDock")) s->raise();
+    }
+    const Theme previous = window_->theme();
+    window_->setTheme(Theme::Dark);
+    window_->showView(MainWindow::View::Curves);
+    grab("curves-dark", window_);
+    window_->showView(MainWindow::View::Samples);
+    grab("samples-dark", window_);
+    window_->setTheme(previous == Theme::Dark ? Theme::Light : previous);
+    window_->showView(MainWindow::View::Curves);
+    {
+        AboutDialog about(window_);
+        about.show();
+        settle(100);
+        grab("about", &about);
+    }
+    Q_EMIT done(exitCode_);
+}

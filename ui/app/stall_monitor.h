@@ -1,0 +1,28 @@
+// Measures how responsive the GUI thread is: a fast heartbeat timer records the gap between ticks;
+// any gap much longer than the interval is time the event loop could not run (a stall).
+#pragma once
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+#include <QVector>
+
+class StallMonitor : public QObject {
+    Q_OBJECT
+public:
+    explicit StallMonitor(int intervalMs = 5, QObject* parent = nullptr);
+    void start();
+    void stop();
+    bool running() const { return timer_.isActive(); }
+    double maxGapMs() const { return maxGapMs_; }     // longest time between two heartbeats
+    double percentileGapMs(double p) const;           // e.g. 0.99
+    int samples() const { return int(gaps_.size()); }
+    int intervalMs() const { return timer_.interval(); }
+
+private:
+    void tick();
+    QTimer timer_;
+    QElapsedTimer clock_;
+    qint64 last_ = 0;
+    double maxGapMs_ = 0;
+    QVector<float> gaps_;
+};

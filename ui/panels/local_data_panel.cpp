@@ -1,0 +1,195 @@
+#include "panels/local_data_panel.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "previews/image_view.h"
+#include "project/project.h"
+
+#ifndef COALESCE_DATA_DIR
+#define COALESCE_DATA_DIR "/usr/share/datasets"
+#endif
+
+namespace {
+QString pathPart(const QString& rest) {
+    static const QRegularExpression classes(QStringLiteral("^(.*):([0-9]+(?:,[0-9]+)*)$"));
+    const auto m = classes.match(rest);
+    return m.hasMatch() ? m.captured(1) : rest;
+}
+}  // namespace
+
+QString LocalDataPanel::checkSpec(const QString& spec) {
+    if (spec.trimmed().isEmpty()) return QObject::tr("no dataset chosen");
+    const QString kind = spec.section(':', 0, 0);
+    if (kind == "fashion-mnist" || kind == "mnist") {
+        const QString split = spec.section(':', 1, 1);
+        if (split != "train" && split != "test")
+            return QObject::tr("%1: the split must be train or test (e.g. %1:train:8,9)").arg(kind);
+        const QString dir = QStringLiteral(COALESCE_DATA_DIR "/") + kind;
+        const QString file = dir + (split == "train" ? "/train-images-idx3-ubyte.gz" : "/t10k-images-idx3-ubyte.gz");
+        if (!QFileInfo::exists(file) && !QFileInfo::exists(file.chopped(3)))
+            return QObject::tr("%1 is not installed (%2 missing); install the dataset-%1 package").arg(kind, file);
+        return {};
+    }
+    if (kind == "folder") {
+        const QString dir = pathPart(spec.mid(7));
+        if (!QFileInfo(dir).isDir()) return QObject::tr("folder %1 does not exist").arg(dir);
+        return {};
+    }
+    if (kind == "idx") {
+        const QString paths = pathPart(spec.mid(4));
+        const QString images = paths.section(':', 0, 0), labels = paths.section(':', 1, 1);
+        if (labels.isEmpty()) return QObject::tr("idx: expected idx:<images>:<labels>[:classes]");
+        for (const QString& f : {images, labels})
+            if (!QFileInfo::exists(f)) return QObject::tr("IDX file %1 does not exist").arg(f);
+        return {};
+    }
+    if (kind == "toy") return spec.section(':', 1, 1).isEmpty() ? QObject::tr("toy: name a mixture, e.g. toy:ring8") : QString();
+    return QObject::tr("unknown dataset kind “%1” (use fashion-mnist:, mnist:, folder:, idx: or toy:)").arg(kind);
+}
+
+LocalDataPanel::LocalDataPanel(Project* project, QWidget* parent) : QWidget(parent), project_(project) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+
+    auto* specRow = new QHBoxLayout;
+    spec_ = new QComboBox(this);
+    spec_->setEditable(true);
+    spec_->setInsertPolicy(QComboBox::NoInsert);
+    spec_->addItems({"fashion-mnist:train:8,9", "fashion-mnist:train:8", "toy:ring8", "mnist:train:8,9"});
+    spec_->setToolTip(tr("Dataset spec: fashion-mnist:train[:classes], folder:<dir>[:classes], "
+                         "idx:<images>:<labels>[:classes] or toy:<mixture>"));
+    auto* browse = new QToolButton(this);
+    browse->setText(tr("Folder…"));
+    browse->setToolTip(tr("A folder of images (class sub-folders or images directly)"));
+    auto* idx = new QToolButton(this);
+    idx->setText(tr("IDX…"));
+    idx->setToolTip(tr("An IDX images file and its labels file"));
+    specRow->addWidget(spec_, 1);
+    specRow->addWidget(browse);
+    specRow->addWidget(idx);
+    form->addRow(tr("Data"), specRow);
+
+    count_ = new QSpinBox(this);
+    count_->setRange(1, 100000);
+    count_->setToolTip(tr("Number of local samples n (the paper uses 8, 20 or 100)"));
+    count_->setKeyboardTracking(false);
+    seed_ = new QSpinBox(this);
+    seed_->setRange(0, 1 << 30);
+    seed_->setToolTip(tr("Seed that picks the n samples (recorded with every run)"));
+    seed_->setKeyboardTracking(false);
+    auto* nRow = new QHBoxLayout;
+    nRow->addWidget(count_);
+    nRow->addWidget(new QLabel(tr("seed"), this));
+    nRow->addWidget(seed_);
+    nRow->addStretch(1);
+    form->addRow(tr("Samples n"), nRow);
+    layout->addLayout(form);
+
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    layout->addWidget(status_);
+
+    show_ = new QPushButton(tr("Show the chosen samples"), this);
+    layout->addWidget(show_);
+    preview_ = new ImageView(this);
+    preview_->setPlaceholder(tr("The n samples the adaptation stage will use appear here."));
+    preview_->setMinimumHeight(140);
+    layout->addWidget(preview_, 1);
+
+    connect(spec_->lineEdit(), &QLineEdit::editingFinished, this, &LocalDataPanel::commit);
+    connect(spec_, &QComboBox::activated, this, &LocalDataPanel::commit);
+    connect(spec_, &QComboBox::editTextChanged, this, &LocalDataPanel::validate);
+    connect(count_, &QSpinBox::valueChanged, this, &LocalDataPanel::commit);
+    connect(seed_, &QSpinBox::valueChanged, this, &LocalDataPanel::commit);
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Local data folder"));
+        if (dir.isEmpty()) return;
+        spec_->setEditText("folder:" + dir);
+        commit();
+    });
+    connect(idx, &QToolButton::clicked, this, [this] {
+        const QString images = QFileDialog::getOpenFileName(this, tr("IDX images file"), {}, tr("IDX files (*idx3* *.gz);;All files (*)"));
+        if (images.isEmpty()) return;
+        const QString labels = QFileDialog::getOpenFileName(this, tr("IDX labels file"), QFileInfo(images).absolutePath(),
+                                                            tr("IDX files (*idx1* *.gz);;All files (*)"));
+        if (labels.isEmpty()) return;
+        spec_->setEditText("idx:" + images + ":" + labels);
+        commit();
+    });
+    connect(show_, &QPushButton::clicked, this, [this] {
+        commit();
+        const QString why = problem();
+        if (!why.isEmpty()) {
+            setPreviewError(why);
+            return;
+        }
+        setPreviewBusy();
+        Q_EMIT previewRequested(currentSpec(), count_->value(), seed_->value());
+    });
+    connect(project_, &Project::localDataChanged, this, &LocalDataPanel::refresh);
+    connect(project_, &Project::reset, this, &LocalDataPanel::refresh);
+    refresh();
+}
+
+QString LocalDataPanel::currentSpec() const { return spec_->currentText().trimmed(); }
+
+void LocalDataPanel::refresh() {
+    const LocalDataSettings d = project_->localData();
+    const QSignalBlocker b1(spec_), b2(count_), b3(seed_);
+    spec_->setEditText(d.spec);
+    count_->setValue(d.count);
+    seed_->setValue(int(d.seed));
+    validate();
+}
+
+void LocalDataPanel::commit() {
+    LocalDataSettings d;
+    d.spec = currentSpec();
+    d.count = count_->value();
+    d.seed = seed_->value();
+    project_->setLocalData(d);
+    validate();
+}
+
+void LocalDataPanel::validate() {
+    const QString why = checkSpec(currentSpec());
+    if (why.isEmpty()) {
+        status_->setStyleSheet(QString());
+        status_->setText(tr("✓ %1 · n = %2, seed %3").arg(currentSpec()).arg(count_->value()).arg(seed_->value()));
+    } else {
+        status_->setStyleSheet(QStringLiteral("color: #d9534f;"));
+        status_->setText(QStringLiteral("✗ ") + why);
+    }
+}
+
+void LocalDataPanel::setPreview(const QImage& image, const QString& caption) {
+    preview_->setImage(image);
+    preview_->setCaption(caption);
+}
+
+void LocalDataPanel::setPreviewError(const QString& message) {
+    preview_->setImage({});
+    preview_->setCaption({});
+    preview_->setPlaceholder(message);
+}
+
+void LocalDataPanel::setPreviewBusy() {
+    preview_->setImage({});
+    preview_->setCaption({});
+    preview_->setPlaceholder(tr("Loading…"));
+}

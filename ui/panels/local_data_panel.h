@@ -1,0 +1,41 @@
+// The "Local data" dock: the target's few samples — an engine dataset spec (Fashion-MNIST classes, an
+// image folder, IDX files or a toy mixture), how many (n) and the seed that picks them — and a
+// preview of exactly the samples the adaptation stage will use.
+#pragma once
+#include <QWidget>
+
+class ImageView;
+class Project;
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+
+class LocalDataPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit LocalDataPanel(Project* project, QWidget* parent = nullptr);
+    // Checks the spec without loading anything: "" if it looks usable, else a user-facing reason.
+    static QString checkSpec(const QString& spec);
+    QString problem() const { return checkSpec(currentSpec()); }
+    QString currentSpec() const;
+    void setPreview(const QImage& image, const QString& caption);
+    void setPreviewError(const QString& message);
+    void setPreviewBusy();
+
+Q_SIGNALS:
+    void previewRequested(const QString& spec, int count, qint64 seed);
+
+private:
+    void refresh();
+    void commit();
+    void validate();
+
+    Project* project_;
+    QComboBox* spec_;
+    QSpinBox* count_;
+    QSpinBox* seed_;
+    QLabel* status_;
+    QPushButton* show_;
+    ImageView* preview_;
+};

@@ -1,0 +1,382 @@
+#include "panels/sources_panel.h"
+
+#include <QButtonGroup>
+#include <QCheckBox>
+#include <QDateTime>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QScrollArea>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "panels/radius_slider.h"
+#include "project/project.h"
+
+int SourceCard::nextDragKey_ = 1;
+
+// ------------------------------------------------------------------------------------------ card
+
+SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* parent)
+    : QFrame(parent), project_(project), id_(sourceId) {
+    setObjectName("sourceCard");
+    setFrameShape(QFrame::StyledPanel);
+    auto* grid = new QGridLayout(this);
+    grid->setContentsMargins(8, 6, 8, 6);
+    grid->setHorizontalSpacing(6);
+    grid->setVerticalSpacing(3);
+
+    enabled_ = new QCheckBox(this);
+    enabled_->setToolTip(tr("Include this generator in the barycenter"));
+    name_ = new QLabel(this);
+    name_->setTextFormat(Qt::PlainText);
+    QFont bold = name_->font();
+    bold.setBold(true);
+    name_->setFont(bold);
+    lambda_ = new QLabel(this);
+    lambda_->setToolTip(tr("Barycenter weight λ_k ∝ 1/η_k, normalised over the enabled sources"));
+    lambda_->setMinimumWidth(70);
+    lambda_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    remove_ = new QToolButton(this);
+    remove_->setText(QStringLiteral("✕"));
+    remove_->setAutoRaise(true);
+    remove_->setToolTip(tr("Remove this generator from the project"));
+    grid->addWidget(enabled_, 0, 0);
+    grid->addWidget(name_, 0, 1);
+    grid->addWidget(lambda_, 0, 2);
+    grid->addWidget(remove_, 0, 3);
+
+    arch_ = new QLabel(this);
+    arch_->setWordWrap(true);
+    QFont small = arch_->font();
+    small.setPointSizeF(small.pointSizeF() - 1);
+    arch_->setFont(small);
+    arch_->setForegroundRole(QPalette::PlaceholderText);
+    grid->addWidget(arch_, 1, 1, 1, 3);
+
+    auto* radiusRow = new QHBoxLayout;
+    auto* eta = new QLabel(QStringLiteral("η"), this);
+    eta->setToolTip(tr("Trust radius η_k: the barycenter stays within W1 distance η_k of this model. "
+                       "Smaller radius = more trust = larger weight."));
+    slider_ = new QSlider(Qt::Horizontal, this);
+    slider_->setRange(0, radius_slider::kSteps);
+    slider_->setToolTip(eta->toolTip());
+    spin_ = new QDoubleSpinBox(this);
+    spin_->setDecimals(3);
+    spin_->setRange(1e-3, 1e3);
+    spin_->setStepType(QAbstractSpinBox::AdaptiveDecimalStepType);
+    spin_->setKeyboardTracking(false);  // commit on Enter / focus out, not per keystroke
+    spin_->setMinimumWidth(80);
+    radiusRow->addWidget(eta);
+    radiusRow->addWidget(slider_, 1);
+    radiusRow->addWidget(spin_);
+    grid->addLayout(radiusRow, 2, 1, 1, 3);
+
+    lambdaBar_ = new QProgressBar(this);
+    lambdaBar_->setRange(0, 1000);
+    lambdaBar_->setTextVisible(false);
+    lambdaBar_->setFixedHeight(4);
+    grid->addWidget(lambdaBar_, 3, 1, 1, 3);
+
+    warning_ = new QLabel(this);
+    warning_->setWordWrap(true);
+    warning_->setVisible(false);
+    warning_->setStyleSheet(QStringLiteral("color: #d9534f;"));
+    grid->addWidget(warning_, 4, 1, 1, 3);
+    grid->setColumnStretch(1, 1);
+
+    // A drag is one undo step: every value of one drag carries the same merge key.
+    connect(slider_, &QSlider::sliderPressed, this, [this] { dragKey_ = nextDragKey_++; });
+    connect(slider_, &QSlider::sliderReleased, this, [this] { dragKey_ = 0; });
+    connect(slider_, &QSlider::valueChanged, this, [this](int position) {
+        project_->setRadius(id_, radius_slider::fromPosition(position), slider_->isSliderDown() ? dragKey_ : 0);
+    });
+    connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double value) { project_->setRadius(id_, value); });
+    connect(enabled_, &QCheckBox::toggled, this, [this](bool on) { project_->setSourceEnabled(id_, on); });
+    connect(remove_, &QToolButton::clicked, this, [this] {
+        // Deferred: removing destroys this card.
+        QMetaObject::invokeMethod(project_, [p = project_, id = id_] { p->removeSource(id); }, Qt::QueuedConnection);
+    });
+    refresh();
+}
+
+void SourceCard::refresh() {
+    const SourceModel* s = project_->source(id_);
+    if (!s) return;
+    name_->setText(s->name);
+    name_->setToolTip(s->path);
+    const QSignalBlocker b1(slider_), b2(spin_), b3(enabled_);
+    if (!slider_->isSliderDown()) slider_->setValue(radius_slider::toPosition(s->radius));
+    spin_->setValue(s->radius);
+    enabled_->setChecked(s->enabled);
+    slider_->setEnabled(s->enabled);
+    spin_->setEnabled(s->enabled);
+}
+
+void SourceCard::setWeight(double lambda) {
+    lambda_->setText(QStringLiteral("λ = %1").arg(lambda, 0, 'f', 3));
+    lambdaBar_->setValue(int(std::lround(lambda * 1000)));
+}
+
+QString SourceCard::weightText() const { return lambda_->text(); }
+QString SourceCard::warningText() const { return warning_->isVisible() ? warning_->text() : QString(); }
+
+void SourceCard::setInfo(const ModelFileInfo& info) {
+    QString text = info.architecture;
+    if (info.meta.contains("step")) text += tr(" · step %1").arg(info.meta.value("step").toVariant().toLongLong());
+    if (info.fileSize > 0) text += QStringLiteral(" · %1 KiB").arg(info.fileSize / 1024);
+    arch_->setText(text.isEmpty() ? QFileInfo(name_->toolTip()).fileName() : text);
+    arch_->setToolTip(name_->toolTip());
+}
+
+void SourceCard::setWarning(const QString& text) {
+    warning_->setText(text);
+    warning_->setVisible(!text.isEmpty());
+}
+
+// ----------------------------------------------------------------------------------------- panel
+
+SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent), project_(project) {
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(6, 6, 6, 6);
+
+    auto* addRow = new QHBoxLayout;
+    auto* add = new QPushButton(tr("Add generators…"), this);
+    add->setToolTip(tr("Add pre-trained generator files (.coalesce, safetensors, TorchScript); "
+                       "you can also drop files or folders on the window"));
+    addRow->addWidget(add);
+    addRow->addStretch(1);
+    outer->addLayout(addRow);
+    connect(add, &QPushButton::clicked, this, &SourcesPanel::addRequested);
+
+    auto* modes = new QGroupBox(tr("Barycenter"), this);
+    auto* modesLayout = new QGridLayout(modes);
+    modesLayout->setVerticalSpacing(2);
+    fixed_ = new QRadioButton(tr("Fixed weights"), modes);
+    fixed_->setToolTip(tr("λ_k ∝ 1/η_k, constant during training"));
+    constrained_ = new QRadioButton(tr("Constrained"), modes);
+    constrained_->setToolTip(tr("Adaptive coalescence: the weights λ_k start at 1/η_k and follow the dual "
+                                "ascent λ_k ← max(0, λ_k + ρ(Ŵ_k − η_k)) so each Ŵ_k stays within its radius"));
+    joint_ = new QRadioButton(tr("Joint"), modes);
+    joint_->setToolTip(tr("All K critics at once"));
+    recursive_ = new QRadioButton(tr("Recursive"), modes);
+    recursive_->setToolTip(tr("Displacement interpolation: merge two sources, then the result with the next, "
+                              "in the order below; every intermediate barycenter is saved"));
+    auto* weightGroup = new QButtonGroup(modes);
+    weightGroup->addButton(fixed_);
+    weightGroup->addButton(constrained_);
+    auto* combineGroup = new QButtonGroup(modes);
+    combineGroup->addButton(joint_);
+    combineGroup->addButton(recursive_);
+    modesLayout->addWidget(new QLabel(tr("Weighting"), modes), 0, 0);
+    modesLayout->addWidget(fixed_, 0, 1);
+    modesLayout->addWidget(constrained_, 0, 2);
+    modesLayout->addWidget(new QLabel(tr("Sources"), modes), 1, 0);
+    modesLayout->addWidget(joint_, 1, 1);
+    modesLayout->addWidget(recursive_, 1, 2);
+    modesLayout->setColumnStretch(3, 1);
+    outer->addWidget(modes);
+    connect(fixed_, &QRadioButton::toggled, this, [this](bool on) {
+        if (on) project_->setWeightMode(WeightMode::Fixed);
+    });
+    connect(constrained_, &QRadioButton::toggled, this, [this](bool on) {
+        if (on) project_->setWeightMode(WeightMode::Constrained);
+    });
+    connect(joint_, &QRadioButton::toggled, this, [this](bool on) {
+        if (on) project_->setCombineMode(CombineMode::Joint);
+    });
+    connect(recursive_, &QRadioButton::toggled, this, [this](bool on) {
+        if (on) project_->setCombineMode(CombineMode::Recursive);
+    });
+
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* cardsHost = new QWidget(scroll);
+    cardsLayout_ = new QVBoxLayout(cardsHost);
+    cardsLayout_->setContentsMargins(0, 0, 0, 0);
+    cardsLayout_->setSpacing(6);
+    emptyHint_ = new QLabel(tr("No generators yet.\n\nClick “Add generators…” or drop .coalesce files here.\n"
+                               "No pre-trained models? Run the “pretrain” stage on source classes first."),
+                            cardsHost);
+    emptyHint_->setAlignment(Qt::AlignCenter);
+    emptyHint_->setWordWrap(true);
+    emptyHint_->setEnabled(false);
+    cardsLayout_->addWidget(emptyHint_);
+    cardsLayout_->addStretch(1);
+    scroll->setWidget(cardsHost);
+    outer->addWidget(scroll, 1);
+
+    orderBox_ = new QGroupBox(tr("Merge order (recursive)"), this);
+    auto* orderLayout = new QGridLayout(orderBox_);
+    order_ = new QListWidget(orderBox_);
+    order_->setMaximumHeight(110);
+    auto* up = new QToolButton(orderBox_);
+    up->setArrowType(Qt::UpArrow);
+    up->setToolTip(tr("Merge earlier"));
+    auto* down = new QToolButton(orderBox_);
+    down->setArrowType(Qt::DownArrow);
+    down->setToolTip(tr("Merge later"));
+    auto* byWeight = new QToolButton(orderBox_);
+    byWeight->setText(tr("By weight"));
+    byWeight->setToolTip(tr("Default order: descending λ"));
+    orderHint_ = new QLabel(orderBox_);
+    orderHint_->setWordWrap(true);
+    orderHint_->setForegroundRole(QPalette::PlaceholderText);
+    orderLayout->addWidget(order_, 0, 0, 3, 1);
+    orderLayout->addWidget(up, 0, 1);
+    orderLayout->addWidget(down, 1, 1);
+    orderLayout->addWidget(byWeight, 2, 1);
+    orderLayout->addWidget(orderHint_, 3, 0, 1, 2);
+    outer->addWidget(orderBox_);
+    auto move = [this](int delta) {
+        if (auto* item = order_->currentItem()) {
+            const QString id = item->data(Qt::UserRole).toString();
+            project_->moveInMergeOrder(id, delta);
+            for (int i = 0; i < order_->count(); ++i)
+                if (order_->item(i)->data(Qt::UserRole).toString() == id) order_->setCurrentRow(i);
+        }
+    };
+    connect(up, &QToolButton::clicked, this, [move] { move(-1); });
+    connect(down, &QToolButton::clicked, this, [move] { move(+1); });
+    connect(byWeight, &QToolButton::clicked, project_, &Project::resetMergeOrder);
+
+    connect(project_, &Project::sourcesChanged, this, &SourcesPanel::rebuildCards);
+    connect(project_, &Project::reset, this, &SourcesPanel::rebuildCards);
+    connect(project_, &Project::sourceChanged, this, [this](const QString& id) {
+        if (SourceCard* c = cards_.value(id)) c->refresh();
+        refreshOrder();
+    });
+    connect(project_, &Project::weightsChanged, this, &SourcesPanel::refreshWeights);
+    connect(project_, &Project::modesChanged, this, &SourcesPanel::refreshModes);
+    connect(project_, &Project::mergeOrderChanged, this, &SourcesPanel::refreshOrder);
+    connect(project_, &Project::reset, this, &SourcesPanel::refreshModes);
+    rebuildCards();
+    refreshModes();
+}
+
+SourceCard* SourcesPanel::card(const QString& sourceId) const { return cards_.value(sourceId); }
+
+QList<SourceCard*> SourcesPanel::cards() const {
+    QList<SourceCard*> out;
+    for (const auto& s : project_->sources())
+        if (SourceCard* c = cards_.value(s.id)) out << c;
+    return out;
+}
+
+ModelFileInfo SourcesPanel::info(const QString& path) const {
+    const qint64 mtime = QFileInfo(path).lastModified().toMSecsSinceEpoch();
+    const auto it = infoCache_.constFind(path);
+    if (it != infoCache_.constEnd() && it->first == mtime) return it->second;
+    ModelFileInfo info = inspectModelFile(path);
+    infoCache_.insert(path, {mtime, info});
+    return info;
+}
+
+void SourcesPanel::rebuildCards() {
+    QHash<QString, SourceCard*> keep;
+    for (auto it = cards_.begin(); it != cards_.end(); ++it) {
+        if (project_->sourceIndex(it.key()) >= 0)
+            keep.insert(it.key(), it.value());
+        else
+            it.value()->deleteLater();
+    }
+    cards_ = keep;
+    for (const auto& s : project_->sources()) {
+        SourceCard* c = cards_.value(s.id);
+        if (!c) {
+            c = new SourceCard(project_, s.id, cardsLayout_->parentWidget());
+            cards_.insert(s.id, c);
+        }
+        cardsLayout_->removeWidget(c);
+    }
+    // Re-insert in project order, before the stretch.
+    int row = 1;
+    for (const auto& s : project_->sources()) {
+        SourceCard* c = cards_.value(s.id);
+        cardsLayout_->insertWidget(row++, c);
+        c->refresh();
+        c->setInfo(info(s.path));
+    }
+    emptyHint_->setVisible(project_->sources().isEmpty());
+    refreshWeights();
+    refreshOrder();
+    updateCompatibility();
+}
+
+void SourcesPanel::refreshWeights() {
+    const QVector<double> w = project_->weights();
+    const auto& sources = project_->sources();
+    for (int i = 0; i < sources.size(); ++i)
+        if (SourceCard* c = cards_.value(sources[i].id)) c->setWeight(w[i]);
+}
+
+void SourcesPanel::refreshModes() {
+    const QSignalBlocker b1(fixed_), b2(constrained_), b3(joint_), b4(recursive_);
+    fixed_->setChecked(project_->weightMode() == WeightMode::Fixed);
+    constrained_->setChecked(project_->weightMode() == WeightMode::Constrained);
+    joint_->setChecked(project_->combineMode() == CombineMode::Joint);
+    recursive_->setChecked(project_->combineMode() == CombineMode::Recursive);
+    orderBox_->setVisible(project_->combineMode() == CombineMode::Recursive);
+}
+
+void SourcesPanel::refreshOrder() {
+    const QString current = order_->currentItem() ? order_->currentItem()->data(Qt::UserRole).toString() : QString();
+    order_->clear();
+    int n = 0;
+    for (const QString& id : project_->mergeOrder()) {
+        const SourceModel* s = project_->source(id);
+        if (!s) continue;
+        auto* item = new QListWidgetItem(QStringLiteral("%1. %2   (λ = %3)").arg(++n).arg(s->name).arg(project_->weightOf(id), 0, 'f', 3), order_);
+        item->setData(Qt::UserRole, id);
+        if (!s->enabled) item->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
+        if (id == current) order_->setCurrentItem(item);
+    }
+    orderHint_->setText(project_->hasCustomMergeOrder() ? tr("Custom order.") : tr("Descending weight (default)."));
+}
+
+void SourcesPanel::updateCompatibility() {
+    // The first usable source sets the reference sample space; others must match it.
+    QString referenceKey, referenceName;
+    for (const auto& s : project_->sources()) {
+        const ModelFileInfo i = info(s.path);
+        if (i.usable() && referenceKey.isEmpty()) {
+            referenceKey = i.compatibilityKey;
+            referenceName = s.name;
+        }
+    }
+    for (const auto& s : project_->sources()) {
+        SourceCard* c = cards_.value(s.id);
+        if (!c) continue;
+        const ModelFileInfo i = info(s.path);
+        if (!i.usable())
+            c->setWarning(i.error);
+        else if (i.compatibilityKey != referenceKey)
+            c->setWarning(tr("Architecture does not match %1 (%2): sources must share the sample shape and latent size.")
+                              .arg(referenceName, referenceKey));
+        else
+            c->setWarning({});
+    }
+}
+
+QStringList SourcesPanel::problems() const {
+    QStringList out;
+    int enabled = 0;
+    for (const auto& s : project_->sources()) {
+        if (!s.enabled) continue;
+        ++enabled;
+        if (SourceCard* c = cards_.value(s.id); c && !c->warningText().isEmpty())
+            out << QStringLiteral("%1: %2").arg(s.name, c->warningText());
+    }
+    if (enabled < 2) out.prepend(tr("a barycenter needs at least two enabled source generators (have %1)").arg(enabled));
+    return out;
+}

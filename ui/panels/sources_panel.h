@@ -1,0 +1,92 @@
+// The "Sources" dock: the pre-trained generators to coalesce. Each card shows the file, its
+// architecture (read from the file header), a radius η_k control (log slider + spin box) and the
+// resulting weight λ_k, updated live while dragging. Above: fixed/constrained weighting and
+// joint/recursive combination; below: the recursive merge order (editable).
+//
+// All edits go through Project (undoable); a slider drag is one undo step.
+#pragma once
+#include <QFrame>
+#include <QHash>
+#include <QWidget>
+
+#include "project/model_file_info.h"
+
+class Project;
+class QCheckBox;
+class QDoubleSpinBox;
+class QProgressBar;
+class QSlider;
+class QLabel;
+class QListWidget;
+class QPushButton;
+class QRadioButton;
+class QToolButton;
+class QVBoxLayout;
+class SourceCard;
+
+class SourcesPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit SourcesPanel(Project* project, QWidget* parent = nullptr);
+
+    SourceCard* card(const QString& sourceId) const;
+    QList<SourceCard*> cards() const;
+    // Problems that block a barycenter run (no sources, unusable files, mismatched architectures).
+    QStringList problems() const;
+    // Cached header inspection of a source file (re-read when the file changes on disk).
+    ModelFileInfo info(const QString& path) const;
+
+Q_SIGNALS:
+    void addRequested();
+
+private:
+    void rebuildCards();
+    void refreshWeights();
+    void refreshModes();
+    void refreshOrder();
+    void updateCompatibility();
+
+    Project* project_;
+    QVBoxLayout* cardsLayout_ = nullptr;
+    QLabel* emptyHint_ = nullptr;
+    QRadioButton* fixed_ = nullptr;
+    QRadioButton* constrained_ = nullptr;
+    QRadioButton* joint_ = nullptr;
+    QRadioButton* recursive_ = nullptr;
+    QWidget* orderBox_ = nullptr;
+    QListWidget* order_ = nullptr;
+    QLabel* orderHint_ = nullptr;
+    QHash<QString, SourceCard*> cards_;
+    mutable QHash<QString, QPair<qint64, ModelFileInfo>> infoCache_;  // path -> (mtime, info)
+};
+
+// One source: name, architecture, radius η_k control, weight λ_k.
+class SourceCard : public QFrame {
+    Q_OBJECT
+public:
+    SourceCard(Project* project, const QString& sourceId, QWidget* parent = nullptr);
+    QString sourceId() const { return id_; }
+    void refresh();                        // from the project
+    void setWeight(double lambda);         // λ_k display
+    void setInfo(const ModelFileInfo& info);
+    void setWarning(const QString& text);  // empty = no warning
+    QSlider* slider() const { return slider_; }
+    QDoubleSpinBox* spinBox() const { return spin_; }
+    QString weightText() const;
+    QString warningText() const;
+
+private:
+    Project* project_;
+    QString id_;
+    QCheckBox* enabled_;
+    QLabel* name_;
+    QLabel* arch_;
+    QLabel* lambda_;
+    QProgressBar* lambdaBar_;
+    QSlider* slider_;
+    QDoubleSpinBox* spin_;
+    QLabel* warning_;
+    QToolButton* remove_;
+    int dragKey_ = 0;
+    static int nextDragKey_;
+};

@@ -1,0 +1,240 @@
+#include "panels/stage_panel.h"
+
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalBlocker>
+#include <QVBoxLayout>
+
+#include "project/project.h"
+#include "project/stage_configs.h"
+
+namespace {
+int lineOf(const QString& text, int offset) { return int(text.left(offset).count('\n')) + 1; }
+}  // namespace
+
+StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), project_(project) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    stages_ = new QListWidget(this);
+    stages_->setMaximumHeight(150);
+    stages_->setAlternatingRowColors(true);
+    layout->addWidget(stages_);
+    description_ = new QLabel(this);
+    description_->setWordWrap(true);
+    description_->setForegroundRole(QPalette::PlaceholderText);
+    layout->addWidget(description_);
+
+    editor_ = new QPlainTextEdit(this);
+    editor_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    editor_->setTabChangesFocus(true);
+    editor_->setLineWrapMode(QPlainTextEdit::NoWrap);
+    editor_->setToolTip(tr("The job config sent to the engine. Keys that follow the project (sources, radii, "
+                           "local data) are refreshed from it; your other edits are saved with the project."));
+    layout->addWidget(editor_, 1);
+    auto* editorRow = new QHBoxLayout;
+    editorStatus_ = new QLabel(this);
+    editorStatus_->setWordWrap(true);
+    defaults_ = new QPushButton(tr("Defaults"), this);
+    defaults_->setToolTip(tr("Forget your edits of this stage's config"));
+    editorRow->addWidget(editorStatus_, 1);
+    editorRow->addWidget(defaults_);
+    layout->addLayout(editorRow);
+
+    auto* buttons = new QHBoxLayout;
+    start_ = new QPushButton(tr("Start"), this);
+    start_->setObjectName("startButton");
+    start_->setToolTip(tr("Run this stage (F5)"));
+    pause_ = new QPushButton(tr("Pause"), this);
+    pause_->setCheckable(true);
+    pause_->setToolTip(tr("Pause / continue the running job (F6)"));
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setToolTip(tr("Stop the running job; its last checkpoint stays usable (Shift+F5)"));
+    resume_ = new QPushButton(tr("Resume"), this);
+    resume_->setToolTip(tr("Continue the last cancelled or failed run of this stage from its checkpoint"));
+    buttons->addWidget(start_);
+    buttons->addWidget(pause_);
+    buttons->addWidget(cancel_);
+    buttons->addWidget(resume_);
+    layout->addLayout(buttons);
+
+    connect(stages_, &QListWidget::currentRowChanged, this, [this] {
+        commitEdits();
+        showKind(currentKind());
+        Q_EMIT kindChanged(currentKind());
+    });
+    connect(editor_, &QPlainTextEdit::textChanged, this, &StagePanel::validate);
+    connect(defaults_, &QPushButton::clicked, this, [this] {
+        project_->setStageConfig(currentKind(), {});
+        showKind(currentKind());
+    });
+    connect(start_, &QPushButton::clicked, this, [this] {
+        QJsonObject config;
+        QString error;
+        if (!currentConfig(&config, &error)) return;  // the status line already says why
+        commitEdits();
+        Q_EMIT startRequested(currentKind(), config);
+    });
+    connect(resume_, &QPushButton::clicked, this, [this] {
+        QJsonObject config;
+        QString error;
+        if (resumeDir_.isEmpty() || !currentConfig(&config, &error)) return;
+        Q_EMIT resumeRequested(currentKind(), config, resumeDir_);
+    });
+    connect(pause_, &QPushButton::toggled, this, [this](bool on) {
+        pause_->setText(on ? tr("Continue") : tr("Pause"));
+        Q_EMIT pauseRequested(on);
+    });
+    connect(cancel_, &QPushButton::clicked, this, &StagePanel::cancelRequested);
+
+    // Project edits (radii, sources, local data) flow into the derived keys of the shown config.
+    for (auto signal : {&Project::weightsChanged, &Project::sourcesChanged, &Project::modesChanged,
+                        &Project::mergeOrderChanged, &Project::localDataChanged})
+        connect(project_, signal, this, &StagePanel::refreshDerived);
+    connect(project_, &Project::reset, this, [this] { showKind(currentKind()); });
+    connect(project_, &Project::stageConfigChanged, this, [this](const QString& kind) {
+        if (kind == shownKind_ && !editor_->hasFocus()) showKind(kind);  // undo/redo of an edit
+    });
+    rebuildList();
+    setRunning(false, false);
+}
+
+void StagePanel::setAvailableKinds(const QMap<QString, QString>& kinds) {
+    available_ = kinds;
+    rebuildList();
+}
+
+void StagePanel::rebuildList() {
+    const QString previous = currentKind();
+    const QSignalBlocker b(stages_);
+    stages_->clear();
+    QStringList listed;
+    auto add = [&](const QString& kind, const QString& title, const QString& description) {
+        auto* item = new QListWidgetItem(title, stages_);
+        item->setData(Qt::UserRole, kind);
+        item->setData(Qt::UserRole + 1, description);
+        if (!available_.contains(kind)) {
+            item->setFlags(item->flags() & ~Qt::ItemIsEnabled);
+            item->setToolTip(tr("“%1” is not available in this engine build yet").arg(kind));
+            item->setText(title + tr("  (not available yet)"));
+        } else {
+            item->setToolTip(available_.value(kind));
+        }
+        listed << kind;
+    };
+    for (const StageInfo& s : pipelineStages()) add(s.kind, s.title, s.description);
+    for (auto it = available_.cbegin(); it != available_.cend(); ++it)
+        if (!listed.contains(it.key())) add(it.key(), it.key(), it.value());
+    int row = -1;
+    for (int i = 0; i < stages_->count(); ++i) {
+        const QString kind = stages_->item(i)->data(Qt::UserRole).toString();
+        if (kind == previous && available_.contains(kind)) row = i;
+        if (row < 0 && previous.isEmpty() && available_.contains(kind)) row = i;
+    }
+    if (row < 0)
+        for (int i = 0; i < stages_->count() && row < 0; ++i)
+            if (available_.contains(stages_->item(i)->data(Qt::UserRole).toString())) row = i;
+    stages_->setCurrentRow(row);
+    showKind(currentKind());
+}
+
+QString StagePanel::currentKind() const {
+    return stages_->currentItem() ? stages_->currentItem()->data(Qt::UserRole).toString() : QString();
+}
+
+void StagePanel::selectKind(const QString& kind) {
+    for (int i = 0; i < stages_->count(); ++i)
+        if (stages_->item(i)->data(Qt::UserRole).toString() == kind) stages_->setCurrentRow(i);
+}
+
+void StagePanel::showKind(const QString& kind) {
+    shownKind_ = kind;
+    const auto* item = stages_->currentItem();
+    description_->setText(item ? item->data(Qt::UserRole + 1).toString() : tr("The engine registers no job kinds."));
+    settingText_ = true;
+    if (kind.isEmpty())
+        editor_->clear();
+    else
+        editor_->setPlainText(QString::fromUtf8(QJsonDocument(effectiveStageConfig(kind, *project_)).toJson(QJsonDocument::Indented)));
+    settingText_ = false;
+    editor_->setEnabled(!kind.isEmpty());
+    defaults_->setEnabled(!kind.isEmpty());
+    validate();
+    setRunning(running_, pause_->isChecked());
+}
+
+void StagePanel::refreshDerived() {
+    if (shownKind_.isEmpty()) return;
+    const QJsonObject derived = derivedStageKeys(shownKind_, *project_);
+    if (derived.isEmpty()) return;
+    QJsonObject config;
+    QString error;
+    if (!currentConfig(&config, &error)) return;  // don't clobber a half-typed edit
+    for (auto it = derived.begin(); it != derived.end(); ++it) config[it.key()] = it.value();
+    settingText_ = true;
+    editor_->setPlainText(QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Indented)));
+    settingText_ = false;
+    validate();
+}
+
+void StagePanel::commitEdits() {
+    if (shownKind_.isEmpty()) return;
+    QJsonObject config;
+    QString error;
+    if (!currentConfig(&config, &error)) return;
+    project_->setStageConfig(shownKind_, userStagePart(shownKind_, config, *project_));
+}
+
+bool StagePanel::currentConfig(QJsonObject* config, QString* error) const {
+    const QString text = editor_->toPlainText();
+    QJsonParseError parse;
+    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &parse);
+    if (parse.error != QJsonParseError::NoError) {
+        if (error) *error = tr("line %1: %2").arg(lineOf(text, parse.offset)).arg(parse.errorString());
+        return false;
+    }
+    if (!doc.isObject()) {
+        if (error) *error = tr("the config must be a JSON object { … }");
+        return false;
+    }
+    *config = doc.object();
+    (*config)["kind"] = currentKind();
+    return true;
+}
+
+void StagePanel::setConfigText(const QString& json) { editor_->setPlainText(json); }
+
+void StagePanel::validate() {
+    QJsonObject config;
+    QString error;
+    const bool ok = currentKind().isEmpty() || currentConfig(&config, &error);
+    editorStatus_->setStyleSheet(ok ? QString() : QStringLiteral("color: #d9534f;"));
+    editorStatus_->setText(ok ? QString() : tr("Invalid JSON: %1").arg(error));
+    start_->setEnabled(ok && !running_ && available_.contains(currentKind()));
+}
+
+void StagePanel::setRunning(bool running, bool paused) {
+    running_ = running;
+    QJsonObject config;
+    QString error;
+    start_->setEnabled(!running && available_.contains(currentKind()) && currentConfig(&config, &error));
+    pause_->setEnabled(running);
+    {
+        const QSignalBlocker b(pause_);
+        pause_->setChecked(running && paused);
+        pause_->setText(running && paused ? tr("Continue") : tr("Pause"));
+    }
+    cancel_->setEnabled(running);
+    resume_->setEnabled(!running && !resumeDir_.isEmpty());
+}
+
+void StagePanel::setResumeDirectory(const QString& dir) {
+    resumeDir_ = dir;
+    resume_->setToolTip(dir.isEmpty() ? tr("No cancelled or failed run of this stage to resume")
+                                      : tr("Continue %1 from its last checkpoint").arg(dir));
+    setRunning(running_, pause_->isChecked());
+}

@@ -1,0 +1,65 @@
+// The "Stages" dock: the pipeline (pretrain → barycenter → adapt → baselines → ternarize → evaluate)
+// plus any other job kind the engine registers, the selected stage's config as editable JSON (keys
+// that follow the project, such as the sources and their radii, are refreshed from it), and the
+// Start / Pause / Cancel / Resume controls. Stages the engine does not provide yet are shown disabled.
+#pragma once
+#include <QJsonObject>
+#include <QMap>
+#include <QWidget>
+
+class Project;
+class QLabel;
+class QListWidget;
+class QPlainTextEdit;
+class QPushButton;
+
+class StagePanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit StagePanel(Project* project, QWidget* parent = nullptr);
+
+    // kind -> one-line summary, from the engine's job registry (jobKinds()).
+    void setAvailableKinds(const QMap<QString, QString>& kinds);
+    QString currentKind() const;
+    void selectKind(const QString& kind);
+    bool isAvailable(const QString& kind) const { return available_.contains(kind); }
+    // The editor's config; false (with *error naming the line) if it is not valid JSON.
+    bool currentConfig(QJsonObject* config, QString* error) const;
+    void setConfigText(const QString& json);  // tests / scripted runs
+    void setRunning(bool running, bool paused);
+    void setResumeDirectory(const QString& dir);  // a resumable run of the current kind ("" = none)
+
+    QPushButton* startButton() const { return start_; }
+    QPushButton* pauseButton() const { return pause_; }
+    QPushButton* cancelButton() const { return cancel_; }
+
+Q_SIGNALS:
+    void startRequested(const QString& kind, const QJsonObject& config);
+    void resumeRequested(const QString& kind, const QJsonObject& config, const QString& runDir);
+    void pauseRequested(bool pause);
+    void cancelRequested();
+    void kindChanged(const QString& kind);
+
+private:
+    void rebuildList();
+    void showKind(const QString& kind);
+    void refreshDerived();
+    void commitEdits();
+    void validate();
+
+    Project* project_;
+    QMap<QString, QString> available_;
+    QListWidget* stages_;
+    QLabel* description_;
+    QPlainTextEdit* editor_;
+    QLabel* editorStatus_;
+    QPushButton* start_;
+    QPushButton* pause_;
+    QPushButton* cancel_;
+    QPushButton* resume_;
+    QPushButton* defaults_;
+    QString shownKind_;
+    QString resumeDir_;
+    bool running_ = false;
+    bool settingText_ = false;
+};

@@ -1,0 +1,165 @@
+#include "previews/scatter_view.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QStackedLayout>
+#include <QVBoxLayout>
+
+#include "plots/plot_theme.h"
+#include "plots/qcustomplot_include.h"
+#include "runs/run_store.h"
+
+ScatterView::ScatterView(RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(10, 6, 10, 8);
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Run"), this));
+    runs_ = new QComboBox(this);
+    runs_->setMinimumContentsLength(20);
+    top->addWidget(runs_);
+    top->addStretch(1);
+    layout->addLayout(top);
+
+    auto* stack = new QStackedLayout;
+    plot_ = new QCustomPlot(this);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    placeholder_ = new QLabel(tr("<h3>2-D toy mode</h3><p>Runs on toy data (e.g. <code>toy:ring8</code>) show their "
+                                 "generated points here over the real ones, step by step.</p>"),
+                              this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_->setWordWrap(true);
+    placeholder_->setEnabled(false);
+    stack->addWidget(placeholder_);
+    stack->addWidget(plot_);
+    layout->addLayout(stack, 1);
+
+    auto* bottom = new QHBoxLayout;
+    slider_ = new QSlider(Qt::Horizontal, this);
+    slider_->setEnabled(false);
+    stepLabel_ = new QLabel(this);
+    stepLabel_->setMinimumWidth(120);
+    stepLabel_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    bottom->addWidget(new QLabel(tr("Step"), this));
+    bottom->addWidget(slider_, 1);
+    bottom->addWidget(stepLabel_);
+    layout->addLayout(bottom);
+
+    connect(runs_, &QComboBox::currentIndexChanged, this, &ScatterView::reloadSteps);
+    connect(slider_, &QSlider::valueChanged, this, [this] {
+        followLatest_ = slider_->value() == slider_->maximum();
+        showStep();
+    });
+    connect(store_, &RunStore::pointsAdded, this, [this, stack](int id) {
+        refreshRuns();
+        if (runs_->count() > 0) stack->setCurrentWidget(plot_);
+        if (id == runId()) reloadSteps();
+    });
+    connect(store_, &RunStore::runRemoved, this, [this] { QMetaObject::invokeMethod(this, &ScatterView::refreshRuns, Qt::QueuedConnection); });
+    applyTheme();
+    refreshRuns();
+}
+
+int ScatterView::runId() const { return runs_->currentIndex() < 0 ? -1 : runs_->currentData().toInt(); }
+
+int ScatterView::generatedPointCount() const {
+    int n = 0;
+    for (int i = 0; i < plot_->graphCount(); ++i)
+        if (plot_->graph(i)->property("generated").toBool()) n += plot_->graph(i)->data()->size();
+    return n;
+}
+
+void ScatterView::showRun(int id) {
+    refreshRuns();
+    const int i = runs_->findData(id);
+    if (i >= 0) runs_->setCurrentIndex(i);
+}
+
+void ScatterView::refreshRuns() {
+    const int previous = runId();
+    {
+        const QSignalBlocker b(runs_);
+        runs_->clear();
+        for (int id : store_->ids()) {
+            const RunData* r = store_->run(id);
+            if (r && (!r->generatedPoints.isEmpty() || !r->referencePoints.isEmpty())) runs_->addItem(r->label, id);
+        }
+        const int i = runs_->findData(previous);
+        runs_->setCurrentIndex(i >= 0 ? i : runs_->count() - 1);
+    }
+    if (runId() != previous) reloadSteps();
+}
+
+void ScatterView::reloadSteps() {
+    const RunData* r = store_->run(runId());
+    steps_ = r ? QVector<qint64>(r->generatedPoints.keyBegin(), r->generatedPoints.keyEnd()) : QVector<qint64>();
+    {
+        const QSignalBlocker b(slider_);
+        slider_->setRange(0, std::max(0, int(steps_.size()) - 1));
+        slider_->setEnabled(steps_.size() > 1);
+        if (followLatest_) slider_->setValue(slider_->maximum());
+    }
+    showStep();
+}
+
+void ScatterView::showStep() {
+    plot_->clearGraphs();
+    const RunData* r = store_->run(runId());
+    if (!r) {
+        plot_->replot();
+        return;
+    }
+    const PlotTheme theme = PlotTheme::fromPalette(palette());
+    auto addPoints = [&](const QVector<QPointF>& points, const QColor& color, const QString& name, double size, bool generated) {
+        QCPGraph* g = plot_->addGraph();
+        g->setName(name);
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, color, size));
+        g->setProperty("generated", generated);
+        g->setAdaptiveSampling(false);
+        QVector<double> x(points.size()), y(points.size());
+        for (int i = 0; i < points.size(); ++i) {
+            x[i] = points[i].x();
+            y[i] = points[i].y();
+        }
+        g->setData(x, y);
+    };
+    int k = 0;
+    for (auto it = r->referencePoints.cbegin(); it != r->referencePoints.cend(); ++it, ++k) {
+        QColor c = theme.dark ? QColor(200, 200, 200) : QColor(90, 90, 90);
+        if (r->referencePoints.size() > 1) c = RunStore::colorForIndex(k + 1);
+        c.setAlpha(90);
+        addPoints(it.value(), c, it.key(), 4, false);
+    }
+    const int i = slider_->value();
+    if (i >= 0 && i < steps_.size()) {
+        QColor c = r->color;
+        c.setAlpha(200);
+        addPoints(r->generatedPoints.value(steps_[i]), c, tr("generated"), 4, true);
+        stepLabel_->setText(tr("step %1").arg(steps_[i]));
+    } else {
+        stepLabel_->clear();
+    }
+    plot_->rescaleAxes();
+    // Same scale on both axes: circles must look like circles.
+    const QCPRange x = plot_->xAxis->range(), y = plot_->yAxis->range();
+    const double half = 0.55 * std::max(x.size(), y.size()) + 1e-9;
+    plot_->xAxis->setRange(x.center() - half, x.center() + half);
+    plot_->yAxis->setRange(y.center() - half, y.center() + half);
+    plot_->yAxis->setScaleRatio(plot_->xAxis, 1.0);
+    plot_->replot();
+}
+
+void ScatterView::applyTheme() {
+    PlotTheme::fromPalette(palette()).applyTo(plot_);
+    showStep();
+}
+
+void ScatterView::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) applyTheme();
+}

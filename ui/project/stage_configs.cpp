@@ -1,0 +1,115 @@
+#include "project/stage_configs.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QJsonArray>
+#include <QStandardPaths>
+
+#include "project/project.h"
+
+QVector<StageInfo> pipelineStages() {
+    return {
+        {"pretrain", QObject::tr("Pretrain sources"),
+         QObject::tr("Train a WGAN-GP generator on source classes (or a 2-D toy mixture). "
+                     "Use it to make the pre-trained generators when you have none.")},
+        {"barycenter", QObject::tr("Barycenter"),
+         QObject::tr("Coalesce the source generators into their W1 barycenter with weights λ_k ∝ 1/η_k "
+                     "(fixed) or adapted to keep Ŵ_k ≤ η_k (constrained); joint or recursive.")},
+        {"adapt", QObject::tr("Adapt to local data"),
+         QObject::tr("Fast adaptation: start from the barycenter and train on the n local samples.")},
+        {"baselines", QObject::tr("Baselines"),
+         QObject::tr("Edge-only, TransferGAN, model average, … on the same budget and evaluation.")},
+        {"ternarize", QObject::tr("Ternarize"),
+         QObject::tr("Ternary weights with a learned threshold (or TWN / TTQ); exports a packed 2-bit file.")},
+        {"evaluate", QObject::tr("Evaluate"),
+         QObject::tr("FID/KID in the project's own feature space, exact and sliced W1, precision/recall, diversity.")},
+    };
+}
+
+QJsonObject stageDefaults(const QString& kind, const Project& project) {
+    const bool toy = project.localData().spec.startsWith(QLatin1String("toy:"));
+    QJsonObject c{{"kind", kind}};
+    const QJsonObject runtime{{"threads", 0}, {"device", "auto"}};
+    if (kind == "pretrain") {
+        c["data"] = toy ? QStringLiteral("toy:ring8") : QStringLiteral("fashion-mnist:train:0,1,2,3");
+        c["arch"] = QJsonObject{{"family", toy ? "mlp2d" : "dcgan32"}, {"preset", "small"}};
+        c["iterations"] = toy ? 1000 : 2000;
+        c["batch_size"] = 64;
+        c["seed"] = 1;
+        c["sample_every"] = toy ? 50 : 100;
+        c["checkpoint_every"] = 200;
+        c["runtime"] = runtime;
+    } else if (kind == "barycenter" || kind == "adapt" || kind == "baselines") {
+        c["iterations"] = toy ? 1000 : 2000;
+        c["batch_size"] = 64;
+        c["seed"] = 1;
+        c["sample_every"] = toy ? 50 : 100;
+        c["checkpoint_every"] = 200;
+        if (kind == "barycenter") {
+            c["dual_step"] = 0.05;   // ρ (constrained mode)
+            c["dual_every"] = 100;   // M  (constrained mode)
+        }
+        c["runtime"] = runtime;
+    } else if (kind == "ternarize" || kind == "evaluate") {
+        c["runtime"] = runtime;
+    }
+    return c;
+}
+
+QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
+    QJsonObject d;
+    if (kind == "barycenter") {
+        QJsonArray sources;
+        for (const SourceModel& s : project.sources()) {
+            if (!s.enabled) continue;
+            sources.append(QJsonObject{{"model", s.path}, {"radius", s.radius}, {"name", s.name}});
+        }
+        d["sources"] = sources;
+        d["weighting"] = weightModeName(project.weightMode());
+        d["combination"] = combineModeName(project.combineMode());
+        if (project.combineMode() == CombineMode::Recursive) {
+            QJsonArray order;
+            for (const QString& id : project.mergeOrder())
+                if (const SourceModel* s = project.source(id); s && s->enabled) order.append(s->name);
+            d["order"] = order;
+        }
+    } else if (kind == "adapt" || kind == "baselines") {
+        const LocalDataSettings local = project.localData();
+        d["data"] = local.spec;
+        d["k"] = local.count;
+        d["k_seed"] = double(local.seed);
+    }
+    return d;
+}
+
+QJsonObject effectiveStageConfig(const QString& kind, const Project& project) {
+    QJsonObject c = stageDefaults(kind, project);
+    const QJsonObject user = project.stageConfig(kind);
+    for (auto it = user.begin(); it != user.end(); ++it) c[it.key()] = it.value();
+    const QJsonObject derived = derivedStageKeys(kind, project);
+    for (auto it = derived.begin(); it != derived.end(); ++it) c[it.key()] = it.value();
+    c["kind"] = kind;
+    c.remove("run_dir");
+    c.remove("resume");
+    return c;
+}
+
+QJsonObject userStagePart(const QString& kind, const QJsonObject& config, const Project& project) {
+    QJsonObject user = config;
+    for (const QString& key : derivedStageKeys(kind, project).keys()) user.remove(key);
+    for (const char* key : {"kind", "run_dir", "resume"}) user.remove(key);
+    // Values equal to the defaults are not worth storing: defaults may improve in later versions.
+    const QJsonObject defaults = stageDefaults(kind, project);
+    for (const QString& key : user.keys())
+        if (defaults.value(key) == user.value(key)) user.remove(key);
+    return user;
+}
+
+QString newRunDirectory(const QString& kind, const Project& project) {
+    QString base = project.directory();
+    if (base.isEmpty()) base = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation);
+    const QString stem = QStringLiteral("%1/runs/%2-%3").arg(base, kind, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    QString dir = stem;
+    for (int i = 2; QDir(dir).exists(); ++i) dir = stem + QStringLiteral("-%1").arg(i);
+    return dir;
+}

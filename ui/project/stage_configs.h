@@ -1,0 +1,28 @@
+// Job configs for the pipeline stages, built from the project. A stage's config is
+//     defaults(kind)  ∪  what the user edited (Project::stageConfig)  ∪  keys derived from the project
+// where derived keys (the sources with their radii, the local data, ...) always follow the project.
+// Key names follow the engine's job configs (jobs/*.cpp headers); unknown kinds get {"kind": ...}.
+#pragma once
+#include <QJsonObject>
+#include <QString>
+#include <QVector>
+
+class Project;
+
+struct StageInfo {
+    QString kind;
+    QString title;
+    QString description;
+};
+
+// The method's stages in pipeline order (whether or not the engine registers them yet).
+QVector<StageInfo> pipelineStages();
+QJsonObject stageDefaults(const QString& kind, const Project& project);
+QJsonObject derivedStageKeys(const QString& kind, const Project& project);
+// What the stage editor shows and what runs (without run_dir/resume, which are set at start).
+QJsonObject effectiveStageConfig(const QString& kind, const Project& project);
+// The part worth saving in the project: the config minus derived and per-run keys.
+QJsonObject userStagePart(const QString& kind, const QJsonObject& config, const Project& project);
+// runs/<kind>-YYYYmmdd-HHMMSS under the project folder (or the user data folder while untitled);
+// a suffix keeps it unique.
+QString newRunDirectory(const QString& kind, const Project& project);
