@@ -137,8 +137,10 @@ TensorMap generatorTensorsFromPickle(const PickledFile& pickled, const std::stri
     if (root->kind == PickleValue::Kind::Dict) {
         TensorMap direct = tensorsOfDict(root);
         if (!direct.empty()) return direct;
-        for (const char* key : {"generator", "generator_state_dict", "netG", "net_G", "G", "gen", "g_ema", "G_ema",
-                                "state_dict", "model_state_dict", "model"})
+        // Usual names in training scripts; "modelG" is the paper's reference implementation (v1 pickles the
+        // whole nn.Module there, v2 its state_dict).
+        for (const char* key : {"generator", "generator_state_dict", "modelG", "model_G", "netG", "net_G", "G",
+                                "G_state_dict", "gen", "g_ema", "G_ema", "state_dict", "model_state_dict", "model"})
             if (const PickleValue* v = root->get(key)) {
                 TensorMap found = fromValue(v);
                 if (!found.empty()) return found;
@@ -155,7 +157,7 @@ TensorMap generatorTensorsFromPickle(const PickledFile& pickled, const std::stri
         }
         throw Error(path + ": no generator weights found in this torch.save file: a dict with keys " +
                     (keys.empty() ? "(none)" : keys) +
-                    "; expected a state_dict or a dict holding one under 'generator', 'netG', 'G' or 'state_dict'");
+                    "; expected a state_dict or a dict holding one under 'generator', 'modelG', 'netG', 'G' or 'state_dict'");
     }
     TensorMap module = fromValue(root);
     if (!module.empty()) return module;

@@ -12,6 +12,9 @@
         training_dict.pt     torch.save({"epoch": 7, "netG": g.state_dict(), "netD": ..., "optG": ...})
         whole_module.pt      torch.save(g) (a pickled nn.Module)
         plain.safetensors    the state_dict as safetensors without any metadata
+        reference_v1.pt / reference_v2.pt (dcgan32 only) checkpoints laid out like the paper's reference
+                             code: {"modelG": <whole module | state_dict>, "modelD": [...], "optimizerG": ...}
+                             with the layers under "main_module."
         io.safetensors       {"z": B x latent, "out": g.eval()(z)}
         not_weights.pt, other.zip   files that hold no generator (for error messages)
   interop.py check --io IO [--arch JSON] KIND:FILE [KIND:FILE ...]
@@ -44,6 +47,19 @@ def randomize_batchnorm(module, gen):
                 m.num_batches_tracked.fill_(11)
 
 
+class ReferenceStyleGenerator(nn.Module):
+    """The layout of the paper's reference code (Zeleni9/pytorch-wgan style): layers in main_module,
+    the Tanh outside it. Same computation as coalesce_nets.Generator for dcgan32."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.main_module = nn.Sequential(*list(g.net.children())[:-1])
+        self.output = nn.Tanh()
+
+    def forward(self, z):
+        return self.output(self.main_module(z.view(z.size(0), z.size(1), 1, 1)))
+
+
 def cmd_write(args):
     arch = json.loads(args.arch)
     torch.manual_seed(args.seed)
@@ -67,6 +83,12 @@ def cmd_write(args):
                 "note": "training checkpoint", "losses": [0.5, 0.25]}, p("training_dict.pt"))
     torch.save(g, p("whole_module.pt"))
     cn.write_safetensors(p("plain.safetensors"), g.state_dict())
+    if g.is_image:
+        # The reference implementation's checkpoints: v1 pickles whole modules, v2 state_dicts.
+        ref = ReferenceStyleGenerator(g)
+        torch.save({"modelG": ref, "modelD": [critic], "optimizerG": opt.state_dict()}, p("reference_v1.pt"))
+        torch.save({"modelG": ref.state_dict(), "modelD": [critic.state_dict()], "optimizerG": opt.state_dict()},
+                   p("reference_v2.pt"))
     cn.write_safetensors(p("io.safetensors"), {"z": z, "out": out})
     # Files that are not generators, for the error-message tests.
     torch.save({"epoch": 3, "lr": 0.1}, p("not_weights.pt"))
