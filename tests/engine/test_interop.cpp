@@ -130,6 +130,7 @@ private Q_SLOTS:
             {"training_dict.pt", ModelFileFormat::TorchSave},
             {"whole_module.pt", ModelFileFormat::TorchSave},
             {"plain.safetensors", ModelFileFormat::Safetensors},
+            {"cuda_saved.pt", ModelFileFormat::TorchSave},
             {"reference_v1.pt", ModelFileFormat::TorchSave},
             {"reference_v2.pt", ModelFileFormat::TorchSave},
         };

@@ -12,6 +12,7 @@
         training_dict.pt     torch.save({"epoch": 7, "netG": g.state_dict(), "netD": ..., "optG": ...})
         whole_module.pt      torch.save(g) (a pickled nn.Module)
         plain.safetensors    the state_dict as safetensors without any metadata
+        cuda_saved.pt        a state_dict whose storages are tagged "cuda:0", as when saved from a GPU
         reference_v1.pt / reference_v2.pt (dcgan32 only) checkpoints laid out like the paper's reference
                              code: {"modelG": <whole module | state_dict>, "modelD": [...], "optimizerG": ...}
                              with the layers under "main_module."
@@ -83,6 +84,13 @@ def cmd_write(args):
                 "note": "training checkpoint", "losses": [0.5, 0.25]}, p("training_dict.pt"))
     torch.save(g, p("whole_module.pt"))
     cn.write_safetensors(p("plain.safetensors"), g.state_dict())
+    # As if saved from a GPU: the storages say "cuda:0" (this machine may have no GPU; the bytes are the same).
+    real_location_tag = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(g.state_dict(), p("cuda_saved.pt"))
+    finally:
+        torch.serialization.location_tag = real_location_tag
     if g.is_image:
         # The reference implementation's checkpoints: v1 pickles whole modules, v2 state_dicts.
         ref = ReferenceStyleGenerator(g)
