@@ -1,0 +1,268 @@
+// Job "ternarize": turns a float generator into a 2-bit packed ternary generator (METHOD.md stage 3).
+//
+// {"kind": "ternarize", "generator": "runs/adapt/generator.coalesce",   (any format io/model_files reads)
+//  "method": "learned" | "twn" | "ttq",          (default learned)
+//  "keep_first_last_float": false, "threshold_fraction": 0.05, "delta_grad_clamp": 1e-3,
+//  "output": "<run_dir>/generator.ctern",        (optional; the report goes next to it, .report.json)
+//  "compare_samples": 256,                       (same-z samples of the float and ternary generators
+//                                                compared in the report; the first 64 make the images)
+//  optional fine-tuning of the ternarised generator (WGAN-GP, quant/ternary_layers.h gradients):
+//  "iterations": 0,                              (0 = post-training only)
+//  "data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1,   a critic on (k-shot) data, weight data_weight
+//  "float_weight": 1.0, "data_weight": 1.0,      float_weight > 0 adds a critic on the float generator's
+//                                                samples (stage 2's barycenter critic); at least one source
+//  plus the trainer fields (batch_size, n_critic, lr, seed, sample_every, ...), "run_dir", "runtime"}
+//
+// Fine-tuning runs in the shared MultiCriticTrainer, whose single generator Adam updates Δ and the
+// weights together; the paper's alternating Δ / weight steps (AlternatingTernaryOptimizer) would need a
+// generator-step hook in the trainer (see the quant README/report).
+//
+// Outputs: the packed file, <output>.report.json (per-layer sparsity/scale/threshold, file sizes,
+// float-vs-ternary sample distances) and images "float" / "ternary" of the same z.
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/tensor_image.h"
+#include "data/dataset.h"
+#include "io/model_files.h"
+#include "jobs/job_factory.h"
+#include "metrics/optimal_transport.h"
+#include "quant/packed_generator.h"
+#include "quant/ternary_layers.h"
+#include "train/sample_source.h"
+#include "train/training_job.h"
+
+namespace coalesce {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Float bytes of a generator's quantisable weights vs their packed size (codes + 4 float32 per layer).
+Json weightSizes(const PackedGenerator& packed) {
+    int64_t floatBytes = 0, packedBytes = 0;
+    for (const auto& layer : packed.layers) {
+        floatBytes += 4 * layer.codes.numel();
+        packedBytes += (layer.codes.numel() + 3) / 4 + 4 * 4;
+    }
+    return {{"ternary_weight_bytes_float32", floatBytes},
+            {"ternary_weight_bytes_packed", packedBytes},
+            {"ternary_weight_ratio", packedBytes > 0 ? double(floatBytes) / double(packedBytes) : 0.0}};
+}
+
+class TernarizeJob : public Job {
+public:
+    explicit TernarizeJob(const Json& config) : config_(config) {
+        ConfigReader r(config_, "ternarize");
+        std::set<std::string> known = trainerOptionKeys();
+        for (const auto& k : commonJobKeys()) known.insert(k);
+        known.insert({"generator", "method", "keep_first_last_float", "threshold_fraction", "delta_grad_clamp",
+                      "output", "data", "k", "k_seed", "float_weight", "data_weight", "compare_samples"});
+        r.rejectUnknownKeys(known);
+
+        generatorPath_ = r.text("generator", "");
+        if (generatorPath_.empty()) throw Error("ternarize: generator is required (the float generator file)");
+        ternary_.method = parseTernaryMethod(r.text("method", "learned"));
+        ternary_.keepFirstLastFloat = r.boolean("keep_first_last_float", false);
+        ternary_.thresholdFraction = r.number("threshold_fraction", 0.05);
+        if (!(ternary_.thresholdFraction >= 0 && ternary_.thresholdFraction < 1))
+            throw Error("ternarize: threshold_fraction must be in [0, 1), got " + std::to_string(ternary_.thresholdFraction));
+        ternary_.deltaGradClamp = r.number("delta_grad_clamp", 1e-3);
+        if (!(ternary_.deltaGradClamp >= 0))
+            throw Error("ternarize: delta_grad_clamp must be >= 0 (0 = no clamp)");
+
+        fineTuneIterations_ = r.integer("iterations", 0);
+        if (fineTuneIterations_ < 0) throw Error("ternarize: iterations must be >= 0 (0 = no fine-tuning)");
+        data_ = r.text("data", "");
+        k_ = r.integer("k", 0);
+        if (k_ < 0) throw Error("ternarize: k must be >= 0 (0 = all samples)");
+        floatWeight_ = r.number("float_weight", 1.0);
+        dataWeight_ = r.number("data_weight", 1.0);
+        if (!(floatWeight_ >= 0) || !(dataWeight_ >= 0))
+            throw Error("ternarize: float_weight and data_weight must be >= 0");
+        if (fineTuneIterations_ > 0) {
+            trainer_ = readTrainerOptions(r);
+            trainer_.phase = "ternarize";
+            if (floatWeight_ == 0 && data_.empty())
+                throw Error("ternarize: fine-tuning needs a critic source: set data, or float_weight > 0");
+            if (!data_.empty() && dataWeight_ == 0 && floatWeight_ == 0)
+                throw Error("ternarize: float_weight and data_weight cannot both be 0");
+        } else if (!data_.empty()) {
+            throw Error("ternarize: data is only used for fine-tuning; set iterations > 0 or remove data");
+        }
+        const int64_t kSeed = r.integer("k_seed", static_cast<int64_t>(trainer_.seed));
+        if (kSeed < 0) throw Error("ternarize: k_seed must be >= 0");
+        kSeed_ = static_cast<uint64_t>(kSeed);
+        if (r.boolean("resume", false))
+            throw Error("ternarize: resume is not supported (rerun the job; fine-tuning restarts from the float generator)");
+        runDir_ = r.text("run_dir", "");
+        if (runDir_.empty()) runDir_ = defaultRunDirectory("ternarize");
+        output_ = r.text("output", "");
+        compareSamples_ = r.integer("compare_samples", 256);
+        if (compareSamples_ < 2) throw Error("ternarize: compare_samples must be >= 2, got " + std::to_string(compareSamples_));
+        runtime_ = readRuntimeOptions(r);
+    }
+
+    std::string kind() const override { return "ternarize"; }
+
+    JobResult run(JobObserver& observer, CancelToken& cancel) override {
+        return runTrainingJob("ternarize", config_, runDir_, false, runtime_, observer, cancel,
+                              [this](TrainingRun& run) { return ternarize(run); });
+    }
+
+private:
+    Json ternarize(TrainingRun& run) {
+        auto loaded = loadGeneratorFile(generatorPath_);
+        Generator floatG = loaded.generator;
+        floatG->to(run.device);
+        floatG->eval();
+        run.observer.onLog(LogLevel::Info, "ternarize: " + generatorPath_ + " (" + floatG->spec().describe() + "), method " +
+                                               toString(ternary_.method));
+        Generator ternaryG = ternarizeGenerator(floatG, ternary_);
+        run.cancel.check();
+
+        Json fineTune = nullptr;
+        if (fineTuneIterations_ > 0) fineTune = runFineTuning(run, floatG, ternaryG);
+        ternaryG->eval();
+
+        // Same z for both generators: images for the GUI / run directory and a distance between them.
+        at::Generator rng = makeCpuGenerator(deriveSeed(trainer_.seed, 7));
+        const bool image = floatG->spec().isImage();
+        torch::Tensor z = floatG->sampleLatent(compareSamples_, rng);
+        torch::Tensor floatSamples, ternarySamples;
+        {
+            torch::NoGradGuard noGrad;
+            floatSamples = floatG->forward(z).to(torch::kCPU);
+            ternarySamples = ternaryG->forward(z).to(torch::kCPU);
+        }
+        if (image) {
+            const int64_t shown = std::min<int64_t>(64, compareSamples_);
+            run.observer.onImage("float", 0, tensorToGrid(floatSamples.narrow(0, 0, shown)));
+            run.observer.onImage("ternary", 0, tensorToGrid(ternarySamples.narrow(0, 0, shown)));
+        }
+        const double rmse = (floatSamples - ternarySamples).pow(2).mean().sqrt().item<double>();
+        const double sliced = slicedW1(floatSamples.flatten(1), ternarySamples.flatten(1));
+        run.observer.onMetric("ternary/rmse_vs_float", 0, rmse);
+        run.observer.onMetric("ternary/sliced_w1_vs_float", 0, sliced);
+
+        // Packed export, reloaded and checked against the in-memory ternarised generator.
+        const std::string output =
+            output_.empty() ? (fs::path(run.runDir.path()) / "generator.ctern").string() : output_;
+        Json meta{{"job", "ternarize"}, {"source", generatorPath_}, {"options", optionsJson()}};
+        const int64_t packedBytes = savePackedGenerator(output, packGenerator(ternaryG, meta));
+        auto reloaded = loadPackedGenerator(output);
+        Generator unpacked = unpackGenerator(reloaded);
+        double roundTrip = 0.0;
+        {
+            torch::NoGradGuard noGrad;
+            const int64_t checked = std::min<int64_t>(64, compareSamples_);
+            auto zc = z.narrow(0, 0, checked).to(torch::kCPU);
+            auto reference = ternarySamples.narrow(0, 0, checked);
+            roundTrip = (unpacked->forward(zc) - reference).abs().max().item<double>();
+        }
+        if (!(roundTrip < 1e-4))
+            throw Error("ternarize: the packed file does not reproduce the ternarised generator (max |Δ| = " +
+                        std::to_string(roundTrip) + ")");
+
+        // The float generator as Coalesce stores it (generator only), for the size comparison.
+        const std::string floatProbe = (fs::path(run.runDir.path()) / ".float-size-probe.coalesce").string();
+        writeGeneratorFile(floatProbe, floatG, Json::object());
+        const auto floatBytes = static_cast<int64_t>(fs::file_size(floatProbe));
+        fs::remove(floatProbe);
+
+        Json report = ternaryReport(ternaryG);
+        report["options"] = optionsJson();
+        report["source"] = generatorPath_;
+        report["arch"] = floatG->spec().toJson();
+        report["sizes"] = {{"packed_file_bytes", packedBytes},
+                           {"float_generator_file_bytes", floatBytes},
+                           {"source_file_bytes", static_cast<int64_t>(fs::file_size(generatorPath_))},
+                           {"whole_file_ratio", double(floatBytes) / double(packedBytes)}};
+        report["sizes"].update(weightSizes(reloaded));
+        report["quality"] = {{"samples", z.size(0)},
+                             {"rmse_vs_float", rmse},
+                             {"sliced_w1_vs_float", sliced},
+                             {"packed_round_trip_max_abs", roundTrip}};
+        report["fine_tune"] = fineTune;
+        const std::string reportPath = output + ".report.json";
+        writeFileAtomically(reportPath, report.dump(2) + "\n");
+
+        std::ostringstream message;
+        message << "ternarised " << report["layers"].size() << " layers (" << toString(ternary_.method) << ", "
+                << std::lround(100 * report["zero_fraction"].get<double>()) << "% zeros): " << output << ", "
+                << packedBytes << " bytes, " << report["sizes"]["whole_file_ratio"].get<double>()
+                << "x smaller than the float generator file";
+        return {{"message", message.str()},
+                {"packed", output},
+                {"report", reportPath},
+                {"sizes", report["sizes"]},
+                {"quality", report["quality"]},
+                {"zero_fraction", report["zero_fraction"]}};
+    }
+
+    Json runFineTuning(TrainingRun& run, const Generator& floatG, Generator& ternaryG) {
+        std::vector<CriticSource> sources;
+        std::vector<double> lambdas;
+        Json described = Json::array();
+        if (floatWeight_ > 0) {
+            sources.push_back({"float generator", std::make_unique<GeneratorSource>(floatG, "float generator")});
+            lambdas.push_back(floatWeight_);
+        }
+        if (!data_.empty() && dataWeight_ > 0) {
+            LoadOptions load;
+            load.channels = floatG->spec().isImage() ? floatG->spec().channels : 1;
+            Dataset data = loadDataset(data_, load);
+            for (const auto& w : data.warnings) run.observer.onLog(LogLevel::Warning, "data: " + w);
+            if (k_ > 0) data = kShotSubset(data, k_, kSeed_);
+            run.runDir.recordConfig("dataset", Json{{"name", data.name}, {"hash", data.hash}, {"size", data.size()}});
+            sources.push_back({data_, std::make_unique<DatasetSource>(data)});
+            lambdas.push_back(dataWeight_);
+        }
+        for (const auto& s : sources) described.push_back(s.source->describe());
+        CriticWeightOptions weights;
+        weights.lambdas = lambdas;
+        MultiCriticTrainer trainer(ternaryG, std::move(sources), weights, trainer_, run.device);
+        trainer.setRunDirectory(&run.runDir);
+        trainer.setCheckpointMeta({{"job", "ternarize"}, {"config", config_}});
+        trainer.train(run.observer, run.cancel);
+        Json metrics = Json::object();
+        for (const auto& [name, value] : trainer.lastMetrics()) metrics[name] = value;
+        return {{"iterations", trainer.step()},
+                {"batch_size", trainer.batchSize()},
+                {"sources", described},
+                {"lambdas", trainer.lambdas()},
+                {"final_metrics", metrics},
+                {"optimizer", "one Adam over delta and weights (trainer's generator optimiser)"}};
+    }
+
+    Json optionsJson() const {
+        return {{"method", toString(ternary_.method)},
+                {"keep_first_last_float", ternary_.keepFirstLastFloat},
+                {"threshold_fraction", ternary_.thresholdFraction},
+                {"delta_grad_clamp", ternary_.deltaGradClamp},
+                {"fine_tune_iterations", fineTuneIterations_}};
+    }
+
+    Json config_;
+    std::string generatorPath_;
+    TernaryOptions ternary_;
+    int64_t fineTuneIterations_ = 0;
+    TrainerOptions trainer_;
+    std::string data_;
+    int64_t k_ = 0;
+    uint64_t kSeed_ = 1;
+    double floatWeight_ = 1.0;
+    double dataWeight_ = 1.0;
+    std::string runDir_;
+    std::string output_;
+    int64_t compareSamples_ = 256;
+    RuntimeOptions runtime_;
+};
+
+}  // namespace
+
+std::unique_ptr<Job> makeTernarizeJob(const Json& config) { return std::make_unique<TernarizeJob>(config); }
+
+}  // namespace coalesce
