@@ -97,12 +97,18 @@ private Q_SLOTS:
         // ∂L/∂W − c must equal (Σ c·Q)·∂s/∂W; ∂s/∂W by central differences of s(W) (Δ fixed), both
         // inside the clip and clipped at 3σ.
         auto w = randomWeights({5, 4, 3, 3}, 14);
+        // Heavy tails, so that some weights lie beyond μ ± 3σ and the clipped case has non-zero codes.
+        w.view(-1)[3] = 0.4;
+        w.view(-1)[50] = -0.35;
+        w.view(-1)[120] = 0.3;
         auto c = randomWeights({5, 4, 3, 3}, 15, 1.0);
         const double sigma = w.std().item<double>();
         for (double delta : {0.8 * sigma, 5.0 * sigma}) {
             auto st = learnedTernaryStats(w, torch::tensor({delta}, torch::kDouble));
             auto q = ternaryCodes(w, st.mean, st.threshold);
+            QVERIFY(q.abs().sum().item<double>() >= 2);
             const double gs = (c * q).sum().item<double>();
+            QVERIFY(std::abs(gs) > 0.1);
             auto [gw, gd] = learnedGrads(w, delta, c);
             auto scalePath = (gw - c).view(-1);
             auto flat = w.view(-1);
