@@ -4,6 +4,9 @@
 //  "method": "learned" | "twn" | "ttq",          (default learned)
 //  "keep_first_last_float": false, "threshold_fraction": 0.05, "delta_grad_clamp": 1e-3,
 //  "output": "<run_dir>/generator.ctern",        (optional; the report goes next to it, .report.json)
+//  "evaluation": {EvaluationProtocol JSON},      (optional: score the float and the ternary generator with
+//                                                the same protocol, FID/KID/W1/diversity; "cache_dir" for
+//                                                the feature net as in the evaluate job)
 //  "compare_samples": 256,                       (same-z samples of the float and ternary generators
 //                                                compared in the report; the first 64 make the images)
 //  optional fine-tuning of the ternarised generator (WGAN-GP, quant/ternary_layers.h gradients):
@@ -28,6 +31,7 @@
 #include "data/dataset.h"
 #include "io/model_files.h"
 #include "jobs/job_factory.h"
+#include "metrics/evaluator.h"
 #include "metrics/optimal_transport.h"
 #include "quant/packed_generator.h"
 #include "quant/ternary_layers.h"
@@ -59,7 +63,8 @@ public:
         std::set<std::string> known = trainerOptionKeys();
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"generator", "method", "keep_first_last_float", "threshold_fraction", "delta_grad_clamp",
-                      "output", "data", "k", "k_seed", "float_weight", "data_weight", "compare_samples"});
+                      "output", "data", "k", "k_seed", "float_weight", "data_weight", "compare_samples",
+                      "evaluation", "cache_dir"});
         r.rejectUnknownKeys(known);
 
         generatorPath_ = r.text("generator", "");
@@ -101,6 +106,14 @@ public:
         if (runDir_.empty()) runDir_ = defaultRunDirectory("ternarize");
         output_ = r.text("output", "");
         compareSamples_ = r.integer("compare_samples", 256);
+        if (r.has("evaluation")) {
+            try {
+                evaluation_ = EvaluationProtocol::fromJson(r.raw("evaluation"));
+            } catch (const Error& e) {
+                throw Error(std::string("ternarize: evaluation: ") + e.what());
+            }
+        }
+        cacheDir_ = r.text("cache_dir", "");
         if (compareSamples_ < 2) throw Error("ternarize: compare_samples must be >= 2, got " + std::to_string(compareSamples_));
         runtime_ = readRuntimeOptions(r);
     }
@@ -186,6 +199,7 @@ private:
                              {"sliced_w1_vs_float", sliced},
                              {"packed_round_trip_max_abs", roundTrip}};
         report["fine_tune"] = fineTune;
+        report["evaluation"] = evaluation_ ? evaluate(run, floatG, ternaryG) : Json(nullptr);
         const std::string reportPath = output + ".report.json";
         writeFileAtomically(reportPath, report.dump(2) + "\n");
 
@@ -199,7 +213,29 @@ private:
                 {"report", reportPath},
                 {"sizes", report["sizes"]},
                 {"quality", report["quality"]},
+                {"evaluation", report["evaluation"]},
                 {"zero_fraction", report["zero_fraction"]}};
+    }
+
+    // Both generators under one protocol (same reference, latents and feature net).
+    Json evaluate(TrainingRun& run, Generator& floatG, Generator& ternaryG) {
+        EvaluatorOptions options;
+        options.cacheDir = cacheDir_;
+        options.device = run.device.str();
+        Evaluator evaluator(*evaluation_, floatG->spec(), options, &run.observer, &run.cancel);
+        Json scores = evaluator.describe();  // protocol, reference set, feature net
+        for (auto& [name, generator] : {std::pair<const char*, Generator*>{"float", &floatG}, {"ternary", &ternaryG}}) {
+            const auto result = evaluator.evaluate(*generator);
+            Json metrics = Json::object();
+            for (const auto& [metric, value] : result.metrics) {
+                metrics[metric] = value;
+                run.observer.onMetric(std::string("eval_") + name + "/" + metric, 0, value);
+            }
+            scores[name] = metrics;
+        }
+        if (scores["float"].contains("fid") && scores["float"]["fid"].get<double>() > 0)
+            scores["fid_ratio_ternary_over_float"] = scores["ternary"]["fid"].get<double>() / scores["float"]["fid"].get<double>();
+        return scores;
     }
 
     Json runFineTuning(TrainingRun& run, const Generator& floatG, Generator& ternaryG) {
@@ -258,6 +294,8 @@ private:
     std::string runDir_;
     std::string output_;
     int64_t compareSamples_ = 256;
+    std::optional<EvaluationProtocol> evaluation_;
+    std::string cacheDir_;
     RuntimeOptions runtime_;
 };
 

@@ -337,6 +337,8 @@ private Q_SLOTS:
         auto job = createJob({{"kind", "ternarize"}, {"generator", floatPath}, {"method", "learned"},
                               {"iterations", 4}, {"batch_size", 16}, {"n_critic", 2}, {"data", "toy:ring8:64:3"},
                               {"sample_every", 0}, {"checkpoint_every", 0}, {"compare_samples", 100},
+                              {"evaluation", {{"reference", "toy:ring8:200:4"}, {"real_samples", 100}, {"fake_samples", 100},
+                                              {"w1_samples", 100}, {"kid_subsets", 2}, {"diversity_samples", 20}}},
                               {"run_dir", dir + "/run"}, {"runtime", {{"threads", 1}, {"device", "cpu"}}}});
         ImageTags observer;
         CancelToken cancel;
@@ -345,6 +347,11 @@ private Q_SLOTS:
         const auto report = nlohmann::json::parse(readFile(result.summary["report"].get<std::string>()));
         QCOMPARE(report["fine_tune"]["iterations"].get<int64_t>(), int64_t(4));
         QCOMPARE(report["fine_tune"]["sources"].size(), size_t(2));
+        // Float and ternary generator scored under the same protocol (toy mode: raw point features).
+        for (const char* which : {"float", "ternary"}) {
+            QVERIFY2(report["evaluation"][which].contains("w1"), which);
+            QVERIFY(report["evaluation"][which]["w1"].get<double>() > 0.0);
+        }
         // Δ moved away from its initial 0.05·max|W| in at least one layer.
         bool moved = false;
         for (const auto& layer : report["layers"])
