@@ -253,7 +253,7 @@ LoadedGenerator generatorFromForeign(const ForeignWeights& w, ModelFileFormat fo
     std::string mismatchHint;
     if (inferred && !sameGenerator(*inferred, arch))
         mismatchHint = "file looks like " + archLabel(*inferred, true) + ", not " + archLabel(arch, true) + "?";
-    loadTensorsIntoModule(tensors, *g, path, "", mismatchHint);
+    loadTensorsIntoModule(tensors, *g, path, "", mismatchHint, /*zeroMissingLayerBiases=*/true);
     g->eval();
     out.generator = g;
     return out;

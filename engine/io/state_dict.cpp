@@ -17,18 +17,25 @@ std::string shapeText(c10::IntArrayRef sizes) {
 }
 
 void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, const std::string& file,
-                           const std::string& prefix, const std::string& hint) {
+                           const std::string& prefix, const std::string& hint, bool zeroMissingLayerBiases) {
     std::vector<std::pair<std::string, torch::Tensor>> targets;
     for (auto& p : module.named_parameters(true)) targets.emplace_back(p.key(), p.value());
     for (auto& b : module.named_buffers(true)) targets.emplace_back(b.key(), b.value());
 
     std::vector<std::string> problems;
-    std::set<std::string> used;
+    std::set<std::string> used, zeroed;
     for (const auto& [name, target] : targets) {
         auto it = tensors.find(name);
         if (it == tensors.end()) {
             // PyTorch < 0.4.1 did not save BatchNorm's counter; it only matters for momentum=None.
             if (name.size() >= 19 && name.compare(name.size() - 19, 19, "num_batches_tracked") == 0) continue;
+            if (zeroMissingLayerBiases && name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+                auto weight = tensors.find(name.substr(0, name.size() - 4) + "weight");
+                if (weight != tensors.end() && weight->second.defined() && weight->second.dim() >= 2) {
+                    zeroed.insert(name);
+                    continue;
+                }
+            }
             problems.push_back(prefix + name + ": missing from the file");
             continue;
         }
@@ -60,6 +67,7 @@ void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, 
     for (auto& [name, target] : targets) {
         auto it = tensors.find(name);
         if (it != tensors.end()) target.copy_(it->second);
+        else if (zeroed.count(name)) target.zero_();
     }
 }
 

@@ -29,8 +29,12 @@ std::string shapeText(c10::IntArrayRef sizes);
 // float16 files load into float32 modules). On failure throws Error:
 //   "<file>: 6 tensors do not fit: <prefix>net.0.weight: shape [100,256,4,4] in file, [100,1024,4,4]
 //    expected; ...; and 3 more<hint>"
+// With zeroMissingLayerBiases, a convolution's or linear layer's missing ".bias" (whose ".weight" is
+// present) is set to zero: weights from a bias=False network (common in DCGAN code) then compute exactly
+// what they computed there.
 void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, const std::string& fileForMessages,
-                           const std::string& namePrefixForMessages = "", const std::string& hint = "");
+                           const std::string& namePrefixForMessages = "", const std::string& hint = "",
+                           bool zeroMissingLayerBiases = false);
 
 // The module's parameters and buffers as detached CPU copies.
 TensorMap moduleTensors(const torch::nn::Module& module);

@@ -17,8 +17,10 @@ struct TorchScriptWeights {
 };
 
 // `archive` must already be validated by ZipArchive (structure and CRCs); its pickles are then checked
-// by checkTorchScriptPickles, and only then are its bytes given to torch::jit::load. The module's code
-// is compiled by LibTorch but never run: only its parameters and buffers are read.
+// by checkTorchScriptPickles, and only then are its bytes given to torch::jit::load -- in a forked child
+// process (POSIX), because LibTorch's TorchScript compiler can crash on crafted code/*.py; a crash or a
+// hang there is reported as an Error. The module's code is compiled but never run: only its
+// parameters and buffers are read.
 TorchScriptWeights readTorchScriptWeights(const ZipArchive& archive);
 
 // A TorchScript module equivalent to the generator, built in C++ without Python: the same module tree

@@ -53,6 +53,7 @@ ArchSpec tinyDcgan() {
 struct FuzzOutcome {
     int loaded = 0;
     int rejected = 0;
+    int libtorchCrashes = 0;  // contained by the child process that reads TorchScript archives
     std::string firstForeignException;  // anything that is not a coalesce::Error
 };
 
@@ -163,13 +164,16 @@ FuzzOutcome fuzz(const std::string& valid, int iterations, uint64_t seed, const 
     FuzzOutcome outcome;
     for (int i = 0; i < iterations; ++i) {
         std::string what;
-        spit(path, mutate(valid, rng, &what));
+        const std::string damaged = mutate(valid, rng, &what);
+        spit(path, damaged);
         auto attempt = [&](const char* entry, const std::function<void()>& f) {
             try {
                 f();
                 ++outcome.loaded;
-            } catch (const Error&) {
+            } catch (const Error& e) {
                 ++outcome.rejected;
+                if (std::string(e.what()).find("LibTorch crashed") != std::string::npos && outcome.libtorchCrashes++ == 0)
+                    spit(path + ".crashed-libtorch", damaged);  // kept for a look (tests/data/io/ has one)
             } catch (const std::exception& e) {
                 if (outcome.firstForeignException.empty())
                     outcome.firstForeignException = std::string(entry) + " after " + what + ": " + e.what();
@@ -247,8 +251,10 @@ private Q_SLOTS:
         uint64_t seed = 0xC0A1E5CEull + static_cast<uint64_t>(iterations);
         if (const char* s = std::getenv("COALESCE_FUZZ_SEED")) seed = std::strtoull(s, nullptr, 10);
         const FuzzOutcome outcome = fuzz(valid, iterations, seed, dir + "/damaged", kind == "coalesce");
-        qInfo("%s: %d bytes, %d mutations: %d loads succeeded, %d rejected with coalesce::Error, %lld ms", kind.c_str(),
-              int(valid.size()), iterations, outcome.loaded, outcome.rejected, timer.elapsed());
+        qInfo("%s: %d bytes, %d mutations: %d loads succeeded, %d rejected with coalesce::Error (%d of them LibTorch "
+              "crashes contained in the child process), %lld ms",
+              kind.c_str(), int(valid.size()), iterations, outcome.loaded, outcome.rejected, outcome.libtorchCrashes,
+              timer.elapsed());
         QVERIFY2(outcome.firstForeignException.empty(), outcome.firstForeignException.c_str());
         QVERIFY(outcome.rejected > iterations / 4);  // damage is noticed (legacy files have no checksum to notice flipped weights)
     }

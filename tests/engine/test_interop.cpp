@@ -152,6 +152,11 @@ private Q_SLOTS:
             QVERIFY(maxAbsDiff(hinted->forward(z), expected) <= kTolerance);
         }
         qInfo("Coalesce on Python's files, max |C++ - Python|:%s", diffs.c_str());
+
+        // Weights of a network without conv/linear biases compute the same with zero biases.
+        Generator noBias = loadGenerator(dir + "/no_bias.pt");
+        QVERIFY(maxAbsDiff(noBias->forward(z), io.at("out_no_bias")) <= kTolerance);
+        QVERIFY(maxAbsDiff(io.at("out_no_bias"), expected) > 1e-3);  // the biases mattered
     }
 
     void coalesceExportsRunInPython_data() {

@@ -16,7 +16,8 @@
         reference_v1.pt / reference_v2.pt (dcgan32 only) checkpoints laid out like the paper's reference
                              code: {"modelG": <whole module | state_dict>, "modelD": [...], "optimizerG": ...}
                              with the layers under "main_module."
-        io.safetensors       {"z": B x latent, "out": g.eval()(z)}
+        no_bias.pt           the state_dict without conv/linear biases (a bias=False network's weights)
+        io.safetensors       {"z": B x latent, "out": g.eval()(z), "out_no_bias": the bias=False net's output}
         not_weights.pt, other.zip   files that hold no generator (for error messages)
   interop.py check --io IO [--arch JSON] KIND:FILE [KIND:FILE ...]
       Loads files Coalesce wrote (KIND: torchscript, state_dict, safetensors, coalesce), runs each in eval
@@ -97,7 +98,20 @@ def cmd_write(args):
         torch.save({"modelG": ref, "modelD": [critic], "optimizerG": opt.state_dict()}, p("reference_v1.pt"))
         torch.save({"modelG": ref.state_dict(), "modelD": [critic.state_dict()], "optimizerG": opt.state_dict()},
                    p("reference_v2.pt"))
-    cn.write_safetensors(p("io.safetensors"), {"z": z, "out": out})
+    # Weights of a bias=False network (as in many DCGAN codes): conv/linear biases absent from the file.
+    no_bias = {k: v for k, v in g.state_dict().items()
+               if not (k.endswith(".bias") and g.state_dict()[k[:-4] + "weight"].dim() >= 2)}
+    torch.save(no_bias, p("no_bias.pt"))
+    g_no_bias = cn.Generator(arch)
+    g_no_bias.load_state_dict(no_bias, strict=False)
+    for name, param in g_no_bias.named_parameters():
+        if name not in no_bias:
+            with torch.no_grad():
+                param.zero_()
+    g_no_bias.eval()
+    with torch.no_grad():
+        out_no_bias = g_no_bias(z)
+    cn.write_safetensors(p("io.safetensors"), {"z": z, "out": out, "out_no_bias": out_no_bias})
     # Files that are not generators, for the error-message tests.
     torch.save({"epoch": 3, "lr": 0.1}, p("not_weights.pt"))
     with zipfile.ZipFile(p("other.zip"), "w") as archive:
