@@ -1,0 +1,78 @@
+// Job "adapt" (METHOD.md stage 2, fast adaptation at the edge): G starts from the barycenter B and is
+// trained against two fresh critics, one on samples of the frozen B (weight λ_B) and one on the n local
+// samples (weight λ_0); batch = min(batch_size, n). Local samples are a k-shot subset (without
+// replacement, from k_seed) of the data spec.
+//
+// {"kind": "adapt", "barycenter": "runs/bary/generator.coalesce",
+//  "data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1,
+//  "lambda_barycenter": 1, "lambda_local": 1,             (normalised; the reference uses 1:1)
+//  "radius_barycenter": 0.5, "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
+//  "source_samples": 0,                                   (0 = sample B online; N = freeze N samples)
+//  + the trainer fields, "eval_every", "eval_samples", "run_dir", "resume", "runtime"}
+//
+// In constrained mode λ_B follows projected dual ascent on Ŵ_B − η_B and λ_0 stays fixed (the local
+// term is the objective). Implemented as a two-source coalescence (train/coalescence.h).
+#include "core/error.h"
+#include "jobs/job_factory.h"
+#include "train/coalescence.h"
+
+namespace coalesce {
+
+namespace {
+
+class AdaptJob : public Job {
+public:
+    explicit AdaptJob(const Json& config) : config_(config) {
+        ConfigReader r(config_, "adapt");
+        std::set<std::string> known = trainerOptionKeys();
+        for (const auto& k : commonJobKeys()) known.insert(k);
+        known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
+                      "weights", "update_every", "step_size", "source_samples", "eval_every", "eval_samples"});
+        r.rejectUnknownKeys(known);
+        const std::string barycenter = r.text("barycenter", "");
+        if (barycenter.empty()) throw Error("adapt: barycenter is required (the stage-1 generator file)");
+        const std::string data = r.text("data", "");
+        if (data.empty()) throw Error("adapt: data is required (the local samples, e.g. \"fashion-mnist:train:8,9\")");
+
+        // Translate into a two-source barycenter config and read it with the same validation.
+        Json bary = Json::object();
+        for (const auto& key : trainerOptionKeys())
+            if (config_.contains(key)) bary[key] = config_[key];
+        for (const char* key : {"weights", "update_every", "step_size", "source_samples", "eval_every", "eval_samples"})
+            if (config_.contains(key)) bary[key] = config_[key];
+        Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"},
+                              {"lambda", r.number("lambda_barycenter", 1.0)}};
+        if (r.has("radius_barycenter")) barycenterSource["radius"] = r.number("radius_barycenter", 0);
+        Json localSource{{"data", data}, {"name", "local"}, {"lambda", r.number("lambda_local", 1.0)}};
+        if (r.has("k")) localSource["k"] = config_["k"];
+        if (r.has("k_seed")) localSource["k_seed"] = config_["k_seed"];
+        bary["sources"] = Json::array({barycenterSource, localSource});
+        bary["init"] = Json{{"generator", barycenter}};
+        coalescence_ = readCoalescenceConfig(ConfigReader(bary, "adapt"));
+        resume_ = r.boolean("resume", false);
+        runDir_ = r.text("run_dir", "");
+        if (runDir_.empty()) {
+            if (resume_) throw Error("adapt: resume needs run_dir (the run directory to continue)");
+            runDir_ = defaultRunDirectory("adapt");
+        }
+        runtime_ = readRuntimeOptions(r);
+    }
+    std::string kind() const override { return "adapt"; }
+    JobResult run(JobObserver& observer, CancelToken& cancel) override {
+        return runTrainingJob("adapt", config_, runDir_, resume_, runtime_, observer, cancel,
+                              [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
+    }
+
+private:
+    Json config_;
+    CoalescenceConfig coalescence_;
+    bool resume_ = false;
+    std::string runDir_;
+    RuntimeOptions runtime_;
+};
+
+}  // namespace
+
+std::unique_ptr<Job> makeAdaptJob(const Json& config) { return std::make_unique<AdaptJob>(config); }
+
+}  // namespace coalesce

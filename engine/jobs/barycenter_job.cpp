@@ -1,0 +1,61 @@
+// Job "barycenter" (METHOD.md stage 1): one generator trained against K critics, critic k on source k.
+//
+// {"kind": "barycenter",
+//  "sources": [{"generator": "runs/a/generator.coalesce", "lambda": 1, "radius": 0.8, "name": "a",
+//               "samples": 0},                       (0 = sample online; N = freeze N samples once)
+//              {"generator": "runs/b/generator.coalesce"},
+//              {"data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1}],   (any source may be data)
+//  "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
+//  "init": "largest" | "average" | "random" | {"generator": "<file>"},
+//  "mode": "joint" | "recursive", "source_samples": 0, "arch": {...} (random init only),
+//  "eval_every": <sample_every>, "eval_samples": 512,
+//  + the trainer fields (iterations, batch_size, n_critic, gp, lr, seed, sample_every, checkpoint_every, ...)
+//  + "run_dir", "resume", "runtime"}
+//
+// λ: typed per source (normalised), else ∝ 1/radius when every source has one, else uniform.
+// Writes the run directory and <run_dir>/generator.coalesce (the barycenter); in recursive mode also
+// <run_dir>/stage_<j>/ with every intermediate barycenter B_j. See train/coalescence.h.
+#include "core/error.h"
+#include "jobs/job_factory.h"
+#include "train/coalescence.h"
+
+namespace coalesce {
+
+namespace {
+
+class BarycenterJob : public Job {
+public:
+    explicit BarycenterJob(const Json& config) : config_(config) {
+        ConfigReader r(config_, "barycenter");
+        std::set<std::string> known = trainerOptionKeys();
+        for (const auto& k : commonJobKeys()) known.insert(k);
+        for (const auto& k : coalescenceKeys()) known.insert(k);
+        r.rejectUnknownKeys(known);
+        coalescence_ = readCoalescenceConfig(r);
+        resume_ = r.boolean("resume", false);
+        runDir_ = r.text("run_dir", "");
+        if (runDir_.empty()) {
+            if (resume_) throw Error("barycenter: resume needs run_dir (the run directory to continue)");
+            runDir_ = defaultRunDirectory("barycenter");
+        }
+        runtime_ = readRuntimeOptions(r);
+    }
+    std::string kind() const override { return "barycenter"; }
+    JobResult run(JobObserver& observer, CancelToken& cancel) override {
+        return runTrainingJob("barycenter", config_, runDir_, resume_, runtime_, observer, cancel,
+                              [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
+    }
+
+private:
+    Json config_;
+    CoalescenceConfig coalescence_;
+    bool resume_ = false;
+    std::string runDir_;
+    RuntimeOptions runtime_;
+};
+
+}  // namespace
+
+std::unique_ptr<Job> makeBarycenterJob(const Json& config) { return std::make_unique<BarycenterJob>(config); }
+
+}  // namespace coalesce

@@ -1,0 +1,467 @@
+#include "train/coalescence.h"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "io/checkpoint.h"
+#include "io/model_files.h"
+#include "metrics/optimal_transport.h"
+
+namespace fs = std::filesystem;
+
+namespace coalesce {
+
+namespace {
+
+constexpr uint64_t kStreamEvaluation = 4000;  // + k: source k's fixed evaluation samples
+constexpr uint64_t kStreamStage = 5000;       // + j: recursive stage j's trainer seed
+
+InitMode parseInitMode(const Json& v, std::string* file, const std::string& context) {
+    if (v.is_object()) {
+        ConfigReader r(v, context + ": init");
+        r.rejectUnknownKeys({"generator"});
+        *file = r.text("generator", "");
+        if (file->empty()) throw Error(context + ": init: {\"generator\": \"<file>\"} needs a file");
+        return InitMode::File;
+    }
+    if (!v.is_string()) throw Error(context + ": init must be largest, average, random or {\"generator\": file}");
+    const std::string s = v.get<std::string>();
+    if (s == "largest") return InitMode::LargestWeight;
+    if (s == "average") return InitMode::Average;
+    if (s == "random") return InitMode::Random;
+    throw Error(context + ": init: unknown '" + s + "' (use largest, average, random or {\"generator\": file})");
+}
+
+}  // namespace
+
+std::set<std::string> coalescenceKeys() {
+    return {"sources", "weights", "update_every", "step_size", "init", "mode", "source_samples", "arch",
+            "eval_every", "eval_samples"};
+}
+
+CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
+    CoalescenceConfig c;
+    c.kind = r.context();
+    const Json& sources = r.raw("sources");
+    if (!sources.is_array() || sources.empty())
+        throw Error(r.context() + ": sources must be a non-empty array of {\"generator\": file} or {\"data\": spec}");
+    const int64_t sourceSamples = r.integer("source_samples", 0);
+    if (sourceSamples < 0) throw Error(r.context() + ": source_samples must be >= 0 (0 = sample online)");
+    c.trainer = readTrainerOptions(r);
+    size_t typed = 0;
+    for (size_t i = 0; i < sources.size(); ++i) {
+        const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
+        ConfigReader s(sources[i], where);
+        s.rejectUnknownKeys({"generator", "data", "k", "k_seed", "lambda", "radius", "name", "samples"});
+        CoalescenceSource src;
+        src.generatorPath = s.text("generator", "");
+        src.dataSpec = s.text("data", "");
+        if (src.generatorPath.empty() == src.dataSpec.empty())
+            throw Error(where + ": give exactly one of \"generator\" (a model file) or \"data\" (a dataset spec)");
+        src.k = s.integer("k", 0);
+        if (src.k < 0) throw Error(where + ": k must be >= 0 (0 = all samples)");
+        const int64_t kSeed = s.integer("k_seed", static_cast<int64_t>(c.trainer.seed));
+        if (kSeed < 0) throw Error(where + ": k_seed must be >= 0");
+        src.kSeed = static_cast<uint64_t>(kSeed);
+        if (s.has("lambda")) {
+            src.lambda = s.number("lambda", 0);
+            ++typed;
+        }
+        if (s.has("radius")) src.radius = s.number("radius", 0);
+        src.frozenSamples = s.integer("samples", sourceSamples);
+        if (src.frozenSamples < 0) throw Error(where + ": samples must be >= 0 (0 = sample online)");
+        if (!src.dataSpec.empty() && s.has("samples"))
+            throw Error(where + ": samples applies to generator sources only");
+        src.name = s.text("name", src.generatorPath.empty() ? src.dataSpec : fs::path(src.generatorPath).parent_path().filename().string() + "/" + fs::path(src.generatorPath).filename().string());
+        c.sources.push_back(src);
+    }
+    if (typed != 0 && typed != c.sources.size())
+        throw Error(r.context() + ": give lambda for every source or for none (" + std::to_string(typed) + " of " +
+                    std::to_string(c.sources.size()) + " have one)");
+    try {
+        c.weights.mode = parseWeightMode(r.text("weights", "fixed"));
+    } catch (const Error& e) {
+        throw Error(r.context() + ": " + e.what());
+    }
+    c.weights.updateEvery = r.integer("update_every", c.weights.updateEvery);
+    c.weights.stepSize = r.number("step_size", c.weights.stepSize);
+    for (const auto& s : c.sources) {
+        if (typed) c.weights.lambdas.push_back(s.lambda);
+        c.weights.radii.push_back(s.radius);
+    }
+    bool anyRadius = false;
+    for (double x : c.weights.radii) anyRadius = anyRadius || !std::isnan(x);
+    if (!anyRadius) c.weights.radii.clear();
+    try {
+        CriticWeights check(c.weights, c.sources.size());  // validates λ, η, ρ, M now, not after loading
+    } catch (const Error& e) {
+        throw Error(r.context() + ": " + e.what());
+    }
+    if (r.has("init")) c.init = parseInitMode(r.raw("init"), &c.initFile, r.context());
+    const std::string mode = r.text("mode", "joint");
+    if (mode != "joint" && mode != "recursive")
+        throw Error(r.context() + ": mode: unknown '" + mode + "' (use joint or recursive)");
+    c.recursive = mode == "recursive";
+    if (c.recursive && c.weights.mode == WeightMode::Constrained)
+        throw Error(r.context() + ": constrained weights need mode joint (an intermediate barycenter has no radius)");
+    if (c.recursive && c.sources.size() < 2) throw Error(r.context() + ": recursive mode needs at least 2 sources");
+    if (r.has("arch")) c.arch = readArchSpec(r, ArchSpec::preset("dcgan32"));
+    c.evalEvery = r.integer("eval_every", c.trainer.sampleEvery);
+    if (c.evalEvery < 0) throw Error(r.context() + ": eval_every must be >= 0");
+    c.evalSamples = r.integer("eval_samples", 512);
+    if (c.evalSamples < 1 || c.evalSamples > 100000) throw Error(r.context() + ": eval_samples must be in 1..100000");
+    return c;
+}
+
+Generator averageGenerators(const std::vector<Generator>& generators) {
+    if (generators.empty()) throw Error("init average: no generator sources to average");
+    const ArchSpec& spec = generators.front()->spec();
+    for (const auto& g : generators)
+        if (g->spec() != spec)
+            throw Error("init average: sources have different architectures (" + spec.describe() + " vs " +
+                        g->spec().describe() + ")");
+    Generator out = cloneGenerator(generators.front());
+    torch::NoGradGuard noGrad;
+    const double n = static_cast<double>(generators.size());
+    auto average = [&](torch::OrderedDict<std::string, torch::Tensor> target, bool buffers) {
+        for (auto& item : target) {
+            torch::Tensor sum = torch::zeros(item.value().sizes(), torch::kDouble);
+            for (const auto& g : generators) {
+                auto all = buffers ? g->named_buffers(true) : g->named_parameters(true);
+                sum += all[item.key()].to(torch::kCPU, torch::kDouble);
+            }
+            torch::Tensor mean = sum / n;
+            if (!item.value().is_floating_point()) mean = mean.round();
+            item.value().copy_(mean.to(item.value().scalar_type()));
+        }
+    };
+    average(out->named_parameters(true), false);
+    average(out->named_buffers(true), true);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+namespace {
+
+// One critic's source as the trainer will see it.
+struct SourceInput {
+    std::string name;
+    std::string label;            // metric suffix at the top level (global source index, or "prev")
+    Generator generator{nullptr}; // generator source ...
+    Dataset data;                 // ... or dataset source
+    int64_t frozen = 0;
+    double radius = std::nan("");
+    torch::Tensor evalSamples;    // fixed samples for the w1/<k> metric (CPU)
+};
+
+std::unique_ptr<SampleSource> makeSampleSource(const SourceInput& s) {
+    if (s.generator) {
+        if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.generator, s.frozen, s.name);
+        return std::make_unique<GeneratorSource>(s.generator, s.name);
+    }
+    return std::make_unique<DatasetSource>(s.data);
+}
+
+torch::Tensor fixedEvaluationSamples(const SourceInput& s, int64_t count, uint64_t seed) {
+    at::Generator rng = makeCpuGenerator(seed);
+    if (s.generator) {
+        Generator g = cloneGenerator(s.generator);
+        return GeneratorSource::drawSamples(g, count, rng).to(torch::kCPU);
+    }
+    const int64_t n = std::min<int64_t>(count, s.data.size());
+    return s.data.samples.index_select(0, torch::randperm(s.data.size(), rng).narrow(0, 0, n));
+}
+
+// Forwards a stage's events to the top-level observer on one step axis, with metric suffixes renamed
+// from the stage's critic index to the job's source labels.
+class StageObserver : public JobObserver {
+public:
+    StageObserver(JobObserver& inner, int64_t offset, int64_t total, std::vector<std::string> labels)
+        : inner_(inner), offset_(offset), total_(total), labels_(std::move(labels)) {}
+    void onProgress(std::int64_t done, std::int64_t, const std::string& phase) override {
+        inner_.onProgress(offset_ + done, total_, phase);
+    }
+    void onMetric(const std::string& name, std::int64_t step, double value) override {
+        const auto slash = name.rfind('/');
+        std::string renamed = name;
+        if (slash != std::string::npos) {
+            const std::string suffix = name.substr(slash + 1);
+            if (!suffix.empty() && std::all_of(suffix.begin(), suffix.end(), ::isdigit)) {
+                const size_t k = std::stoul(suffix);
+                if (k < labels_.size()) renamed = name.substr(0, slash + 1) + labels_[k];
+            }
+        }
+        inner_.onMetric(renamed, offset_ + step, value);
+    }
+    void onImage(const std::string& tag, std::int64_t step, const ImageU8& image) override {
+        inner_.onImage(tag, offset_ + step, image);
+    }
+    void onLog(LogLevel level, const std::string& message) override { inner_.onLog(level, message); }
+    void onCheckpoint(std::int64_t step, const std::string& path) override { inner_.onCheckpoint(offset_ + step, path); }
+
+private:
+    JobObserver& inner_;
+    int64_t offset_, total_;
+    std::vector<std::string> labels_;
+};
+
+struct StageOutcome {
+    Generator generator{nullptr};
+    std::vector<double> lambdas, wHat;
+    std::map<std::string, double> w1;  // last w1/<k> per stage-local k
+    int64_t steps = 0;
+    std::string generatorFile;
+};
+
+StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const SourceInput*>& inputs, Generator init,
+                      const CriticWeightOptions& weights, const TrainerOptions& options, const Json& stageConfig,
+                      RunDirectory& dir, bool resume, JobObserver& observer, CancelToken& cancel,
+                      const torch::Device& device) {
+    std::vector<CriticSource> sources;
+    std::vector<torch::Tensor> evalSets;
+    for (const SourceInput* s : inputs) {
+        sources.push_back({s->name, makeSampleSource(*s)});
+        evalSets.push_back(s->evalSamples);
+    }
+    const ArchSpec spec = init->spec();
+    MultiCriticTrainer trainer(init, std::move(sources), weights, options, device);
+    trainer.setRunDirectory(&dir);
+    trainer.setCheckpointMeta({{"job", cfg.kind}, {"config", stageConfig}});
+    if (!spec.isImage()) trainer.setPreviewReference(torch::cat(evalSets));
+
+    auto w1 = std::make_shared<std::map<std::string, double>>();
+    if (cfg.evalEvery > 0) {
+        at::Generator latentRng = makeCpuGenerator(deriveSeed(options.seed, 3));
+        torch::Tensor latent = init->sampleLatent(cfg.evalSamples, latentRng).to(torch::kCPU);
+        const bool exact = !spec.isImage() && spec.dataDim <= 16;
+        trainer.setEvaluator(cfg.evalEvery, [latent, evalSets, exact, w1](int64_t step, Generator& g, JobObserver& obs) {
+            torch::Tensor fake = g->forward(latent.to(g->device())).to(torch::kCPU).flatten(1);
+            for (size_t k = 0; k < evalSets.size(); ++k) {
+                const torch::Tensor real = evalSets[k].flatten(1);
+                const double value = exact ? exactW1(fake, real).value : slicedW1(fake, real);
+                (*w1)[std::to_string(k)] = value;
+                obs.onMetric("w1/" + std::to_string(k), step, value);
+            }
+        });
+    }
+    if (resume) {
+        TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true};
+        resumeTrainer(trainer, stageRun, resumableChanges());
+    }
+    trainer.train(observer, cancel);
+
+    StageOutcome out;
+    out.generator = trainer.generator();
+    out.lambdas = trainer.lambdas();
+    out.wHat = trainer.wHat();
+    out.w1 = *w1;
+    out.steps = trainer.step();
+    out.generatorFile = (fs::path(dir.path()) / "generator.coalesce").string();
+    Json sourcesMeta = Json::array();
+    for (size_t k = 0; k < inputs.size(); ++k)
+        sourcesMeta.push_back({{"name", inputs[k]->name}, {"lambda", out.lambdas[k]}, {"w_hat", out.wHat[k]},
+                               {"radius", std::isnan(inputs[k]->radius) ? Json() : Json(inputs[k]->radius)}});
+    writeGeneratorFile(out.generatorFile, out.generator,
+                       {{"job", cfg.kind}, {"step", out.steps}, {"sources", sourcesMeta}, {"config", stageConfig}});
+    return out;
+}
+
+Json sourceSummary(const SourceInput& s, double lambda, double wHat, const std::map<std::string, double>& w1,
+                   const std::string& stageIndex) {
+    Json j{{"name", s.name}, {"lambda", lambda}, {"w_hat", wHat}};
+    if (!std::isnan(s.radius)) j["radius"] = s.radius;
+    auto it = w1.find(stageIndex);
+    if (it != w1.end()) j["w1"] = it->second;
+    return j;
+}
+
+}  // namespace
+
+Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
+    // 1. Load every source (generator files on the CPU; datasets with the generator's channel count).
+    std::vector<SourceInput> inputs(cfg.sources.size());
+    std::optional<ArchSpec> firstGeneratorArch;
+    for (size_t k = 0; k < cfg.sources.size(); ++k) {
+        const CoalescenceSource& s = cfg.sources[k];
+        inputs[k].name = s.name;
+        inputs[k].label = std::to_string(k);
+        inputs[k].radius = s.radius;
+        inputs[k].frozen = s.frozenSamples;
+        if (!s.generatorPath.empty()) {
+            inputs[k].generator = loadGenerator(s.generatorPath);
+            if (!firstGeneratorArch) firstGeneratorArch = inputs[k].generator->spec();
+        }
+        run.cancel.check();
+    }
+    const std::vector<double> initialLambdas = CriticWeights(cfg.weights, cfg.sources.size()).lambdas();
+
+    // 2. The initial generator.
+    Generator init{nullptr};
+    std::string initDescription;
+    switch (cfg.init) {
+        case InitMode::File:
+            init = cloneGenerator(loadGenerator(cfg.initFile));
+            initDescription = "from " + cfg.initFile;
+            break;
+        case InitMode::Average: {
+            std::vector<Generator> gens;
+            for (const auto& in : inputs)
+                if (in.generator) gens.push_back(in.generator);
+            init = averageGenerators(gens);
+            initDescription = "parameter average of " + std::to_string(gens.size()) + " generator sources";
+            break;
+        }
+        case InitMode::LargestWeight: {
+            int best = -1;
+            for (size_t k = 0; k < inputs.size(); ++k)
+                if (inputs[k].generator && (best < 0 || initialLambdas[k] > initialLambdas[best])) best = static_cast<int>(k);
+            if (best >= 0) {
+                init = cloneGenerator(inputs[best].generator);
+                initDescription = "from source " + std::to_string(best) + " (" + inputs[best].name + ", largest λ)";
+                break;
+            }
+            initDescription = "random (no generator source to start from)";
+            [[fallthrough]];
+        }
+        case InitMode::Random: {
+            ArchSpec spec = cfg.arch ? *cfg.arch : firstGeneratorArch ? *firstGeneratorArch : ArchSpec::preset("dcgan32");
+            torch::manual_seed(deriveSeed(cfg.trainer.seed, 0));
+            init = Generator(spec);
+            if (initDescription.empty()) initDescription = "random";
+            break;
+        }
+    }
+    init->train();
+    const ArchSpec spec = init->spec();
+    if (cfg.arch && *cfg.arch != spec && cfg.init != InitMode::Random)
+        run.observer.onLog(LogLevel::Warning, cfg.kind + ": arch is ignored, G is initialised " + initDescription);
+
+    // 3. Datasets (channel count from G) and the fixed evaluation samples.
+    for (size_t k = 0; k < cfg.sources.size(); ++k) {
+        const CoalescenceSource& s = cfg.sources[k];
+        if (!s.dataSpec.empty()) {
+            LoadOptions load;
+            load.channels = spec.isImage() ? spec.channels : 1;
+            Dataset d = loadDataset(s.dataSpec, load);
+            for (const auto& w : d.warnings) run.observer.onLog(LogLevel::Warning, "data: " + w);
+            if (s.k > 0) d = kShotSubset(d, s.k, s.kSeed);
+            inputs[k].data = std::move(d);
+        }
+        inputs[k].evalSamples = fixedEvaluationSamples(inputs[k], cfg.evalSamples, deriveSeed(cfg.trainer.seed, kStreamEvaluation + k));
+        run.cancel.check();
+    }
+    Json recorded = Json::array();
+    for (const auto& in : inputs)
+        recorded.push_back(in.generator ? Json{{"name", in.name}, {"generator", in.generator->spec().describe()}}
+                                        : Json{{"name", in.name}, {"dataset", in.data.name}, {"hash", in.data.hash},
+                                               {"size", in.data.size()}});
+    run.runDir.recordConfig("dataset", Json{{"sources", recorded}, {"init", initDescription}});
+    run.observer.onLog(LogLevel::Info, cfg.kind + ": G initialised " + initDescription + " (" + spec.describe() + ")");
+
+    const std::string output = (fs::path(run.runDir.path()) / "generator.coalesce").string();
+    Json summary;
+    Json sourcesOut = Json::array();
+
+    if (!cfg.recursive) {
+        std::vector<const SourceInput*> all;
+        for (const auto& in : inputs) all.push_back(&in);
+        TrainerOptions options = cfg.trainer;
+        options.phase = cfg.kind;
+        StageOutcome out = runStage(cfg, all, init, cfg.weights, options, run.config, run.runDir, run.resume,
+                                    run.observer, run.cancel, run.device);
+        for (size_t k = 0; k < inputs.size(); ++k)
+            sourcesOut.push_back(sourceSummary(inputs[k], out.lambdas[k], out.wHat[k], out.w1, std::to_string(k)));
+        summary = {{"message", cfg.kind + ": " + std::to_string(out.steps) + " iterations with " +
+                                   std::to_string(inputs.size()) + " critics; generator: " + output},
+                   {"generator", output}, {"steps", out.steps}, {"sources", sourcesOut}, {"init", initDescription}};
+        return summary;
+    }
+
+    // Recursive: descending λ (stable), one two-critic stage per further source.
+    std::vector<size_t> order(inputs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return initialLambdas[a] > initialLambdas[b]; });
+    const int64_t perStage = cfg.trainer.iterations;
+    const int64_t total = perStage * static_cast<int64_t>(order.size() - 1);
+    Generator previous{nullptr};
+    SourceInput previousInput;
+    double merged = initialLambdas[order[0]];
+    Json stages = Json::array();
+    for (size_t j = 2; j <= order.size(); ++j) {
+        const size_t next = order[j - 1];
+        std::vector<const SourceInput*> stageInputs;
+        std::vector<std::string> labels;
+        CriticWeightOptions weights;
+        weights.mode = WeightMode::Fixed;
+        if (j == 2) {
+            stageInputs = {&inputs[order[0]], &inputs[next]};
+            labels = {inputs[order[0]].label, inputs[next].label};
+            weights.lambdas = {initialLambdas[order[0]], initialLambdas[next]};
+        } else {
+            previousInput = SourceInput{};
+            previousInput.name = "B_" + std::to_string(j - 1);
+            previousInput.label = "prev";
+            previousInput.generator = previous;
+            previousInput.frozen = cfg.sources[order[0]].frozenSamples;
+            previousInput.evalSamples = fixedEvaluationSamples(previousInput, cfg.evalSamples,
+                                                               deriveSeed(cfg.trainer.seed, kStreamEvaluation + 100 + j));
+            stageInputs = {&previousInput, &inputs[next]};
+            labels = {"prev", inputs[next].label};
+            weights.lambdas = {merged, initialLambdas[next]};
+        }
+        TrainerOptions options = cfg.trainer;
+        options.phase = cfg.kind + " stage " + std::to_string(j) + "/" + std::to_string(order.size());
+        options.seed = deriveSeed(cfg.trainer.seed, kStreamStage + j);
+        Json stageConfig = {{"kind", cfg.kind + "-stage"}, {"stage", j}, {"parent_run", run.runDir.path()},
+                            {"sources", {stageInputs[0]->name, stageInputs[1]->name}},
+                            {"lambda", weights.lambdas}, {"trainer", options.toJson()}};
+        const fs::path stageDir = fs::path(run.runDir.path()) / ("stage_" + std::to_string(j));
+        const fs::path stageGenerator = stageDir / "generator.coalesce";
+        StageObserver stageObserver(run.observer, perStage * static_cast<int64_t>(j - 2), total, labels);
+
+        bool done = false;
+        if (run.resume && fs::exists(stageDir / "summary.json") && fs::exists(stageGenerator)) {
+            std::ifstream in(stageDir / "summary.json");
+            Json s = Json::parse(in, nullptr, false);
+            if (!s.is_discarded() && s.value("status", std::string()) == "finished") {
+                previous = cloneGenerator(loadGenerator(stageGenerator.string()));
+                run.observer.onLog(LogLevel::Info, "stage " + std::to_string(j) + " already finished: " + stageGenerator.string());
+                stages.push_back(s);
+                done = true;
+            }
+        }
+        if (!done) {
+            const bool resumeStage = run.resume && fs::exists(stageDir / "checkpoints" / "latest.coalesce");
+            if (!resumeStage && fs::exists(stageDir)) fs::remove_all(stageDir);  // a stage that never checkpointed
+            RunDirectory dir(stageDir.string(), stageConfig, resumeStage);
+            ObserverFanout fan;
+            fan.add(&dir);
+            fan.add(&stageObserver);
+            Generator stageInit = j == 2 ? init : cloneGenerator(previous);
+            stageInit->train();
+            StageOutcome out = runStage(cfg, stageInputs, stageInit, weights, options, stageConfig, dir, resumeStage,
+                                        fan, run.cancel, run.device);
+            Json s{{"status", "finished"}, {"stage", j}, {"generator", out.generatorFile}, {"steps", out.steps},
+                   {"sources", {sourceSummary(*stageInputs[0], out.lambdas[0], out.wHat[0], out.w1, "0"),
+                                sourceSummary(*stageInputs[1], out.lambdas[1], out.wHat[1], out.w1, "1")}}};
+            dir.writeSummary(s);
+            stages.push_back(s);
+            previous = out.generator;
+        }
+        merged += initialLambdas[next];
+    }
+    writeGeneratorFile(output, previous,
+                       {{"job", cfg.kind}, {"mode", "recursive"}, {"stages", stages.size()}, {"config", run.config}});
+    for (size_t k = 0; k < inputs.size(); ++k)
+        sourcesOut.push_back({{"name", inputs[k].name}, {"lambda", initialLambdas[k]}});
+    return {{"message", cfg.kind + ": recursive barycenter over " + std::to_string(inputs.size()) + " sources in " +
+                            std::to_string(stages.size()) + " stages; generator: " + output},
+            {"generator", output}, {"steps", total}, {"sources", sourcesOut}, {"stages", stages}, {"init", initDescription}};
+}
+
+}  // namespace coalesce

@@ -1,0 +1,74 @@
+// Stage 1 (barycenter of pre-trained generators) and stage 2 (fast adaptation) as one configurable
+// run of the multi-critic trainer (METHOD.md). Used by the "barycenter" and "adapt" jobs, and by
+// baselines that are special cases (TransferGAN = one local-data source with G from a source file).
+//
+// Sources: each critic's "real" samples come from a generator file (sampled online in eval mode, or
+// `samples: N` / `source_samples: N` frozen once) or a dataset spec (optionally a k-shot subset).
+// Weights: typed λ, or λ ∝ 1/η from radii, or uniform ("fixed"); "constrained" = projected dual ascent
+// on Ŵ_k − η_k every update_every iterations (train/critic_weights.h).
+// G initialisation: "largest" (the generator source with the largest λ, default), "average" (element-wise
+// mean of all generator sources' parameters and buffers, BatchNorm statistics included), "random", or
+// {"generator": "<file>"}.
+// K > 2: "joint" (all critics at once, default) or "recursive" (displacement interpolation): sources in
+// descending λ order (stable), B_2 = bary(s_1, s_2; λ_1, λ_2), B_j = bary(B_{j−1}, s_j; Λ_{j−1}, λ_j) with
+// Λ_{j−1} = λ_1 + … + λ_{j−1}, each stage's G initialised from B_{j−1}. Stage j runs in
+// <run_dir>/stage_<j>/ (a complete run directory whose generator.coalesce is B_j); the top-level
+// metrics.csv receives every stage's metrics on one step axis ((j − 2) · iterations + step).
+// Recursive mode uses fixed weights (a constrained radius has no meaning for the intermediate B_{j−1}).
+//
+// Extra metrics: every eval_every steps "w1/<k>" = W1 between 512 generated samples (fixed z) and 512
+// fixed samples of source k: exact (network simplex) in the 2-D toy mode, sliced W1 for images.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/arch_spec.h"
+#include "train/critic_weights.h"
+#include "train/multi_critic_trainer.h"
+#include "train/training_config.h"
+#include "train/training_job.h"
+
+namespace coalesce {
+
+struct CoalescenceSource {
+    std::string name;           // for logs/metrics descriptions (default: file stem or data spec)
+    std::string generatorPath;  // either a generator file ...
+    std::string dataSpec;       // ... or a dataset spec
+    int64_t k = 0;              // dataset: k-shot subset size (0 = all)
+    uint64_t kSeed = 1;         // dataset: subset seed
+    double lambda = std::nan("");  // typed weight (all sources or none)
+    double radius = std::nan("");  // η_k (optional)
+    int64_t frozenSamples = 0;     // generator: 0 = sample online, N = freeze N samples once
+};
+
+enum class InitMode { LargestWeight, Average, Random, File };
+
+struct CoalescenceConfig {
+    std::string kind;  // job kind, for messages and phase names
+    std::vector<CoalescenceSource> sources;
+    InitMode init = InitMode::LargestWeight;
+    std::string initFile;               // InitMode::File
+    bool recursive = false;
+    CriticWeightOptions weights;        // mode, update_every, step_size (λ and η come from the sources)
+    TrainerOptions trainer;
+    std::optional<ArchSpec> arch;       // for random init without generator sources
+    int64_t evalEvery = 100;
+    int64_t evalSamples = 512;
+};
+
+// Reads the "barycenter" job config (see docs in jobs/barycenter_job.cpp); Error naming the field.
+CoalescenceConfig readCoalescenceConfig(const ConfigReader& reader);
+// Keys readCoalescenceConfig understands (besides the trainer's and the common ones).
+std::set<std::string> coalescenceKeys();
+
+// Runs the configured coalescence inside a training-job frame; returns the job summary and writes
+// <run_dir>/generator.coalesce.
+Json runCoalescence(const CoalescenceConfig& config, TrainingRun& run);
+
+// Element-wise mean of parameters and buffers (BatchNorm running statistics included; integer
+// counters are averaged and rounded). All generators must have the same architecture.
+Generator averageGenerators(const std::vector<Generator>& generators);
+
+}  // namespace coalesce
