@@ -3,7 +3,9 @@
 
 namespace coalesce {
 
-std::unique_ptr<Job> makePretrainJob(const Json& config);  // jobs/pretrain_job.cpp
+std::unique_ptr<Job> makePretrainJob(const Json& config);    // jobs/pretrain_job.cpp
+std::unique_ptr<Job> makeBarycenterJob(const Json& config);  // jobs/barycenter_job.cpp
+std::unique_ptr<Job> makeAdaptJob(const Json& config);       // jobs/adapt_job.cpp
 std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeTernarizeJob(const Json& config);       // jobs/ternarize_job.cpp
@@ -14,6 +16,10 @@ void registerBuiltinJobs() {
     registerJobKind("evaluator-train", &makeEvaluatorTrainJob, "train and cache the feature network used by evaluate");
     registerJobKind("pretrain", &makePretrainJob,
                     "train a WGAN-GP generator on dataset classes (or a 2-D toy mixture)");
+    registerJobKind("barycenter", &makeBarycenterJob,
+                    "W1 barycenter of pre-trained generators (K critics; fixed or constrained weights)");
+    registerJobKind("adapt", &makeAdaptJob,
+                    "fast adaptation: from the barycenter to a few local samples (two critics)");
 }
 
 }  // namespace coalesce
