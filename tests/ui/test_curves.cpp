@@ -98,6 +98,9 @@ private Q_SLOTS:
         QCOMPARE(loss->smoothedGraph(a, "loss_g")->data()->size(), 200);
         QCOMPARE(loss->rawGraph(b, "loss_g")->data()->size(), 200);
         QVERIFY(loss->legend->visible());
+        // Pens wider than 1 px make QPainter stroke every segment (40x slower replots): keep them thin.
+        QVERIFY(loss->smoothedGraph(a, "loss_g")->pen().widthF() <= 1.0);
+        QVERIFY(loss->rawGraph(a, "loss_g")->pen().widthF() <= 1.0);
 
         // Ŵ_k chart: one series per source and a dashed line at each η_k.
         MetricChart* wHat = panel.chart("w_hat");

@@ -5,6 +5,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QTimer>
+#include <algorithm>
 #include <cstdio>
 
 #include "app/about_dialog.h"
@@ -72,11 +73,13 @@ void ScreenshotDriver::start() {
 void ScreenshotDriver::onJobFinished() {
     if (stall_->running()) {
         stall_->stop();
-        std::printf("[stall] GUI heartbeat every %d ms during the job: longest gap %.1f ms, 99th percentile %.1f ms, %d beats\n",
-                    stall_->intervalMs(), stall_->maxGapMs(), stall_->percentileGapMs(0.99), stall_->samples());
+        std::printf("[stall] GUI heartbeat every %d ms during the job: longest gap %.1f ms, 99th percentile %.1f ms, "
+                    "%d beats; GUI thread CPU %.0f ms in %.1f s (%.1f%% of a core)\n",
+                    stall_->intervalMs(), stall_->maxGapMs(), stall_->percentileGapMs(0.99), stall_->samples(), stall_->cpuMs(),
+                    stall_->wallMs() / 1000, 100 * stall_->cpuMs() / std::max(1.0, stall_->wallMs()));
         const CurvesPanel::ReplotStats r = window_->curves()->stats();
-        std::printf("[replot] %d flushes, %d chart replots, last flush %.1f ms, longest flush %.1f ms\n", r.flushes, r.replots,
-                    r.lastFlushMs, r.maxFlushMs);
+        std::printf("[replot] %d flushes, %d chart replots (%d deferred off-screen), longest flush %.1f ms wall / %.1f ms CPU\n",
+                    r.flushes, r.replots, r.deferredReplots, r.maxFlushMs, r.maxFlushCpuMs);
         std::fflush(stdout);
     }
     QTimer::singleShot(300, this, &ScreenshotDriver::captureAll);

@@ -1,6 +1,15 @@
 #include "app/stall_monitor.h"
 
 #include <algorithm>
+#include <ctime>
+
+namespace {
+double threadCpuMs() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+}  // namespace
 
 StallMonitor::StallMonitor(int intervalMs, QObject* parent) : QObject(parent) {
     timer_.setInterval(intervalMs);
@@ -13,10 +22,16 @@ void StallMonitor::start() {
     gaps_.clear();
     clock_.start();
     last_ = clock_.nsecsElapsed();
+    cpuStart_ = threadCpuMs();
     timer_.start();
 }
 
-void StallMonitor::stop() { timer_.stop(); }
+void StallMonitor::stop() {
+    if (!timer_.isActive()) return;
+    timer_.stop();
+    wallMs_ = clock_.nsecsElapsed() / 1e6;
+    cpuMs_ = threadCpuMs() - cpuStart_;
+}
 
 void StallMonitor::tick() {
     const qint64 now = clock_.nsecsElapsed();

@@ -17,6 +17,8 @@ public:
     double percentileGapMs(double p) const;           // e.g. 0.99
     int samples() const { return int(gaps_.size()); }
     int intervalMs() const { return timer_.interval(); }
+    double wallMs() const { return wallMs_; }  // start() to stop()
+    double cpuMs() const { return cpuMs_; }    // GUI-thread CPU time in that span
 
 private:
     void tick();
@@ -24,5 +26,8 @@ private:
     QElapsedTimer clock_;
     qint64 last_ = 0;
     double maxGapMs_ = 0;
+    double wallMs_ = 0;
+    double cpuMs_ = 0;
+    double cpuStart_ = 0;
     QVector<float> gaps_;
 };

@@ -128,7 +128,7 @@ void SourceCard::setWeight(double lambda) {
 }
 
 QString SourceCard::weightText() const { return lambda_->text(); }
-QString SourceCard::warningText() const { return warning_->isVisible() ? warning_->text() : QString(); }
+QString SourceCard::warningText() const { return warning_->isHidden() ? QString() : warning_->text(); }
 
 void SourceCard::setInfo(const ModelFileInfo& info) {
     QString text = info.architecture;

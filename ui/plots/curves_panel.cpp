@@ -1,6 +1,8 @@
 #include "plots/curves_panel.h"
 
 #include <QApplication>
+#include <QScrollBar>
+#include <ctime>
 #include <QBuffer>
 #include <QCheckBox>
 #include <QGridLayout>
@@ -102,6 +104,7 @@ CurvesPanel::CurvesPanel(RunStore* store, QWidget* parent) : QWidget(parent), st
     });
     connect(filter_, &QLineEdit::textChanged, this, [this] { relayout(); });
 
+    connect(scroll_->verticalScrollBar(), &QScrollBar::valueChanged, this, &CurvesPanel::replotStaleCharts);
     connect(store_, &RunStore::metricsAppended, this, &CurvesPanel::scheduleUpdate);
     connect(store_, &RunStore::runAdded, this, &CurvesPanel::scheduleUpdate);
     connect(store_, &RunStore::runChanged, this, &CurvesPanel::onRunChanged);
@@ -143,11 +146,23 @@ MetricChart* CurvesPanel::ensureChart(const QString& group) {
     return c;
 }
 
+namespace {
+double threadCpuMs() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// On screen = shown and not entirely scrolled out of the viewport.
+bool onScreen(QWidget* w) { return w->isVisible() && !w->visibleRegion().isEmpty(); }
+}  // namespace
+
 void CurvesPanel::flush() {
     replotTimer_.stop();
     if (dirtyRuns_.isEmpty()) return;
     QElapsedTimer timer;
     timer.start();
+    const double cpuStart = threadCpuMs();
     QSet<MetricChart*> changed;
     const QSet<int> dirty = std::exchange(dirtyRuns_, {});
     for (int id : dirty) {
@@ -161,18 +176,48 @@ void CurvesPanel::flush() {
     }
     for (MetricChart* c : changed) {
         c->fitIfFollowing();
-        if (c->isVisible()) {
+        // Only charts the user can see are redrawn now; the others when they scroll into view.
+        if (onScreen(c)) {
             c->replot(QCustomPlot::rpImmediateRefresh);
             ++stats_.replots;
+            staleCharts_.remove(c);
         } else {
-            c->replot(QCustomPlot::rpQueuedReplot);  // painted when shown
+            staleCharts_.insert(c);
+            ++stats_.deferredReplots;
         }
     }
     if (!changed.isEmpty()) {
         stats_.lastFlushMs = timer.nsecsElapsed() / 1e6;
         stats_.maxFlushMs = std::max(stats_.maxFlushMs, stats_.lastFlushMs);
+        stats_.lastFlushCpuMs = threadCpuMs() - cpuStart;
+        stats_.maxFlushCpuMs = std::max(stats_.maxFlushCpuMs, stats_.lastFlushCpuMs);
+        stats_.flushCpuHistory << float(stats_.lastFlushCpuMs);
         ++stats_.flushes;
     }
+}
+
+double CurvesPanel::ReplotStats::flushCpuPercentile(double p) const {
+    if (flushCpuHistory.isEmpty()) return 0;
+    QVector<float> sorted = flushCpuHistory;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted[std::clamp(int(p * (sorted.size() - 1)), 0, int(sorted.size()) - 1)];
+}
+
+void CurvesPanel::replotStaleCharts() {
+    for (auto it = staleCharts_.begin(); it != staleCharts_.end();) {
+        MetricChart* c = *it;
+        if (onScreen(c)) {
+            c->replot(QCustomPlot::rpQueuedReplot);
+            it = staleCharts_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void CurvesPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    QMetaObject::invokeMethod(this, &CurvesPanel::replotStaleCharts, Qt::QueuedConnection);
 }
 
 void CurvesPanel::onRunChanged(int runId) {
@@ -193,6 +238,7 @@ void CurvesPanel::onRunRemoved(int runId) {
         MetricChart* c = it.value();
         c->removeRun(runId);
         if (c->seriesCount() == 0) {
+            staleCharts_.remove(c);
             chartOrder_.removeAll(it.key());
             c->deleteLater();
             it = charts_.erase(it);
@@ -229,6 +275,7 @@ void CurvesPanel::relayout() {
     for (int col = 0; col < gridLayout_->columnCount(); ++col) gridLayout_->setColumnStretch(col, col < columns_ ? 1 : 0);
     emptyLabel_->setVisible(charts_.isEmpty());
     if (charts_.isEmpty()) gridLayout_->addWidget(emptyLabel_, 0, 0);
+    QMetaObject::invokeMethod(this, &CurvesPanel::replotStaleCharts, Qt::QueuedConnection);
     gridLayout_->setRowStretch(gridLayout_->rowCount(), 0);
 }
 
@@ -289,6 +336,7 @@ bool CurvesPanel::exportPng(const QString& path, QString* error) {
         if (error) *error = tr("there are no curves to export yet");
         return false;
     }
+    for (MetricChart* c : std::exchange(staleCharts_, {})) c->replot(QCustomPlot::rpImmediateRefresh);
     const QPixmap pixmap = grid_->grab();
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || !pixmap.save(&file, "PNG") || !file.commit()) {

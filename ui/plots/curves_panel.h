@@ -8,6 +8,7 @@
 #include <QMap>
 #include <QSet>
 #include <QTimer>
+#include <QVector>
 #include <QWidget>
 
 class RunStore;
@@ -25,8 +26,13 @@ public:
     struct ReplotStats {
         int replots = 0;          // chart replots done
         int flushes = 0;          // timer firings that changed something
-        double lastFlushMs = 0;   // time of the last flush (append + replot of all dirty charts)
+        double lastFlushMs = 0;   // wall time of the last flush (append + replot of the charts on screen)
         double maxFlushMs = 0;
+        double lastFlushCpuMs = 0;  // GUI-thread CPU time of the same (wall time includes waiting for a CPU)
+        double maxFlushCpuMs = 0;
+        int deferredReplots = 0;  // charts scrolled out of view: replotted when they come into view
+        QVector<float> flushCpuHistory;  // GUI-thread CPU ms of every flush, in order
+        double flushCpuPercentile(double p) const;
     };
 
     explicit CurvesPanel(RunStore* store, QWidget* parent = nullptr);
@@ -53,6 +59,7 @@ public:
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
     void changeEvent(QEvent* event) override;
 
 private:
@@ -60,6 +67,7 @@ private:
     void onRunChanged(int runId);
     void onRunRemoved(int runId);
     void relayout();
+    void replotStaleCharts();  // charts that got data while off screen and are on screen now
     int ordinalOf(int runId) const;
     MetricChart* ensureChart(const QString& group);
     bool chartMatchesFilter(const QString& group) const;
@@ -67,6 +75,7 @@ private:
     RunStore* store_;
     QTimer replotTimer_;
     QSet<int> dirtyRuns_;
+    QSet<MetricChart*> staleCharts_;
     QMap<QString, MetricChart*> charts_;
     QStringList chartOrder_;
     QScrollArea* scroll_ = nullptr;
