@@ -15,7 +15,16 @@
 // λ: typed per source (normalised), else ∝ 1/radius when every source has one, else uniform.
 // Writes the run directory and <run_dir>/generator.coalesce (the barycenter); in recursive mode also
 // <run_dir>/stage_<j>/ with every intermediate barycenter B_j. See train/coalescence.h.
+//
+// Job "average" (the model-average baseline's first step): the element-wise mean of generator files'
+// parameters and buffers (BatchNorm statistics included), written as one generator file.
+// {"kind": "average", "generators": ["a.coalesce", "b.coalesce"], "output": "avg.coalesce"}
+#include <filesystem>
+
+#include <torch/torch.h>
+
 #include "core/error.h"
+#include "io/model_files.h"
 #include "jobs/job_factory.h"
 #include "train/coalescence.h"
 
@@ -54,8 +63,58 @@ private:
     RuntimeOptions runtime_;
 };
 
+class AverageJob : public Job {
+public:
+    explicit AverageJob(const Json& config) : config_(config) {
+        ConfigReader r(config_, "average");
+        r.rejectUnknownKeys({"kind", "generators", "output", "runtime", "name", "notes"});
+        const Json& files = r.raw("generators");
+        if (!files.is_array() || files.size() < 2)
+            throw Error("average: generators must be an array of at least two generator files");
+        for (const auto& f : files) {
+            if (!f.is_string()) throw Error("average: generators must hold file names, got " + f.dump());
+            files_.push_back(f.get<std::string>());
+        }
+        output_ = r.text("output", "");
+        if (output_.empty()) throw Error("average: output is required (the generator file to write)");
+    }
+    std::string kind() const override { return "average"; }
+    JobResult run(JobObserver& observer, CancelToken& cancel) override {
+        JobResult result;
+        try {
+            std::vector<Generator> generators;
+            for (const auto& f : files_) {
+                cancel.check();
+                generators.push_back(loadGenerator(f));
+            }
+            Generator mean = averageGenerators(generators);
+            if (std::filesystem::path(output_).has_parent_path())
+                std::filesystem::create_directories(std::filesystem::path(output_).parent_path());
+            writeGeneratorFile(output_, mean, {{"job", "average"}, {"sources", files_}});
+            result.message = "averaged " + std::to_string(files_.size()) + " generators into " + output_;
+            result.summary = {{"status", "finished"}, {"generator", output_}, {"sources", files_}};
+            observer.onLog(LogLevel::Info, "average: " + result.message);
+        } catch (const Cancelled&) {
+            result.status = JobResult::Status::Cancelled;
+            result.message = "cancelled";
+        } catch (const std::exception& e) {
+            result.status = JobResult::Status::Failed;
+            const std::string m = e.what();
+            result.message = m.substr(0, m.find('\n'));
+            observer.onLog(LogLevel::Error, "average: " + result.message);
+        }
+        return result;
+    }
+
+private:
+    Json config_;
+    std::vector<std::string> files_;
+    std::string output_;
+};
+
 }  // namespace
 
 std::unique_ptr<Job> makeBarycenterJob(const Json& config) { return std::make_unique<BarycenterJob>(config); }
+std::unique_ptr<Job> makeAverageJob(const Json& config) { return std::make_unique<AverageJob>(config); }
 
 }  // namespace coalesce

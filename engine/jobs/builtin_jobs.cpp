@@ -6,6 +6,7 @@ namespace coalesce {
 std::unique_ptr<Job> makePretrainJob(const Json& config);    // jobs/pretrain_job.cpp
 std::unique_ptr<Job> makeBarycenterJob(const Json& config);  // jobs/barycenter_job.cpp
 std::unique_ptr<Job> makeAdaptJob(const Json& config);       // jobs/adapt_job.cpp
+std::unique_ptr<Job> makeAverageJob(const Json& config);     // jobs/barycenter_job.cpp
 std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeTernarizeJob(const Json& config);       // jobs/ternarize_job.cpp
@@ -20,6 +21,7 @@ void registerBuiltinJobs() {
                     "W1 barycenter of pre-trained generators (K critics; fixed or constrained weights)");
     registerJobKind("adapt", &makeAdaptJob,
                     "fast adaptation: from the barycenter to a few local samples (two critics)");
+    registerJobKind("average", &makeAverageJob, "element-wise mean of generator files (model-average baseline)");
 }
 
 }  // namespace coalesce

@@ -245,6 +245,17 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, averageGenerators({x, Generator(ArchSpec::preset("dcgan32", "small", 1))}));
     }
 
+    void averageJobWritesTheParameterMean() {
+        // a and b differ only in the output bias, so their parameter mean is the Gaussian at the midpoint.
+        const std::string out = coalesce::test::scratchDir("bary_average") + "/avg.coalesce";
+        JobResult r = runJob(Json{{"kind", "average"}, {"generators", {a_, b_}}, {"output", out}});
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        torch::Tensor s = samplesOf(loadGenerator(out), 4000, 3);
+        QVERIFY(std::fabs(s.select(1, 0).mean().item<double>()) < 0.03);
+        QVERIFY(std::fabs(s.select(1, 1).mean().item<double>() - 2) < 0.03);
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(Json{{"kind", "average"}, {"generators", {a_}}, {"output", out}}));
+    }
+
     void configErrorsNameTheField() {
         const Json good = baryConfig("unused", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
         auto expectError = [&](Json config, const std::string& needle) {
