@@ -115,6 +115,7 @@ EvaluationResult Evaluator::evaluate(Generator& generator) {
     timer.lap("generate");
     auto result = evaluateSamples(fake, diversityBatch);
     result.seconds["generate"] = seconds["generate"];
+    result.seconds["total"] += seconds["generate"];
     return result;
 }
 

@@ -29,7 +29,7 @@ struct EvaluationResult {
     // recall, diversity, diversity_reference. Point generators ("raw" features): the same without
     // w1_features (the features are the points). Metrics a protocol switches off (w1_samples = 0) are absent.
     std::map<std::string, double> metrics;
-    std::map<std::string, double> seconds;  // time per stage ("generate", "features", "fid_kid", "w1", ...)
+    std::map<std::string, double> seconds;  // wall time per stage ("generate", "features", "fid_kid", "w1", ...) and "total"
     nlohmann::json toJson() const;          // {"metrics": {...}, "seconds": {...}}
 };
 
