@@ -370,6 +370,8 @@ nlohmann::json describeModelFile(const std::string& path) {
         out["arch"] = arch ? arch->toJson() : nlohmann::json();
         out["arch_description"] = arch ? arch->describe() : "unknown";
         out["arch_source"] = archSource;
+        if (archSource == "inferred")
+            out["note"] = "architecture inferred from the weights; critic widths are not stored with a generator (the preset's are shown)";
         out["generator_parameters"] =
             arch ? nlohmann::json(static_cast<int64_t>(generatorElementCount(*arch, false))) : nlohmann::json();
         nlohmann::json modules = nlohmann::json::object();
