@@ -57,12 +57,29 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     for (size_t i = 0; i < sources.size(); ++i) {
         const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
         ConfigReader s(sources[i], where);
-        s.rejectUnknownKeys({"generator", "data", "k", "k_seed", "lambda", "radius", "name", "samples"});
+        s.rejectUnknownKeys({"generator", "generators", "data", "k", "k_seed", "lambda", "radius", "name", "samples",
+                             "critic", "critic_prefix", "freeze_critic_blocks"});
         CoalescenceSource src;
         src.generatorPath = s.text("generator", "");
         src.dataSpec = s.text("data", "");
-        if (src.generatorPath.empty() == src.dataSpec.empty())
-            throw Error(where + ": give exactly one of \"generator\" (a model file) or \"data\" (a dataset spec)");
+        if (s.has("generators")) {
+            const Json& list = s.raw("generators");
+            if (!list.is_array() || list.size() < 2)
+                throw Error(where + ": generators must be an array of at least two generator files (a pooled source)");
+            for (const auto& f : list) {
+                if (!f.is_string()) throw Error(where + ": generators must hold file names, got " + f.dump());
+                src.pooledPaths.push_back(f.get<std::string>());
+            }
+        }
+        const int kinds = !src.generatorPath.empty() + !src.pooledPaths.empty() + !src.dataSpec.empty();
+        if (kinds != 1)
+            throw Error(where + ": give exactly one of \"generator\" (a model file), \"generators\" (a pooled "
+                                "mixture) or \"data\" (a dataset spec)");
+        src.criticFile = s.text("critic", "");
+        src.criticPrefix = s.text("critic_prefix", "critic0");
+        const int64_t freeze = s.integer("freeze_critic_blocks", 0);
+        if (freeze < 0 || freeze > 64) throw Error(where + ": freeze_critic_blocks must be in 0..64");
+        src.freezeCriticBlocks = static_cast<int>(freeze);
         src.k = s.integer("k", 0);
         if (src.k < 0) throw Error(where + ": k must be >= 0 (0 = all samples)");
         const int64_t kSeed = s.integer("k_seed", static_cast<int64_t>(c.trainer.seed));
@@ -77,7 +94,13 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
         if (src.frozenSamples < 0) throw Error(where + ": samples must be >= 0 (0 = sample online)");
         if (!src.dataSpec.empty() && s.has("samples"))
             throw Error(where + ": samples applies to generator sources only");
-        src.name = s.text("name", src.generatorPath.empty() ? src.dataSpec : fs::path(src.generatorPath).parent_path().filename().string() + "/" + fs::path(src.generatorPath).filename().string());
+        auto shortName = [](const std::string& path) {
+            return fs::path(path).parent_path().filename().string() + "/" + fs::path(path).filename().string();
+        };
+        std::string fallback = src.dataSpec;
+        if (!src.generatorPath.empty()) fallback = shortName(src.generatorPath);
+        for (size_t p = 0; p < src.pooledPaths.size(); ++p) fallback += (p ? "+" : "pooled ") + shortName(src.pooledPaths[p]);
+        src.name = s.text("name", fallback);
         c.sources.push_back(src);
     }
     if (typed != 0 && typed != c.sources.size())
@@ -152,14 +175,21 @@ namespace {
 struct SourceInput {
     std::string name;
     std::string label;            // metric suffix at the top level (global source index, or "prev")
-    Generator generator{nullptr}; // generator source ...
+    Generator generator{nullptr}; // generator source, ...
+    std::vector<Generator> pooled;  // ... pooled generators, ...
     Dataset data;                 // ... or dataset source
+    std::string criticFile, criticPrefix;
+    int freezeCriticBlocks = 0;
     int64_t frozen = 0;
     double radius = std::nan("");
     torch::Tensor evalSamples;    // fixed samples for the w1/<k> metric (CPU)
 };
 
 std::unique_ptr<SampleSource> makeSampleSource(const SourceInput& s) {
+    if (!s.pooled.empty()) {
+        if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.pooled, s.frozen, s.name);
+        return std::make_unique<GeneratorSource>(s.pooled, s.name);
+    }
     if (s.generator) {
         if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.generator, s.frozen, s.name);
         return std::make_unique<GeneratorSource>(s.generator, s.name);
@@ -169,6 +199,11 @@ std::unique_ptr<SampleSource> makeSampleSource(const SourceInput& s) {
 
 torch::Tensor fixedEvaluationSamples(const SourceInput& s, int64_t count, uint64_t seed) {
     at::Generator rng = makeCpuGenerator(seed);
+    if (!s.pooled.empty()) {
+        std::vector<Generator> copies;
+        for (const auto& g : s.pooled) copies.push_back(cloneGenerator(g));
+        return GeneratorSource::drawMixture(copies, count, rng).to(torch::kCPU);
+    }
     if (s.generator) {
         Generator g = cloneGenerator(s.generator);
         return GeneratorSource::drawSamples(g, count, rng).to(torch::kCPU);
@@ -225,7 +260,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     std::vector<CriticSource> sources;
     std::vector<torch::Tensor> evalSets;
     for (const SourceInput* s : inputs) {
-        sources.push_back({s->name, makeSampleSource(*s)});
+        sources.push_back({s->name, makeSampleSource(*s), s->criticFile, s->criticPrefix, s->freezeCriticBlocks});
         evalSets.push_back(s->evalSamples);
     }
     const ArchSpec spec = init->spec();
@@ -292,6 +327,10 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
         inputs[k].label = std::to_string(k);
         inputs[k].radius = s.radius;
         inputs[k].frozen = s.frozenSamples;
+        inputs[k].criticFile = s.criticFile;
+        inputs[k].criticPrefix = s.criticPrefix;
+        inputs[k].freezeCriticBlocks = s.freezeCriticBlocks;
+        for (const auto& path : s.pooledPaths) inputs[k].pooled.push_back(loadGenerator(path));
         if (!s.generatorPath.empty()) {
             inputs[k].generator = loadGenerator(s.generatorPath);
             if (!firstGeneratorArch) firstGeneratorArch = inputs[k].generator->spec();
@@ -357,9 +396,10 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
     }
     Json recorded = Json::array();
     for (const auto& in : inputs)
-        recorded.push_back(in.generator ? Json{{"name", in.name}, {"generator", in.generator->spec().describe()}}
-                                        : Json{{"name", in.name}, {"dataset", in.data.name}, {"hash", in.data.hash},
-                                               {"size", in.data.size()}});
+        recorded.push_back(in.generator        ? Json{{"name", in.name}, {"generator", in.generator->spec().describe()}}
+                           : !in.pooled.empty() ? Json{{"name", in.name}, {"pooled_generators", in.pooled.size()}}
+                                                : Json{{"name", in.name}, {"dataset", in.data.name},
+                                                       {"hash", in.data.hash}, {"size", in.data.size()}});
     run.runDir.recordConfig("dataset", Json{{"sources", recorded}, {"init", initDescription}});
     run.observer.onLog(LogLevel::Info, cfg.kind + ": G initialised " + initDescription + " (" + spec.describe() + ")");
 

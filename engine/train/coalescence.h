@@ -3,7 +3,10 @@
 // baselines that are special cases (TransferGAN = one local-data source with G from a source file).
 //
 // Sources: each critic's "real" samples come from a generator file (sampled online in eval mode, or
-// `samples: N` / `source_samples: N` frozen once) or a dataset spec (optionally a k-shot subset).
+// `samples: N` / `source_samples: N` frozen once), the equal-weight mixture of several generator files
+// ("generators": [...], the ensemble baseline's pooled source), or a dataset spec (optionally a k-shot
+// subset). A source's critic may start from a checkpoint's critic and freeze its first blocks
+// ("critic", "critic_prefix", "freeze_critic_blocks": the FreezeD baseline).
 // Weights: typed λ, or λ ∝ 1/η from radii, or uniform ("fixed"); "constrained" = projected dual ascent
 // on Ŵ_k − η_k every update_every iterations (train/critic_weights.h).
 // G initialisation: "largest" (the generator source with the largest λ, default), "average" (element-wise
@@ -34,13 +37,17 @@ namespace coalesce {
 
 struct CoalescenceSource {
     std::string name;           // for logs/metrics descriptions (default: file stem or data spec)
-    std::string generatorPath;  // either a generator file ...
+    std::string generatorPath;  // a generator file, ...
+    std::vector<std::string> pooledPaths;  // ... or the equal-weight mixture of several ("ensemble"), ...
     std::string dataSpec;       // ... or a dataset spec
     int64_t k = 0;              // dataset: k-shot subset size (0 = all)
     uint64_t kSeed = 1;         // dataset: subset seed
     double lambda = std::nan("");  // typed weight (all sources or none)
     double radius = std::nan("");  // η_k (optional)
     int64_t frozenSamples = 0;     // generator: 0 = sample online, N = freeze N samples once
+    std::string criticFile;        // FreezeD: start this critic from a training checkpoint ...
+    std::string criticPrefix = "critic0";  // ... its "<prefix>.*" weights ...
+    int freezeCriticBlocks = 0;    // ... keeping the first blocks fixed
 };
 
 enum class InitMode { LargestWeight, Average, Random, File };

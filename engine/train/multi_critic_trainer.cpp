@@ -24,8 +24,29 @@ constexpr uint64_t kStreamSource = 2000;     // + k: source k's own randomness
 
 std::string shapeString(const std::vector<int64_t>& s) { return c10::str(c10::IntArrayRef(s)); }
 
-void setRequiresGrad(torch::nn::Module& module, bool on) {
-    for (auto& p : module.parameters()) p.set_requires_grad(on);
+void setRequiresGrad(std::vector<torch::Tensor>& parameters, bool on) {
+    for (auto& p : parameters) p.set_requires_grad(on);
+}
+
+// Parameters outside the first `frozenBlocks` blocks of a critic's "net"; the frozen ones stop
+// requiring grad. A block is Conv+InstanceNorm+LeakyReLU (dcgan32) or Linear+ReLU (mlp2d).
+std::vector<torch::Tensor> unfrozenParameters(Critic& critic, int frozenBlocks, const std::string& name) {
+    const ArchSpec& spec = critic->spec();
+    const int blocks = static_cast<int>(spec.criticWidths.size());
+    if (frozenBlocks < 0 || frozenBlocks > blocks)
+        throw Error("source " + name + ": freeze_critic_blocks must be in 0.." + std::to_string(blocks) + ", got " +
+                    std::to_string(frozenBlocks));
+    const int modulesPerBlock = spec.isImage() ? 3 : 2;
+    std::vector<torch::Tensor> trainable;
+    for (auto& item : critic->named_parameters(true)) {
+        // Names are "net.<index>.<weight|bias>".
+        const std::string& key = item.key();
+        const size_t dot = key.find('.', 4);
+        const int index = std::stoi(key.substr(4, dot - 4));
+        if (index < frozenBlocks * modulesPerBlock) item.value().set_requires_grad(false);
+        else trainable.push_back(item.value());
+    }
+    return trainable;
 }
 }  // namespace
 
@@ -92,10 +113,18 @@ MultiCriticTrainer::MultiCriticTrainer(Generator generator, std::vector<CriticSo
         slot.source = std::move(sources[k].source);
         torch::manual_seed(deriveSeed(options_.seed, kStreamCritic + k));  // module init uses the global RNG
         slot.critic = Critic(spec);
+        if (!sources[k].initialCriticFile.empty()) {
+            const Checkpoint c = loadCheckpoint(sources[k].initialCriticFile);
+            if (!hasModule(c, sources[k].initialCriticPrefix))
+                throw Error(sources[k].initialCriticFile + ": holds no critic '" + sources[k].initialCriticPrefix +
+                            "' (a training checkpoint such as checkpoints/latest.coalesce has critic0)");
+            restoreModule(c, sources[k].initialCriticPrefix, *slot.critic, sources[k].initialCriticFile);
+        }
         slot.critic->to(device_);
         slot.critic->train();
+        slot.trainable = unfrozenParameters(slot.critic, sources[k].frozenBlocks, sources[k].name);
         slot.optimizer = std::make_unique<torch::optim::Adam>(
-            slot.critic->parameters(),
+            slot.trainable,
             torch::optim::AdamOptions(options_.lrCritic).betas({options_.beta1, options_.beta2}));
         slot.source->start(batchSize_, deriveSeed(options_.seed, kStreamSource + k), device_);
         slots_.push_back(std::move(slot));
@@ -164,7 +193,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     for (size_t k = 0; k < k_count; ++k) {
         if (lambda[k] == 0.0) continue;
         anyWeight = true;
-        setRequiresGrad(*slots_[k].critic, false);
+        setRequiresGrad(slots_[k].trainable, false);
         lossG = lossG - lambda[k] * slots_[k].critic->forward(fake).mean();
     }
     if (anyWeight) {  // all λ = 0 (every constraint slack in constrained mode): G holds still
@@ -172,7 +201,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         lossG.backward();
         generatorOptimizer_->step();
     }
-    for (auto& slot : slots_) setRequiresGrad(*slot.critic, true);
+    for (auto& slot : slots_) setRequiresGrad(slot.trainable, true);
     stats.push_back(lossG.detach());
 
     ++step_;

@@ -67,6 +67,12 @@ struct TrainerOptions {
 struct CriticSource {
     std::string name;                      // shown in logs and config.json ("fashion-mnist:train:0,1,2,3")
     std::unique_ptr<SampleSource> source;
+    // Optional (FreezeD baseline): start this critic from the "<initialCriticPrefix>.*" weights of a
+    // checkpoint (e.g. a pretrain run's checkpoints/latest.coalesce, prefix "critic0") instead of fresh,
+    // and keep its first `frozenBlocks` blocks (Conv+InstanceNorm+LeakyReLU, or Linear+ReLU) fixed.
+    std::string initialCriticFile = {};
+    std::string initialCriticPrefix = "critic0";
+    int frozenBlocks = 0;
 };
 
 class MultiCriticTrainer {
@@ -109,6 +115,7 @@ private:
         std::string name;
         std::unique_ptr<SampleSource> source;
         Critic critic{nullptr};
+        std::vector<torch::Tensor> trainable;  // all parameters but those of frozen blocks
         std::unique_ptr<torch::optim::Adam> optimizer;
     };
     void runIteration(CancelToken& cancel, JobObserver& observer);

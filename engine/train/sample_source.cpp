@@ -17,7 +17,23 @@ uint64_t deriveSeed(uint64_t seed, uint64_t stream) {
 at::Generator makeCpuGenerator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
 namespace {
-std::vector<int64_t> shapeOfGeneratorSamples(const Generator& g) { return g->spec().sampleShape(); }
+std::vector<Generator> frozenCopies(const std::vector<Generator>& generators, const std::string& name) {
+    if (generators.empty()) throw Error("source " + name + ": no generator");
+    std::vector<Generator> copies;
+    for (const auto& g : generators) {
+        if (g->spec().sampleShape() != generators.front()->spec().sampleShape())
+            throw Error("source " + name + ": pooled generators make samples of different shapes");
+        Generator c = cloneGenerator(g);
+        c->eval();
+        for (auto& p : c->parameters()) p.set_requires_grad(false);
+        copies.push_back(c);
+    }
+    return copies;
+}
+std::string describeGenerators(const std::vector<Generator>& gens, const std::string& name) {
+    if (gens.size() == 1) return "generator " + name + " (" + gens.front()->spec().describe() + ")";
+    return "mixture of " + std::to_string(gens.size()) + " generators " + name;
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -70,20 +86,18 @@ void DatasetSource::restoreState(const Checkpoint&, const std::string&, const nl
 
 // ---------------------------------------------------------------------------------------------------
 GeneratorSource::GeneratorSource(const Generator& generator, std::string name)
-    : generator_(cloneGenerator(generator)), name_(std::move(name)) {
-    generator_->eval();
-    for (auto& p : generator_->parameters()) p.set_requires_grad(false);
-}
+    : GeneratorSource(std::vector<Generator>{generator}, std::move(name)) {}
 
-std::string GeneratorSource::describe() const {
-    return "generator " + name_ + " (" + generator_->spec().describe() + "), sampled online";
-}
+GeneratorSource::GeneratorSource(const std::vector<Generator>& generators, std::string name)
+    : generators_(frozenCopies(generators, name)), name_(std::move(name)) {}
 
-std::vector<int64_t> GeneratorSource::sampleShape() const { return shapeOfGeneratorSamples(generator_); }
+std::string GeneratorSource::describe() const { return describeGenerators(generators_, name_) + ", sampled online"; }
+
+std::vector<int64_t> GeneratorSource::sampleShape() const { return generators_.front()->spec().sampleShape(); }
 
 void GeneratorSource::start(int64_t batchSize, uint64_t seed, torch::Device device) {
     batchSize_ = batchSize;
-    generator_->to(device);
+    for (auto& g : generators_) g->to(device);
     rng_ = makeCpuGenerator(seed);
 }
 
@@ -101,9 +115,23 @@ torch::Tensor GeneratorSource::drawSamples(Generator& generator, int64_t n, at::
     return torch::cat(chunks);
 }
 
+torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng) {
+    if (generators.size() == 1) return drawSamples(generators.front(), n, rng);
+    // How many samples each generator contributes: n uniform draws of a generator index.
+    torch::Tensor counts = torch::bincount(torch::randint(0, static_cast<int64_t>(generators.size()), {n}, rng,
+                                                          torch::TensorOptions().dtype(torch::kLong)),
+                                           {}, static_cast<int64_t>(generators.size()));
+    std::vector<torch::Tensor> parts;
+    for (size_t i = 0; i < generators.size(); ++i) {
+        const int64_t c = counts[static_cast<int64_t>(i)].item<int64_t>();
+        if (c > 0) parts.push_back(drawSamples(generators[i], c, rng));
+    }
+    return torch::cat(parts);
+}
+
 torch::Tensor GeneratorSource::next() {
     if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
-    return drawSamples(generator_, batchSize_, rng_);
+    return drawMixture(generators_, batchSize_, rng_);
 }
 
 nlohmann::json GeneratorSource::saveState(Checkpoint& checkpoint, const std::string& prefix) const {
@@ -120,25 +148,29 @@ void GeneratorSource::restoreState(const Checkpoint& checkpoint, const std::stri
 
 // ---------------------------------------------------------------------------------------------------
 FrozenSampleSource::FrozenSampleSource(const Generator& generator, int64_t count, std::string name)
-    : generator_(cloneGenerator(generator)), spec_(generator->spec()), count_(count), name_(std::move(name)) {
+    : FrozenSampleSource(std::vector<Generator>{generator}, count, std::move(name)) {}
+
+FrozenSampleSource::FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name)
+    : generators_(frozenCopies(generators, name)), generatorCount_(generators.size()),
+      spec_(generators_.front()->spec()), count_(count),
+      name_(std::move(name)) {
     if (count < 1) throw Error("source_samples: must be >= 1 for source " + name_ + ", got " + std::to_string(count));
-    generator_->eval();
 }
 
 std::string FrozenSampleSource::describe() const {
-    return "generator " + name_ + " (" + spec_.describe() + "), " + std::to_string(count_) +
-           " samples frozen once";
+    return (generatorCount_ > 1 ? "mixture of generators " + name_ : "generator " + name_ + " (" + spec_.describe() + ")") +
+           ", " + std::to_string(count_) + " samples frozen once";
 }
 
 std::vector<int64_t> FrozenSampleSource::sampleShape() const { return spec_.sampleShape(); }
 
 void FrozenSampleSource::start(int64_t batchSize, uint64_t seed, torch::Device device) {
-    // The set is a function of (generator, count, seed) only, so a resumed run redraws the same set.
-    if (!generator_) throw Error("source " + name_ + ": started twice");
+    // The set is a function of (generators, count, seed) only, so a resumed run redraws the same set.
+    if (generators_.empty()) throw Error("source " + name_ + ": started twice");
     at::Generator rng = makeCpuGenerator(deriveSeed(seed, 0));
-    generator_->to(device);
-    torch::Tensor samples = GeneratorSource::drawSamples(generator_, count_, rng).to(torch::kCPU);
-    if (generator_->spec().isImage())  // 8-bit levels, like the reference's PNG files
+    for (auto& g : generators_) g->to(device);
+    torch::Tensor samples = GeneratorSource::drawMixture(generators_, count_, rng).to(torch::kCPU);
+    if (spec_.isImage())  // 8-bit levels, like the reference's PNG files
         samples = ((samples + 1.0) * 127.5).round().clamp(0, 255) / 127.5 - 1.0;
     Dataset data;
     data.samples = samples.contiguous();
@@ -146,7 +178,7 @@ void FrozenSampleSource::start(int64_t batchSize, uint64_t seed, torch::Device d
     data.name = name_ + " (" + std::to_string(count_) + " frozen samples)";
     frozen_ = std::make_unique<DatasetSource>(std::move(data));
     frozen_->start(batchSize, deriveSeed(seed, 1), device);
-    generator_ = Generator{nullptr};  // not needed any more
+    generators_.clear();  // not needed any more
 }
 
 torch::Tensor FrozenSampleSource::next() {

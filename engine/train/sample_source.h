@@ -62,11 +62,14 @@ private:
     torch::Device device_{torch::kCPU};
 };
 
-// A frozen generator sampled online, in eval mode (BatchNorm running statistics) under NoGrad.
+// A frozen generator sampled online, in eval mode (BatchNorm running statistics) under NoGrad. Given
+// several generators it samples their equal-weight mixture (the "ensemble" baseline's pooled source):
+// each sample comes from a uniformly drawn generator.
 class GeneratorSource : public SampleSource {
 public:
-    // The generator is deep-copied: training another model never changes a source.
+    // Generators are deep-copied: training another model never changes a source.
     GeneratorSource(const Generator& generator, std::string name);
+    GeneratorSource(const std::vector<Generator>& generators, std::string name);
     std::string describe() const override;
     std::optional<int64_t> finiteSize() const override { return std::nullopt; }
     std::vector<int64_t> sampleShape() const override;
@@ -76,19 +79,23 @@ public:
     void restoreState(const Checkpoint& checkpoint, const std::string& prefix, const nlohmann::json& state) override;
     // Draws n samples in chunks (eval mode, NoGrad) with the given random generator.
     static torch::Tensor drawSamples(Generator& generator, int64_t n, at::Generator& rng);
+    // n samples of the equal-weight mixture (one generator: exactly drawSamples).
+    static torch::Tensor drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng);
 
 private:
-    Generator generator_;
+    std::vector<Generator> generators_;
     std::string name_;
     int64_t batchSize_ = 0;
     at::Generator rng_;
 };
 
-// N samples drawn once from a frozen generator (from the seed given to start()), then served like a
-// dataset. Images are rounded to 8-bit levels, as the reference's PNG round trip does.
+// N samples drawn once from a frozen generator (or the mixture of several), from the seed given to
+// start(), then served like a dataset. Images are rounded to 8-bit levels, as the reference's PNG
+// round trip does.
 class FrozenSampleSource : public SampleSource {
 public:
     FrozenSampleSource(const Generator& generator, int64_t count, std::string name);
+    FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name);
     std::string describe() const override;
     std::optional<int64_t> finiteSize() const override { return count_; }
     std::vector<int64_t> sampleShape() const override;
@@ -98,7 +105,8 @@ public:
     void restoreState(const Checkpoint& checkpoint, const std::string& prefix, const nlohmann::json& state) override;
 
 private:
-    Generator generator_;  // released once the set is drawn
+    std::vector<Generator> generators_;  // released once the set is drawn
+    size_t generatorCount_ = 1;
     ArchSpec spec_;
     int64_t count_;
     std::string name_;

@@ -256,6 +256,20 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, createJob(Json{{"kind", "average"}, {"generators", {a_}}, {"output", out}}));
     }
 
+    void pooledSourceSamplesTheMixture() {
+        GeneratorSource pooled(std::vector<Generator>{ga_, gb_}, "a+b");
+        pooled.start(4000, 5, torch::kCPU);
+        const double left = (pooled.next().select(1, 0) < 0).to(torch::kDouble).mean().item<double>();
+        QVERIFY2(std::fabs(left - 0.5) < 0.04, qPrintable(QString("fraction from a: %1").arg(left)));
+        // The ensemble baseline's first step runs as a barycenter with one pooled source.
+        const std::string dir = coalesce::test::scratchDir("bary_pooled") + "/run";
+        Json config = baryConfig(dir, Json::array({{{"generators", {a_, b_}}, {"samples", 100}}}));
+        config["iterations"] = 2;
+        JobResult r = runJob(config);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QVERIFY(r.summary["sources"][0]["name"].get<std::string>().find("pooled") != std::string::npos);
+    }
+
     void configErrorsNameTheField() {
         const Json good = baryConfig("unused", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
         auto expectError = [&](Json config, const std::string& needle) {

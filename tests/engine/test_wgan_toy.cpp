@@ -311,6 +311,38 @@ private Q_SLOTS:
         }
     }
 
+    void criticCanStartFromACheckpointWithFrozenBlocks() {
+        // FreezeD: critic 0 starts from a previous run's critic0 and keeps its first block fixed.
+        RunDirectory dir(coalesce::test::scratchDir("toy_freezed"), Json::object(), false);
+        Dataset data = fourGaussians(100, 9);
+        torch::manual_seed(1);
+        Generator g(smallToySpec());
+        MultiCriticTrainer first(g, datasetSource(data), {}, quickOptions(3), torch::kCPU);
+        first.setRunDirectory(&dir);
+        Recorder rec;
+        CancelToken cancel;
+        first.train(rec, cancel);
+        Checkpoint trained = loadCheckpoint(dir.latestCheckpointPath());
+
+        torch::manual_seed(2);
+        Generator g2(smallToySpec());
+        std::vector<CriticSource> sources;
+        sources.push_back({"data", std::make_unique<DatasetSource>(data), dir.latestCheckpointPath(), "critic0", 1});
+        MultiCriticTrainer second(g2, std::move(sources), {}, quickOptions(3), torch::kCPU);
+        auto params = second.critic(0)->named_parameters(true);
+        for (const auto& item : params)
+            QVERIFY2(torch::equal(item.value(), trained.tensors.at("critic0." + item.key())), item.key().c_str());
+        second.train(rec, cancel);
+        params = second.critic(0)->named_parameters(true);
+        QVERIFY(torch::equal(params["net.0.weight"], trained.tensors.at("critic0.net.0.weight")));  // frozen block
+        QVERIFY(torch::equal(params["net.0.bias"], trained.tensors.at("critic0.net.0.bias")));
+        QVERIFY(!torch::equal(params["net.2.weight"], trained.tensors.at("critic0.net.2.weight")));  // trained
+
+        std::vector<CriticSource> bad;
+        bad.push_back({"data", std::make_unique<DatasetSource>(data), dir.latestCheckpointPath(), "critic0", 5});
+        QVERIFY_THROWS_EXCEPTION(Error, MultiCriticTrainer(g2, std::move(bad), {}, quickOptions(3), torch::kCPU));
+    }
+
     void criticWeightModes() {
         CriticWeightOptions typed;
         typed.lambdas = {2, 6};
