@@ -233,11 +233,15 @@ private Q_SLOTS:
         } else if (kind == "state_dict") {
             exportGeneratorStateDict(g, validPath);
         } else {
-            std::string out;
-            QCOMPARE(test::runPython("interop.py", "write --arch '" + tinyMlp().toJson().dump() + "' --seed 5 --batch 1 --out " + dir,
-                                     &out),
-                     0);
-            validPath = dir + (kind == "python-torchscript" ? "/scripted.pt"
+            static std::string pythonDir;  // written once for the three Python rows
+            if (pythonDir.empty()) {
+                pythonDir = test::scratchDir("fuzz-python");
+                std::string out;
+                QCOMPARE(test::runPython("interop.py",
+                                         "write --arch '" + tinyMlp().toJson().dump() + "' --seed 5 --batch 1 --out " + pythonDir, &out),
+                         0);
+            }
+            validPath = pythonDir + (kind == "python-torchscript" ? "/scripted.pt"
                                : kind == "python-legacy"    ? "/state_dict_legacy.pt"
                                                             : "/state_dict.pt");
         }

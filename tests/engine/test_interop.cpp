@@ -105,6 +105,13 @@ double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - 
 
 class TestInterop : public QObject {
     Q_OBJECT
+    // Python's files for tinyRgbDcgan (0) and tinyMlp (1), written once: starting Python costs seconds.
+    std::map<int, std::string> pythonDirs_;
+    const std::string& pythonDir(int which) {
+        if (!pythonDirs_.count(which)) pythonDirs_[which] = pythonWrites(which == 0 ? tinyRgbDcgan() : tinyMlp(), 11 + which);
+        return pythonDirs_[which];
+    }
+
 private Q_SLOTS:
     void initTestCase() { torch::set_num_threads(1); }
 
@@ -116,7 +123,7 @@ private Q_SLOTS:
     void pythonFilesLoadWithPythonsOutputs() {
         QFETCH(int, which);
         const ArchSpec arch = which == 0 ? tinyRgbDcgan() : tinyMlp();
-        const std::string dir = pythonWrites(arch, 11 + which);
+        const std::string dir = pythonDir(which);
         const TensorMap io = readTensors(dir + "/io.safetensors");
         const torch::Tensor z = io.at("z"), expected = io.at("out");
         QVERIFY(expected.abs().mean().item<double>() > 1e-3);  // not a degenerate all-zero output
@@ -219,7 +226,7 @@ private Q_SLOTS:
     }
 
     void wrongArchitectureIsExplained() {
-        const std::string dir = pythonWrites(tinyRgbDcgan(), 3);
+        const std::string dir = pythonDir(0);
         const ArchSpec small = ArchSpec::preset("dcgan32", "small", 3);
         std::string e = errorOf([&] { loadGenerator(dir + "/state_dict.pt", small); });
         QVERIFY2(contains(e, "state_dict.pt: ") && contains(e, "net.0.weight: shape [12,24,4,4] in file, [100,256,4,4] expected"),
@@ -244,7 +251,7 @@ private Q_SLOTS:
     }
 
     void filesThatAreNoGeneratorsGiveClearErrors() {
-        const std::string dir = pythonWrites(tinyMlp(), 4);
+        const std::string dir = pythonDir(1);
         spit(dir + "/image.pt", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01", 24));
         spit(dir + "/notes.pt", "lr = 0.1\nepochs = 3\n");
         spit(dir + "/empty.pt", "");
