@@ -7,6 +7,9 @@
 //  "evaluation": {EvaluationProtocol JSON},      (optional: score the float and the ternary generator with
 //                                                the same protocol, FID/KID/W1/diversity; "cache_dir" for
 //                                                the feature net as in the evaluate job)
+//  "recalibrate_batchnorm": 20,                  (re-estimate BatchNorm statistics of the ternary generator
+//                                                from this many batches of 64 random z before export, after
+//                                                fine-tuning if any; 0 = keep the float/trained statistics)
 //  "compare_samples": 256,                       (same-z samples of the float and ternary generators
 //                                                compared in the report; the first 64 make the images)
 //  optional fine-tuning of the ternarised generator (WGAN-GP, quant/ternary_layers.h gradients):
@@ -64,7 +67,7 @@ public:
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"generator", "method", "keep_first_last_float", "threshold_fraction", "delta_grad_clamp",
                       "output", "data", "k", "k_seed", "float_weight", "data_weight", "compare_samples",
-                      "evaluation", "cache_dir"});
+                      "evaluation", "cache_dir", "recalibrate_batchnorm"});
         r.rejectUnknownKeys(known);
 
         generatorPath_ = r.text("generator", "");
@@ -114,6 +117,9 @@ public:
             }
         }
         cacheDir_ = r.text("cache_dir", "");
+        recalibrationBatches_ = r.integer("recalibrate_batchnorm", 20);
+        if (recalibrationBatches_ < 0)
+            throw Error("ternarize: recalibrate_batchnorm must be >= 0 (batches of 64 latents; 0 = off)");
         if (compareSamples_ < 2) throw Error("ternarize: compare_samples must be >= 2, got " + std::to_string(compareSamples_));
         runtime_ = readRuntimeOptions(r);
     }
@@ -138,6 +144,8 @@ private:
 
         Json fineTune = nullptr;
         if (fineTuneIterations_ > 0) fineTune = runFineTuning(run, floatG, ternaryG);
+        if (recalibrationBatches_ > 0)
+            recalibrateBatchNorm(ternaryG, recalibrationBatches_, 64, makeCpuGenerator(deriveSeed(trainer_.seed, 8)));
         ternaryG->eval();
 
         // Same z for both generators: images for the GUI / run directory and a distance between them.
@@ -278,7 +286,8 @@ private:
                 {"keep_first_last_float", ternary_.keepFirstLastFloat},
                 {"threshold_fraction", ternary_.thresholdFraction},
                 {"delta_grad_clamp", ternary_.deltaGradClamp},
-                {"fine_tune_iterations", fineTuneIterations_}};
+                {"fine_tune_iterations", fineTuneIterations_},
+                {"recalibrate_batchnorm", recalibrationBatches_}};
     }
 
     Json config_;
@@ -296,6 +305,7 @@ private:
     int64_t compareSamples_ = 256;
     std::optional<EvaluationProtocol> evaluation_;
     std::string cacheDir_;
+    int64_t recalibrationBatches_ = 20;
     RuntimeOptions runtime_;
 };
 

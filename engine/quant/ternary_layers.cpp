@@ -261,6 +261,30 @@ Generator materializeTernaryGenerator(const Generator& ternarized) {
     return plain;
 }
 
+void recalibrateBatchNorm(Generator& generator, int64_t batches, int64_t batchSize, at::Generator rng) {
+    if (batches < 1 || batchSize < 2)
+        throw Error("BatchNorm recalibration: needs at least 1 batch of at least 2 latents");
+    std::vector<std::shared_ptr<torch::nn::BatchNorm2dImpl>> norms;
+    for (const auto& m : generator->modules(/*include_self=*/false))
+        if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m))
+            if (bn->options.track_running_stats()) norms.push_back(bn);
+    if (norms.empty()) return;
+    const bool wasTraining = generator->is_training();
+    std::vector<c10::optional<double>> momenta;
+    for (auto& bn : norms) {
+        momenta.push_back(bn->options.momentum());
+        bn->reset_running_stats();
+        bn->options.momentum(c10::nullopt);  // cumulative average: every batch weighs the same
+    }
+    generator->train();
+    {
+        torch::NoGradGuard noGrad;
+        for (int64_t b = 0; b < batches; ++b) generator->forward(generator->sampleLatent(batchSize, rng));
+    }
+    for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+    generator->train(wasTraining);
+}
+
 nlohmann::json ternaryReport(const Generator& ternarized) {
     nlohmann::json layers = nlohmann::json::array();
     nlohmann::json floatLayers = nlohmann::json::array();

@@ -109,6 +109,12 @@ std::vector<std::pair<std::string, std::shared_ptr<TernaryLayerImpl>>> ternaryLa
 // A plain float generator computing exactly what the ternarised one computes: every ternary layer's
 // weight replaced by its dequantised ternary weight (deployment / evaluation copy; no latent weights).
 Generator materializeTernaryGenerator(const Generator& ternarized);
+// Re-estimates every BatchNorm's running mean and variance from `batches` forward passes of `batchSize`
+// random latents drawn from `rng` (train mode, no grad, cumulative average over the batches), then
+// restores the generator's mode. Ternarising rescales every layer's output, so the float network's
+// running statistics no longer match and a post-training ternarised generator is badly off in eval
+// mode; this needs no data. No-op for a generator without BatchNorm (mlp2d).
+void recalibrateBatchNorm(Generator& generator, int64_t batches, int64_t batchSize, at::Generator rng);
 // {"method", "layers": [report per ternary layer], "float_layers": [names kept float],
 //  "ternary_weights", "zero_fraction"} for a ternarised generator.
 nlohmann::json ternaryReport(const Generator& ternarized);

@@ -282,6 +282,34 @@ private Q_SLOTS:
         QVERIFY(maxAbsDiff(ttoy->forward(z), materializeTernaryGenerator(ttoy)->forward(z)) < 1e-5);
     }
 
+    void batchNormRecalibrationMatchesTheTernaryActivations() {
+        torch::manual_seed(8);
+        Generator g(ArchSpec::preset("dcgan32", "small", 1));
+        auto tg = ternarizeGenerator(g, {});
+        tg->eval();
+        recalibrateBatchNorm(tg, 3, 16, at::detail::createCPUGenerator(99));
+        QVERIFY(!tg->is_training());
+        // Replay the same latents through the first ternary layer: BN 1's running mean must be the mean
+        // of its inputs over all 3 batches, its running variance the mean of the per-batch unbiased variances.
+        auto rng = at::detail::createCPUGenerator(99);
+        torch::Tensor means = torch::zeros({256}), vars = torch::zeros({256});
+        {
+            torch::NoGradGuard noGrad;
+            auto first = std::dynamic_pointer_cast<TernaryConvTranspose2dImpl>(tg->net->ptr(0));
+            for (int b = 0; b < 3; ++b) {
+                auto z = tg->sampleLatent(16, rng);
+                auto h = first->forward(z.view({16, 100, 1, 1}));
+                means += h.mean({0, 2, 3}) / 3.0;
+                vars += h.transpose(0, 1).reshape({256, -1}).var(1, /*unbiased=*/true) / 3.0;
+            }
+        }
+        auto buffers = tg->named_buffers();
+        QVERIFY(maxAbsDiff(buffers["net.1.running_mean"], means) < 1e-5);
+        QVERIFY(maxAbsDiff(buffers["net.1.running_var"], vars) < 1e-5 * vars.abs().max().item<double>() + 1e-7);
+        // The module's own momentum is restored.
+        QCOMPARE(std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(tg->net->ptr(1))->options.momentum().value(), 0.1);
+    }
+
     void parameterGroupsAndAlternatingSteps() {
         torch::manual_seed(7);
         Generator g(ArchSpec::preset("dcgan32", "small", 1));

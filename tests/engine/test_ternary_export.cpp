@@ -15,6 +15,7 @@
 #include "quant/packed_generator.h"
 #include "quant/ternary_layers.h"
 #include "support/test_support.h"
+#include "train/sample_source.h"
 #include "train/training_job.h"
 
 using namespace coalesce;
@@ -298,8 +299,9 @@ private Q_SLOTS:
         const auto floatPath = dir + "/float.coalesce";
         writeGeneratorFile(floatPath, g, nlohmann::json::object());
         for (const std::string method : {"learned", "twn", "ttq"}) {
+            const int recalibration = method == "ttq" ? 2 : 0;  // batches of 64 z
             auto job = createJob({{"kind", "ternarize"}, {"generator", floatPath}, {"method", method},
-                                  {"compare_samples", 24}, {"run_dir", dir + "/run-" + method}, {"runtime", {{"threads", 1}, {"device", "cpu"}}}});
+                                  {"compare_samples", 24}, {"recalibrate_batchnorm", recalibration}, {"run_dir", dir + "/run-" + method}, {"runtime", {{"threads", 1}, {"device", "cpu"}}}});
             ImageTags observer;
             CancelToken cancel;
             auto result = job->run(observer, cancel);
@@ -316,11 +318,15 @@ private Q_SLOTS:
             QVERIFY(report["quality"]["packed_round_trip_max_abs"].get<double>() < 1e-5);
             QVERIFY(report["quality"]["rmse_vs_float"].get<double>() > 0.0);
             QVERIFY(observer.hasImage("float") && observer.hasImage("ternary"));
-            // What the job wrote is what this generator ternarises to.
+            // What the job wrote is what this generator ternarises to (with the job's recalibration stream).
             TernaryOptions options;
             options.method = parseTernaryMethod(method);
             auto expected = ternarizeGenerator(g, options);
+            if (recalibration > 0) recalibrateBatchNorm(expected, recalibration, 64, makeCpuGenerator(deriveSeed(1, 8)));
             expected->eval();
+            const auto floatMean = g->named_buffers()["net.1.running_mean"];
+            const auto packedMean = loadPackedGenerator(packedPath).tensors.at("net.1.running_mean");
+            QCOMPARE(torch::equal(floatMean, packedMean), recalibration == 0);
             torch::NoGradGuard noGrad;
             auto z = g->sampleLatent(8);
             QVERIFY(maxAbsDiff(unpackGenerator(loadPackedGenerator(packedPath))->forward(z), expected->forward(z)) < 1e-6);
