@@ -247,6 +247,34 @@ private Q_SLOTS:
         QVERIFY(!w->stagePanel()->startButton()->isEnabled());
     }
 
+    void droppingFoldersAndFiles() {
+        Window w("widgets_drop");
+        // A folder of generator files: all of them become sources.
+        makeModels(w.dir, 2);
+        uitest::writeFile(w.dir + "/models/readme.txt", "not a model");
+        w->openPaths({w.dir + "/models"});
+        QCOMPARE(w->project()->sources().size(), 2);
+        QCOMPARE(w->project()->undoStack()->count(), 1);  // one drop, one undo step
+        // A run directory opens as a run.
+        uitest::writeFile(w.dir + "/runs/r1/config.json", R"({"kind": "pretrain"})");
+        uitest::writeFile(w.dir + "/runs/r1/metrics.csv", "step,name,value\n0,loss_g,1\n1,loss_g,0.5\n");
+        w->openPaths({w.dir + "/runs/r1"});
+        QCOMPARE(w->runs()->ids().size(), 1);
+        QCOMPARE(w->runs()->run(w->runs()->ids()[0])->kind, QString("pretrain"));
+        // A folder of images becomes the local data.
+        QImage img(8, 8, QImage::Format_Grayscale8);
+        img.fill(128);
+        QDir().mkpath(w.dir + "/local");
+        QVERIFY(img.save(w.dir + "/local/a.png"));
+        w->openPaths({w.dir + "/local"});
+        QCOMPARE(w->project()->localData().spec, "folder:" + w.dir + "/local");
+        // A project file opens the project.
+        QVERIFY(w->saveProjectTo(w.dir + "/p.coalesce-project"));
+        w->project()->clear();
+        w->openPaths({w.dir + "/p.coalesce-project"});
+        QCOMPARE(w->project()->sources().size(), 2);
+    }
+
     void projectRoundTripThroughTheWindow() {
         Window w("widgets_project");
         w->addGeneratorFiles(makeModels(w.dir, 3));

@@ -16,3 +16,9 @@ struct EngineSamples {
 // The n samples the adaptation stage would draw from `spec` with `seed` (engine: loadDataset +
 // kShotSubset). Never throws.
 EngineSamples previewLocalData(const QString& spec, int count, qint64 seed);
+
+// Toy mode: `count` samples of a 2-D generator file (fixed latent seed, so successive checkpoints
+// are comparable). Error if the file is not a point generator. Never throws.
+EngineSamples sampleGeneratorPoints(const QString& generatorFile, int count, quint64 seed);
+// Toy mode: up to `maxCount` points of a dataset spec (e.g. "toy:ring8"). Never throws.
+EngineSamples loadDataPoints(const QString& spec, int maxCount);

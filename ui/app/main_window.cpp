@@ -28,6 +28,8 @@
 #include "app/about_dialog.h"
 #include "app/engine_samples.h"
 #include "app/icons.h"
+#include "app/model_export.h"
+#include "app/point_sampler.h"
 #include "bridge/job_runner.h"
 #include "panels/local_data_panel.h"
 #include "panels/log_panel.h"
@@ -61,6 +63,7 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     project_ = new Project(this);
     runs_ = new RunStore(this);
     runner_ = new JobRunner(this);
+    pointSampler_ = new PointSampler(runs_, this);
     setObjectName("mainWindow");
     setWindowIcon(icons::appIcon());
     setAcceptDrops(true);
@@ -86,6 +89,7 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     connectProject();
     refreshIcons();
 
+    connect(pointSampler_, &PointSampler::problem, this, [this](const QString& m) { log_->append(2, m); });
     connect(runner_, &JobRunner::eventsReady, this, &MainWindow::onJobEvents);
     connect(runner_, &JobRunner::progressChanged, this, &MainWindow::onJobProgress);
     connect(runner_, &JobRunner::finished, this, &MainWindow::onJobFinished);
@@ -136,7 +140,7 @@ void MainWindow::createDocks() {
     tabifyDockWidget(sources, local);
     sources->raise();
     splitDockWidget(stages, runs, Qt::Vertical);
-    resizeDocks({sources, stages}, {360, 340}, Qt::Horizontal);
+    resizeDocks({sources, stages}, {330, 330}, Qt::Horizontal);
     resizeDocks({stages, runs}, {480, 200}, Qt::Vertical);
     resizeDocks({log}, {120}, Qt::Vertical);
     (void)log;
@@ -183,6 +187,9 @@ void MainWindow::createActions() {
     add("exportCsv", tr("Curves as &CSV…"), "", QKeySequence(), tr("All metric values of the shown runs"), [this] { exportCurves("csv"); });
     add("exportPng", tr("Curves as P&NG…"), "", QKeySequence(), tr("An image of all charts"), [this] { exportCurves("png"); });
     add("exportPdf", tr("Curves as P&DF…"), "", QKeySequence(), tr("Vector charts, two per page"), [this] { exportCurves("pdf"); });
+    add("exportModel", tr("&Generator of the Selected Run…"), "export", QKeySequence(),
+        tr("Save the selected run's generator as .coalesce, safetensors, TorchScript or state_dict"),
+        [this] { exportGeneratorOfSelectedRun(); });
     add("quit", tr("&Quit"), "", QKeySequence::Quit, tr("Quit Coalesce"), [this] { close(); });
 
     QAction* undo = project_->undoStack()->createUndoAction(this, tr("&Undo"));
@@ -239,6 +246,8 @@ void MainWindow::createMenus() {
     file->addAction(actions_["addModels"]);
     file->addAction(actions_["openRun"]);
     QMenu* exportMenu = file->addMenu(tr("&Export"));
+    exportMenu->addAction(actions_["exportModel"]);
+    exportMenu->addSeparator();
     exportMenu->addAction(actions_["exportGrid"]);
     exportMenu->addSeparator();
     exportMenu->addAction(actions_["exportCsv"]);
@@ -289,8 +298,8 @@ void MainWindow::createToolBar() {
     // Short labels keep the bar compact; menus show the full text.
     for (const char* key : {"new", "open", "save", "undo", "redo"})
         if (QWidget* w = bar->widgetForAction(actions_[key])) static_cast<QToolButton*>(w)->setToolButtonStyle(Qt::ToolButtonIconOnly);
-    if (QWidget* w = bar->widgetForAction(actions_["addModels"])) static_cast<QToolButton*>(w)->setText(tr("Add generators"));
-    if (QWidget* w = bar->widgetForAction(actions_["start"])) static_cast<QToolButton*>(w)->setText(tr("Start"));
+    actions_["addModels"]->setIconText(tr("Add generators"));
+    actions_["start"]->setIconText(tr("Start"));
 }
 
 void MainWindow::createStatusBar() {
@@ -319,6 +328,7 @@ void MainWindow::connectProject() {
             QString error;
             const int id = loadRunDirectory(r.dir, *runs_, nullptr, &error);
             if (id >= 0 && !r.label.isEmpty()) runs_->setLabel(id, r.label);
+            if (id >= 0) pointSampler_->sampleRun(id);
             if (id >= 0 && (r.status == "cancelled" || r.status == "failed") && QFileInfo::exists(r.dir + "/checkpoints/latest.coalesce"))
                 resumable_[r.kind] = r.dir;
         }
@@ -564,6 +574,7 @@ int MainWindow::openRunDirectory(const QString& dir) {
         showProblem(tr("Cannot open run"), error);
         return -1;
     }
+    pointSampler_->sampleRun(id);
     message(tr("Opened run %1: %2 metric values, %3 grids%4")
                 .arg(QFileInfo(dir).fileName())
                 .arg(contents.metricRows)
@@ -672,6 +683,36 @@ void MainWindow::exportSampleGrid() {
         message(tr("Saved %1").arg(path));
 }
 
+void MainWindow::exportGeneratorOfSelectedRun() {
+    int id = runsPanel_->selectedRun();
+    if (id < 0) id = samples_->runId();
+    const RunData* run = runs_->run(id);
+    const QString source = run ? run->dir + "/generator.coalesce" : QString();
+    if (!run || !QFileInfo::exists(source)) {
+        showProblem(tr("Nothing to export"),
+                    run ? tr("%1 has no generator file yet (runs write %2 when they finish).").arg(run->label, "generator.coalesce")
+                        : tr("Select a finished run in the Runs panel first."));
+        return;
+    }
+    QString filter;
+    const QString target = QFileDialog::getSaveFileName(this, tr("Export Generator"),
+                                                        lastDirectory("export") + "/" + QFileInfo(run->dir).fileName() + ".safetensors",
+                                                        modelExportFilter(), &filter);
+    if (target.isEmpty()) return;
+    setLastDirectory("export", target);
+    const ModelExportFormat format = modelExportFormatForFilter(filter, target);
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, target] {
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        if (error.isEmpty())
+            message(tr("Saved %1").arg(target));
+        else
+            showProblem(tr("Export failed"), error);
+    });
+    watcher->setFuture(QtConcurrent::run([source, target, format] { return exportGenerator(source, target, format); }));
+}
+
 void MainWindow::exportCurves(const QString& format) {
     const QString filter = format == "csv" ? tr("CSV files (*.csv)") : format == "png" ? tr("PNG images (*.png)") : tr("PDF documents (*.pdf)");
     const QString path = QFileDialog::getSaveFileName(this, tr("Export Curves"), lastDirectory("export") + "/curves." + format, filter);
@@ -707,7 +748,10 @@ bool MainWindow::startStage(const QString& kind, QJsonObject config, const QStri
     if (const QStringList problems = stageProblems(kind); !problems.isEmpty()) return fail(problems.join('\n'));
 
     const bool resume = !resumeDir.isEmpty();
-    const QString runDir = resume ? resumeDir : newRunDirectory(kind, *project_);
+    // A run_dir typed into the config is respected (runs are immutable: the engine refuses a
+    // non-empty one); otherwise a fresh one under the project's runs/ folder.
+    const QString typedDir = config.value("run_dir").toString().trimmed();
+    const QString runDir = resume ? resumeDir : !typedDir.isEmpty() ? QFileInfo(typedDir).absoluteFilePath() : newRunDirectory(kind, *project_);
     config["kind"] = kind;
     config["run_dir"] = runDir;
     config["resume"] = resume;

@@ -15,6 +15,7 @@ class CurvesPanel;
 class JobRunner;
 class LocalDataPanel;
 class LogPanel;
+class PointSampler;
 class Project;
 class QAction;
 class QActionGroup;
@@ -52,6 +53,7 @@ public:
     StagePanel* stagePanel() const { return stages_; }
     RunsPanel* runsPanel() const { return runsPanel_; }
     LogPanel* logPanel() const { return log_; }
+    PointSampler* pointSampler() const { return pointSampler_; }
     QTabWidget* views() const { return views_; }
     QDockWidget* dock(const QString& objectName) const;
     QString statusJobText() const;
@@ -108,6 +110,7 @@ private:
     void openRunDialog();
     void exportSampleGrid();
     void exportCurves(const QString& format);
+    void exportGeneratorOfSelectedRun();
     void onJobEvents(const QVector<JobEvent>& events);
     void onJobProgress(const JobProgress& progress);
     void onJobFinished(const JobOutcome& outcome);
@@ -124,6 +127,7 @@ private:
     Project* project_;
     RunStore* runs_;
     JobRunner* runner_;
+    PointSampler* pointSampler_;
     QTabWidget* views_ = nullptr;
     CurvesPanel* curves_ = nullptr;
     SamplePreview* samples_ = nullptr;

@@ -4,17 +4,20 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QJsonDocument>
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
 
 #include "app/about_dialog.h"
 #include "app/main_window.h"
+#include "app/point_sampler.h"
 #include "app/stall_monitor.h"
 #include "bridge/job_runner.h"
 #include "panels/stage_panel.h"
 #include "plots/curves_panel.h"
 #include "plots/metric_chart.h"
+#include "project/stage_configs.h"
 
 ScreenshotDriver::ScreenshotDriver(MainWindow* window, Options options, QObject* parent)
     : QObject(parent), window_(window), options_(std::move(options)), stall_(new StallMonitor(5, this)) {}
@@ -46,16 +49,26 @@ void ScreenshotDriver::start() {
         return;
     }
     const QString kind = options_.stageConfig.value("kind").toString();
+    // The stage's config as the Stages dock would build it from the open project (sources, radii,
+    // local data, ...), overridden by whatever the --run file sets.
+    QJsonObject config = effectiveStageConfig(kind, *window_->project());
+    for (auto it = options_.stageConfig.begin(); it != options_.stageConfig.end(); ++it) config[it.key()] = it.value();
+    options_.stageConfig = config;
     connect(window_, &MainWindow::jobFinished, this, &ScreenshotDriver::onJobFinished);
     // One grab mid-run shows the status bar with progress and ETA.
     connect(window_->runner(), &JobRunner::progressChanged, this, [this](const JobProgress& p) {
         if (midRunShot_ || p.total <= 0 || p.fraction() < 0.5) return;
         midRunShot_ = true;
-        QTimer::singleShot(0, this, [this] { grab("running", window_); });
+        QTimer::singleShot(0, this, [this] {
+            grab("running", window_);
+            stall_->skipCurrentGap();  // the grab itself blocks the GUI thread; it is not a stall
+        });
     });
     if (options_.measureStall) stall_->start();
     QString error;
     window_->stagePanel()->selectKind(kind);
+    // Show the config that runs in the Stages dock (as if the user had typed it).
+    window_->stagePanel()->setConfigText(QString::fromUtf8(QJsonDocument(options_.stageConfig).toJson(QJsonDocument::Indented)));
     if (!window_->startStage(kind, options_.stageConfig, QString(), &error)) {
         std::fprintf(stderr, "[screenshot] cannot start %s: %s\n", qPrintable(kind), qPrintable(error));
         exitCode_ = 2;
@@ -86,6 +99,10 @@ void ScreenshotDriver::onJobFinished() {
 }
 
 void ScreenshotDriver::captureAll() {
+    // The toy view's points are sampled from checkpoints in the background: let that finish.
+    QElapsedTimer wait;
+    wait.start();
+    while (!window_->pointSampler()->idle() && wait.elapsed() < 60000) settle(50);
     window_->showView(MainWindow::View::Curves);
     grab("curves", window_);
     window_->showView(MainWindow::View::Samples);

@@ -33,6 +33,8 @@ void StallMonitor::stop() {
     cpuMs_ = threadCpuMs() - cpuStart_;
 }
 
+void StallMonitor::skipCurrentGap() { last_ = clock_.nsecsElapsed(); }
+
 void StallMonitor::tick() {
     const qint64 now = clock_.nsecsElapsed();
     const double gap = (now - last_) / 1e6;

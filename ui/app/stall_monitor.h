@@ -12,6 +12,8 @@ public:
     explicit StallMonitor(int intervalMs = 5, QObject* parent = nullptr);
     void start();
     void stop();
+    // Forget the gap in progress (e.g. around a deliberate screenshot grab, which is not a stall).
+    void skipCurrentGap();
     bool running() const { return timer_.isActive(); }
     double maxGapMs() const { return maxGapMs_; }     // longest time between two heartbeats
     double percentileGapMs(double p) const;           // e.g. 0.99

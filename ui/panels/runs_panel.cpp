@@ -105,10 +105,13 @@ void RunsPanel::onRunChanged(int id) {
     item->setText(1, r->kind);
     item->setText(2, r->status);
     item->setCheckState(0, r->visible ? Qt::Checked : Qt::Unchecked);
-    QColor statusColor = palette().color(QPalette::Text);
-    if (r->status == "failed") statusColor = QColor(0xd9, 0x53, 0x4f);
-    if (r->status == "running") statusColor = QColor(0x59, 0xa1, 0x4f);
-    item->setForeground(2, statusColor);
+    // Only the statuses that need attention are coloured; the others follow the theme's text colour.
+    if (r->status == "failed")
+        item->setForeground(2, QColor(0xd9, 0x53, 0x4f));
+    else if (r->status == "running")
+        item->setForeground(2, QColor(0x59, 0xa1, 0x4f));
+    else
+        item->setData(2, Qt::ForegroundRole, QVariant());
     updating_ = false;
 }
 

@@ -1,5 +1,7 @@
 #include "panels/sources_panel.h"
 
+#include <numeric>
+
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QDateTime>
@@ -184,6 +186,12 @@ SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent),
     modesLayout->addWidget(joint_, 1, 1);
     modesLayout->addWidget(recursive_, 1, 2);
     modesLayout->setColumnStretch(3, 1);
+    modeHint_ = new QLabel(tr("Recursive merging uses fixed weights: a radius has no meaning for the intermediate "
+                              "barycenters, so the constraint applies in joint mode only."),
+                           modes);
+    modeHint_->setWordWrap(true);
+    modeHint_->setForegroundRole(QPalette::PlaceholderText);
+    modesLayout->addWidget(modeHint_, 2, 0, 1, 4);
     outer->addWidget(modes);
     connect(fixed_, &QRadioButton::toggled, this, [this](bool on) {
         if (on) project_->setWeightMode(WeightMode::Fixed);
@@ -327,6 +335,7 @@ void SourcesPanel::refreshModes() {
     joint_->setChecked(project_->combineMode() == CombineMode::Joint);
     recursive_->setChecked(project_->combineMode() == CombineMode::Recursive);
     orderBox_->setVisible(project_->combineMode() == CombineMode::Recursive);
+    modeHint_->setVisible(project_->combineMode() == CombineMode::Recursive && project_->weightMode() == WeightMode::Constrained);
 }
 
 void SourcesPanel::refreshOrder() {
@@ -341,7 +350,23 @@ void SourcesPanel::refreshOrder() {
         if (!s->enabled) item->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
         if (id == current) order_->setCurrentItem(item);
     }
-    orderHint_->setText(project_->hasCustomMergeOrder() ? tr("Custom order.") : tr("Descending weight (default)."));
+    // The engine merges in descending λ (stable sort); a custom order can only decide among equal
+    // weights. Say so instead of pretending otherwise.
+    QStringList byWeight;
+    {
+        const QVector<double> w = project_->weights();
+        QVector<int> idx(w.size());
+        std::iota(idx.begin(), idx.end(), 0);
+        std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] > w[b]; });
+        for (int i : idx) byWeight << project_->sources()[i].id;
+    }
+    if (!project_->hasCustomMergeOrder())
+        orderHint_->setText(tr("Descending weight (default)."));
+    else if (project_->mergeOrder() == byWeight)
+        orderHint_->setText(tr("Custom order (same as by weight)."));
+    else
+        orderHint_->setText(tr("Custom order. Note: this engine build merges in descending λ; "
+                               "the order here only decides among equal weights."));
 }
 
 void SourcesPanel::updateCompatibility() {

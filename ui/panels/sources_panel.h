@@ -56,6 +56,7 @@ private:
     QWidget* orderBox_ = nullptr;
     QListWidget* order_ = nullptr;
     QLabel* orderHint_ = nullptr;
+    QLabel* modeHint_ = nullptr;
     QHash<QString, SourceCard*> cards_;
     mutable QHash<QString, QPair<qint64, ModelFileInfo>> infoCache_;  // path -> (mtime, info)
 };

@@ -93,7 +93,7 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
 
     // Project edits (radii, sources, local data) flow into the derived keys of the shown config.
     for (auto signal : {&Project::weightsChanged, &Project::sourcesChanged, &Project::modesChanged,
-                        &Project::mergeOrderChanged, &Project::localDataChanged})
+                        &Project::mergeOrderChanged, &Project::localDataChanged, &Project::runsChanged})
         connect(project_, signal, this, &StagePanel::refreshDerived);
     connect(project_, &Project::reset, this, [this] { showKind(currentKind()); });
     connect(project_, &Project::stageConfigChanged, this, [this](const QString& kind) {

@@ -141,12 +141,22 @@ MetricChart* CurvesPanel::ensureChart(const QString& group) {
     c->setSmoothing(smoothing(), {});
     if (logY()) c->setLogY(true);
     charts_.insert(group, c);
-    chartOrder_ << group;
+    // The method's key quantities first (Ŵ_k against η_k, distances, weights), then losses, then the
+    // rest in order of appearance.
+    static const QStringList priority{"w_hat", "w1", "sliced_w1", "eval", "lambda", "loss_g", "loss_d", "gp"};
+    const auto rank = [](const QString& g) {
+        const int i = int(priority.indexOf(g));
+        return i < 0 ? int(priority.size()) : i;
+    };
+    auto at = std::find_if(chartOrder_.begin(), chartOrder_.end(), [&](const QString& other) { return rank(other) > rank(group); });
+    chartOrder_.insert(at, group);
     relayout();
     return c;
 }
 
 namespace {
+constexpr int kMinChartWidth = 360;  // a new column once every chart can be this wide
+
 double threadCpuMs() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -260,7 +270,7 @@ bool CurvesPanel::chartMatchesFilter(const QString& group) const {
 
 void CurvesPanel::relayout() {
     const int available = scroll_->viewport()->width();
-    columns_ = std::max(1, available / 460);
+    columns_ = std::max(1, available / kMinChartWidth);
     for (MetricChart* c : charts_) gridLayout_->removeWidget(c);
     gridLayout_->removeWidget(emptyLabel_);
     int shown = 0;
@@ -281,7 +291,7 @@ void CurvesPanel::relayout() {
 
 void CurvesPanel::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    const int wanted = std::max(1, scroll_->viewport()->width() / 460);
+    const int wanted = std::max(1, scroll_->viewport()->width() / kMinChartWidth);
     if (wanted != columns_) relayout();
 }
 

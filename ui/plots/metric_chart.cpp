@@ -353,27 +353,45 @@ void MetricChart::fitIfFollowing() {
 }
 
 void MetricChart::fitToData() {
-    bool any = false;
-    for (const auto& b : bindings_) any = any || (b->smooth->visible() && !b->smooth->data()->isEmpty());
-    if (!any) return;
-    rescaleAxes(true);
-    QCPRange y = yAxis->range();
+    // Ranges over the visible series, computed here rather than with rescaleAxes(): QCustomPlot keeps
+    // the previous span for flat data (a constant λ = 1 showed as ±1e7), and log axes need positives.
+    bool foundKeys = false, foundValues = false;
+    QCPRange keys, values;
+    const QCP::SignDomain domain = logY_ ? QCP::sdPositive : QCP::sdBoth;
+    for (const auto& b : bindings_) {
+        for (QCPGraph* g : {b->smooth, b->raw}) {
+            if (!g->visible() || g->data()->isEmpty()) continue;
+            bool ok = false;
+            const QCPRange k = g->getKeyRange(ok, QCP::sdBoth);
+            if (ok) {
+                if (foundKeys) keys.expand(k); else keys = k;
+                foundKeys = true;
+            }
+            const QCPRange v = g->getValueRange(ok, domain);
+            if (ok) {
+                if (foundValues) values.expand(v); else values = v;
+                foundValues = true;
+            }
+        }
+    }
+    if (!foundKeys || !foundValues) return;
     // Keep the radius lines in view: a Ŵ_k far below its η_k is exactly what the user must see.
     for (const auto& m : radiusMarks_)
         if (m->visible)
             for (double r : m->radii)
-                if (!logY_ || r > 0) y.expand(r);
+                if (!logY_ || r > 0) values.expand(r);
     if (logY_) {
-        if (y.lower <= 0) y.lower = std::max(1e-12, y.upper * 1e-6);
-        y = QCPRange(y.lower / 1.15, y.upper * 1.15);
+        values = QCPRange(values.lower / 1.25, values.upper * 1.25);
+    } else if (values.size() <= 0) {
+        const double half = std::abs(values.center()) > 0 ? std::abs(values.center()) * 0.1 : 1.0;
+        values = QCPRange(values.center() - half, values.center() + half);
     } else {
-        const double pad = y.size() > 0 ? y.size() * 0.06 : std::max(1e-9, std::abs(y.upper) * 0.1 + 1e-9);
-        y = QCPRange(y.lower - pad, y.upper + pad);
+        const double pad = values.size() * 0.06;
+        values = QCPRange(values.lower - pad, values.upper + pad);
     }
-    yAxis->setRange(y);
-    QCPRange x = xAxis->range();
-    if (x.size() <= 0) x = QCPRange(x.lower - 1, x.upper + 1);
-    xAxis->setRange(x);
+    if (keys.size() <= 0) keys = QCPRange(keys.lower - 1, keys.upper + 1);
+    xAxis->setRange(keys);
+    yAxis->setRange(values);
 }
 
 void MetricChart::toggleSeries(int runId, const QString& metric) {

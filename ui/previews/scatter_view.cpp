@@ -145,18 +145,30 @@ void ScatterView::showStep() {
         stepLabel_->clear();
     }
     plot_->rescaleAxes();
-    // Same scale on both axes: circles must look like circles.
+    // Same scale on both axes (circles must look like circles), everything in view with a margin:
+    // the axis that needs more room per pixel sets the scale, the other follows.
     const QCPRange x = plot_->xAxis->range(), y = plot_->yAxis->range();
-    const double half = 0.55 * std::max(x.size(), y.size()) + 1e-9;
-    plot_->xAxis->setRange(x.center() - half, x.center() + half);
-    plot_->yAxis->setRange(y.center() - half, y.center() + half);
-    plot_->yAxis->setScaleRatio(plot_->xAxis, 1.0);
+    const double hx = 0.55 * std::max(x.size(), 1e-9), hy = 0.55 * std::max(y.size(), 1e-9);
+    const QRect area = plot_->axisRect()->rect();
+    const double aspect = area.height() > 0 ? double(area.width()) / area.height() : 1.0;
+    if (hx / hy > aspect) {
+        plot_->xAxis->setRange(x.center() - hx, x.center() + hx);
+        plot_->yAxis->setRange(y.center() - hx / aspect, y.center() + hx / aspect);
+    } else {
+        plot_->yAxis->setRange(y.center() - hy, y.center() + hy);
+        plot_->xAxis->setRange(x.center() - hy * aspect, x.center() + hy * aspect);
+    }
     plot_->replot();
 }
 
 void ScatterView::applyTheme() {
     PlotTheme::fromPalette(palette()).applyTo(plot_);
     showStep();
+}
+
+void ScatterView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    QMetaObject::invokeMethod(this, &ScatterView::showStep, Qt::QueuedConnection);  // the aspect changed
 }
 
 void ScatterView::changeEvent(QEvent* event) {

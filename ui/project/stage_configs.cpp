@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QStandardPaths>
 
@@ -45,9 +46,9 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
         c["seed"] = 1;
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
-        if (kind == "barycenter") {
-            c["dual_step"] = 0.05;   // ρ (constrained mode)
-            c["dual_every"] = 100;   // M  (constrained mode)
+        if (kind == "barycenter" || kind == "adapt") {
+            c["update_every"] = 10;   // constrained mode: dual update every M iterations
+            c["step_size"] = 0.01;    // constrained mode: dual ascent step ρ
         }
         c["runtime"] = runtime;
     } else if (kind == "ternarize" || kind == "evaluate") {
@@ -56,28 +57,45 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
     return c;
 }
 
+QString latestGenerator(const Project& project, const QStringList& kinds) {
+    // The newest finished run of the most preferred kind that left a generator file.
+    for (const QString& kind : kinds) {
+        const auto& runs = project.runs();
+        for (auto it = runs.crbegin(); it != runs.crend(); ++it) {
+            if (it->kind != kind || it->status != QLatin1String("finished")) continue;
+            const QString file = it->dir + QStringLiteral("/generator.coalesce");
+            if (QFileInfo::exists(file)) return file;
+        }
+    }
+    return {};
+}
+
 QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
     QJsonObject d;
     if (kind == "barycenter") {
+        // Sources in merge order: the engine merges recursively in descending λ (stable), so the
+        // project's order decides among equal weights.
         QJsonArray sources;
-        for (const SourceModel& s : project.sources()) {
-            if (!s.enabled) continue;
-            sources.append(QJsonObject{{"model", s.path}, {"radius", s.radius}, {"name", s.name}});
+        for (const QString& id : project.mergeOrder()) {
+            const SourceModel* s = project.source(id);
+            if (!s || !s->enabled) continue;
+            sources.append(QJsonObject{{"generator", s->path}, {"radius", s->radius}, {"name", s->name}});
         }
         d["sources"] = sources;
-        d["weighting"] = weightModeName(project.weightMode());
-        d["combination"] = combineModeName(project.combineMode());
-        if (project.combineMode() == CombineMode::Recursive) {
-            QJsonArray order;
-            for (const QString& id : project.mergeOrder())
-                if (const SourceModel* s = project.source(id); s && s->enabled) order.append(s->name);
-            d["order"] = order;
-        }
+        d["weights"] = weightModeName(project.weightMode());
+        d["mode"] = combineModeName(project.combineMode());
     } else if (kind == "adapt" || kind == "baselines") {
         const LocalDataSettings local = project.localData();
         d["data"] = local.spec;
         d["k"] = local.count;
         d["k_seed"] = double(local.seed);
+        if (kind == "adapt") {
+            const QString bary = latestGenerator(project, {"barycenter"});
+            if (!bary.isEmpty()) d["barycenter"] = bary;
+        }
+    } else if (kind == "ternarize" || kind == "evaluate") {
+        const QString g = latestGenerator(project, {"adapt", "barycenter", "pretrain"});
+        if (!g.isEmpty()) d["generator"] = g;
     }
     return d;
 }

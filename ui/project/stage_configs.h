@@ -5,6 +5,7 @@
 #pragma once
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 class Project;
@@ -18,7 +19,12 @@ struct StageInfo {
 // The method's stages in pipeline order (whether or not the engine registers them yet).
 QVector<StageInfo> pipelineStages();
 QJsonObject stageDefaults(const QString& kind, const Project& project);
+// Keys that follow the project: barycenter sources/radii/modes, adapt's local data and barycenter file
+// (the newest finished barycenter run), ternarize/evaluate's generator (newest finished adapt,
+// barycenter or pretrain run).
 QJsonObject derivedStageKeys(const QString& kind, const Project& project);
+// The generator file of the newest finished run of the first kind in `kinds` that has one; "" if none.
+QString latestGenerator(const Project& project, const QStringList& kinds);
 // What the stage editor shows and what runs (without run_dir/resume, which are set at start).
 QJsonObject effectiveStageConfig(const QString& kind, const Project& project);
 // The part worth saving in the project: the config minus derived and per-run keys.
