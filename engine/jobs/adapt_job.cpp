@@ -27,7 +27,7 @@ public:
         std::set<std::string> known = trainerOptionKeys();
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
-                      "weights", "update_every", "step_size", "source_samples", "eval_every", "eval_samples"});
+                      "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples"});
         r.rejectUnknownKeys(known);
         const std::string barycenter = r.text("barycenter", "");
         if (barycenter.empty()) throw Error("adapt: barycenter is required (the stage-1 generator file)");
@@ -38,7 +38,7 @@ public:
         Json bary = Json::object();
         for (const auto& key : trainerOptionKeys())
             if (config_.contains(key)) bary[key] = config_[key];
-        for (const char* key : {"weights", "update_every", "step_size", "source_samples", "eval_every", "eval_samples"})
+        for (const char* key : {"weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples"})
             if (config_.contains(key)) bary[key] = config_[key];
         Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"},
                               {"lambda", r.number("lambda_barycenter", 1.0)}};

@@ -40,7 +40,7 @@ InitMode parseInitMode(const Json& v, std::string* file, const std::string& cont
 }  // namespace
 
 std::set<std::string> coalescenceKeys() {
-    return {"sources", "weights", "update_every", "step_size", "init", "mode", "source_samples", "arch",
+    return {"sources", "weights", "update_every", "step_size", "penalty", "init", "mode", "source_samples", "arch",
             "eval_every", "eval_samples"};
 }
 
@@ -113,6 +113,7 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     }
     c.weights.updateEvery = r.integer("update_every", c.weights.updateEvery);
     c.weights.stepSize = r.number("step_size", c.weights.stepSize);
+    c.weights.penalty = r.number("penalty", c.weights.penalty);
     for (const auto& s : c.sources) {
         if (typed) c.weights.lambdas.push_back(s.lambda);
         c.weights.radii.push_back(s.radius);

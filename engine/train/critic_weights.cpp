@@ -54,6 +54,8 @@ CriticWeights::CriticWeights(const CriticWeightOptions& options, size_t sourceCo
             throw Error("weights: update_every must be >= 1, got " + std::to_string(options_.updateEvery));
         if (!std::isfinite(options_.stepSize) || options_.stepSize <= 0)
             throw Error("weights: step_size ρ must be finite and > 0, got " + std::to_string(options_.stepSize));
+        if (!std::isfinite(options_.penalty) || options_.penalty < 0)
+            throw Error("weights: penalty κ must be finite and >= 0, got " + std::to_string(options_.penalty));
     }
 
     if (!options_.lambdas.empty()) {
@@ -83,6 +85,15 @@ bool CriticWeights::afterIteration(int64_t step, const std::vector<double>& wHat
         lambdas_[k] = next;
     }
     return moved;
+}
+
+std::vector<double> CriticWeights::effectiveWeights(const std::vector<double>& wHat) const {
+    if (!damped()) return lambdas_;
+    std::vector<double> w = lambdas_;
+    for (size_t k = 0; k < w.size(); ++k)
+        if (hasRadius(k) && k < wHat.size() && std::isfinite(wHat[k]))
+            w[k] = std::max(0.0, lambdas_[k] + options_.penalty * (wHat[k] - options_.radii[k]));
+    return w;
 }
 
 nlohmann::json CriticWeights::state() const { return {{"lambda", lambdas_}, {"mode", toString(options_.mode)}}; }

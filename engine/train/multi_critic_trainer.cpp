@@ -186,7 +186,8 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
 
     // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
     // (their gradients are not needed); critics with λ_k = 0 are skipped.
-    const auto& lambda = weights_.lambdas();
+    // Ŵ from the iterations so far (the current one is folded in below, after the host sync).
+    const std::vector<double> lambda = wHatInitialised_ ? weights_.effectiveWeights(wHat_) : weights_.lambdas();
     torch::Tensor fake = generator_->forward(generator_->sampleLatent(b, rng_));
     torch::Tensor lossG = torch::zeros({}, torch::TensorOptions().device(device_));
     bool anyWeight = false;
@@ -229,6 +230,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         lastMetrics_["gp" + suffix] = v[3 * k + 1];
         lastMetrics_["w_hat" + suffix] = wHat_[k];
         lastMetrics_["lambda" + suffix] = weights_.lambdas()[k];
+        if (weights_.damped()) lastMetrics_["weight" + suffix] = lambda[k];  // what this G step used
         if (weights_.hasRadius(k)) lastMetrics_["eta" + suffix] = weights_.radius(k);
     }
     lastMetrics_["loss_g"] = v[values.size(0) - 1];
@@ -352,6 +354,7 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
     lastCheckpointPath_ = file;
     lastCheckpointStep_ = step_;
     lastSampleStep_ = step_;
+    lastEvaluationStep_ = step_;  // resuming a finished run must not repeat its last events
 }
 
 void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
