@@ -99,6 +99,10 @@ public:
                 throw Error("ternarize: float_weight and data_weight cannot both be 0");
         } else if (!data_.empty()) {
             throw Error("ternarize: data is only used for fine-tuning; set iterations > 0 or remove data");
+        } else {
+            const int64_t seed = r.integer("seed", 1);  // still seeds the recalibration and comparison z
+            if (seed < 0) throw Error("ternarize: seed must be >= 0");
+            trainer_.seed = static_cast<uint64_t>(seed);
         }
         const int64_t kSeed = r.integer("k_seed", static_cast<int64_t>(trainer_.seed));
         if (kSeed < 0) throw Error("ternarize: k_seed must be >= 0");
