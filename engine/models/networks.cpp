@@ -1,6 +1,7 @@
 #include "models/networks.h"
 
 #include "core/error.h"
+#include "models/transposed_conv.h"
 
 namespace coalesce {
 
@@ -38,7 +39,17 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
     if (z.dim() != 2 || z.size(1) != spec_.latentDim)
         throw Error("generator: expected latent batch B×" + std::to_string(spec_.latentDim) + ", got " +
                     c10::str(z.sizes()));
-    return spec_.isImage() ? net->forward(z.view({z.size(0), z.size(1), 1, 1})) : net->forward(z);
+    if (!spec_.isImage()) return net->forward(z);
+    // The Sequential's layers one by one, so the transposed convolutions take the fast Conv2d path
+    // (models/transposed_conv.h); parameters and their names stay those of the Sequential.
+    torch::Tensor x = z.view({z.size(0), z.size(1), 1, 1});
+    for (auto& layer : *net) {
+        if (auto up = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(layer.ptr()))
+            x = transposedConv2d(x, up->weight, up->options.bias() ? up->bias : torch::Tensor(), up->options);
+        else
+            x = layer.forward(x);
+    }
+    return x;
 }
 
 torch::Device GeneratorImpl::device() const {

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "models/transposed_conv.h"
 #include "quant/ternary_ops.h"
 
 namespace coalesce {
@@ -165,14 +166,8 @@ TernaryConvTranspose2dImpl::TernaryConvTranspose2dImpl(const torch::nn::ConvTran
 }
 
 torch::Tensor TernaryConvTranspose2dImpl::forward(const torch::Tensor& x) {
-    return F::conv_transpose2d(x, ternaryWeight(),
-                               F::ConvTranspose2dFuncOptions()
-                                   .bias(bias)
-                                   .stride(convOptions.stride())
-                                   .padding(c10::get<torch::ExpandingArray<2>>(convOptions.padding()))
-                                   .output_padding(convOptions.output_padding())
-                                   .groups(convOptions.groups())
-                                   .dilation(convOptions.dilation()));
+    // The generator's layer shapes take the fast Conv2d formulation (models/transposed_conv.h).
+    return transposedConv2d(x, ternaryWeight(), bias, convOptions);
 }
 
 TernaryLinearImpl::TernaryLinearImpl(const torch::nn::Linear& source, const TernaryOptions& options)

@@ -1,10 +1,12 @@
 // Architecture specs and the generator/critic networks: shapes, parameter counts of the paper's nets,
-// JSON round trip and validation errors.
+// JSON round trip and validation errors; the Conv2d formulation of the transposed convolutions against
+// torch's conv_transpose2d (outputs and gradients).
 #include <QtTest/QtTest>
 #include <torch/torch.h>
 
 #include "core/error.h"
 #include "models/networks.h"
+#include "models/transposed_conv.h"
 
 using namespace coalesce;
 
@@ -60,6 +62,40 @@ private Q_SLOTS:
             QVERIFY(std::string(e.what()).find("generator_widths") != std::string::npos);
         }
         QVERIFY_THROWS_EXCEPTION(Error, ArchSpec::preset("resnet", "small"));
+    }
+    void transposedConvEqualsTorchsInValueAndGradient() {
+        // Ground truth: torch::conv_transpose2d (the op the fast path replaces). Cases: the latent
+        // projection (1×1 input, stride 1), the upsampling layers (k4 s2 p1) at dcgan32's sizes, odd
+        // sizes, no bias, and configurations that must fall back (stride 3, padding 2).
+        struct Case { int64_t batch, in, out, h, w, k, stride, padding; bool bias; };
+        const Case cases[] = {{3, 100, 32, 1, 1, 4, 1, 0, true}, {3, 32, 16, 4, 4, 4, 2, 1, true},
+                              {2, 16, 8, 8, 8, 4, 2, 1, true},    {2, 8, 3, 16, 16, 4, 2, 1, false},
+                              {2, 5, 4, 5, 7, 4, 2, 1, true},     {2, 5, 4, 5, 5, 4, 3, 1, true},
+                              {2, 5, 4, 5, 5, 4, 2, 2, true},     {2, 5, 4, 1, 1, 3, 1, 0, true}};
+        torch::manual_seed(3);
+        for (const auto& c : cases) {
+            auto x = torch::randn({c.batch, c.in, c.h, c.w}, torch::kDouble).requires_grad_();
+            auto w = torch::randn({c.in, c.out, c.k, c.k}, torch::kDouble).requires_grad_();
+            auto b = c.bias ? torch::randn({c.out}, torch::kDouble).requires_grad_() : torch::Tensor();
+            auto upstream = torch::randn_like(torch::conv_transpose2d(x, w, b, c.stride, c.padding));
+            auto expected = torch::conv_transpose2d(x, w, b, c.stride, c.padding);
+            auto expectedGrads = torch::autograd::grad({(expected * upstream).sum()}, c.bias ? std::vector<torch::Tensor>{x, w, b} : std::vector<torch::Tensor>{x, w});
+            auto got = transposedConv2d(x, w, b, c.stride, c.padding);
+            QCOMPARE(got.sizes().vec(), expected.sizes().vec());
+            QVERIFY2(torch::allclose(got, expected, 1e-10, 1e-10), qPrintable(QString("case in=%1 h=%2 s=%3").arg(c.in).arg(c.h).arg(c.stride)));
+            auto grads = torch::autograd::grad({(got * upstream).sum()}, c.bias ? std::vector<torch::Tensor>{x, w, b} : std::vector<torch::Tensor>{x, w});
+            for (size_t i = 0; i < grads.size(); ++i) QVERIFY(torch::allclose(grads[i], expectedGrads[i], 1e-10, 1e-10));
+        }
+    }
+    void generatorForwardMatchesTheSequentialsOwn() {
+        // GeneratorImpl::forward walks the layers itself; the Sequential's forward is the reference.
+        for (const char* preset : {"small", "paper"}) {
+            Generator g(ArchSpec::preset("dcgan32", preset, 1));
+            g->eval();
+            auto z = g->sampleLatent(4);
+            auto expected = g->net->forward(z.view({4, -1, 1, 1}));
+            QVERIFY(torch::allclose(g->forward(z), expected, 1e-5, 1e-5));
+        }
     }
     void generatorRejectsWrongLatentSize() {
         Generator g(ArchSpec::preset("dcgan32", "small", 1));
