@@ -8,7 +8,7 @@
 //  "lambda_barycenter": 1, "lambda_local": 1,             (normalised; the reference uses 1:1)
 //  "radius_barycenter": 0.5, "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
 //  "source_samples": 0,                                   (0 = sample B online; N = freeze N samples)
-//  + the trainer fields, "eval_every", "eval_samples", "run_dir", "resume", "runtime"}
+//  + the trainer fields, "eval_every", "eval_samples", "evaluation", "evaluation_every", "run_dir", "resume", "runtime"}
 //
 // In constrained mode λ_B follows projected dual ascent on Ŵ_B − η_B and λ_0 stays fixed (the local
 // term is the objective). Implemented as a two-source coalescence (train/coalescence.h).
@@ -28,6 +28,7 @@ public:
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
                       "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples"});
+        for (const auto& k : protocolEvaluationKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
         const std::string barycenter = r.text("barycenter", "");
         if (barycenter.empty()) throw Error("adapt: barycenter is required (the stage-1 generator file)");
@@ -39,6 +40,8 @@ public:
         for (const auto& key : trainerOptionKeys())
             if (config_.contains(key)) bary[key] = config_[key];
         for (const char* key : {"weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples"})
+            if (config_.contains(key)) bary[key] = config_[key];
+        for (const auto& key : protocolEvaluationKeys())
             if (config_.contains(key)) bary[key] = config_[key];
         Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"},
                               {"lambda", r.number("lambda_barycenter", 1.0)}};

@@ -9,6 +9,7 @@
 //  "init": "largest" | "average" | "random" | {"generator": "<file>"},
 //  "mode": "joint" | "recursive", "source_samples": 0, "arch": {...} (random init only),
 //  "eval_every": <sample_every>, "eval_samples": 512,
+//  "evaluation": {protocol}, "evaluation_every": N,     (live FID/KID/W1/...: train/protocol_evaluation.h)
 //  + the trainer fields (iterations, batch_size, n_critic, gp, lr, seed, sample_every, checkpoint_every, ...)
 //  + "run_dir", "resume", "runtime"}
 //

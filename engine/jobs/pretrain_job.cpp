@@ -6,6 +6,7 @@
 //  "k": 0, "k_seed": <seed>,          optional few-shot subset (k samples without replacement)
 //  "iterations": 2000, "batch_size": 64, "n_critic": 5, "gp": "standard", "lr": 1e-4 (toy: 1e-3), "seed": 1,
 //  "sample_every": 100, "checkpoint_every": 200, "eval_every": <sample_every>,
+//  "evaluation": {protocol}, "evaluation_every": N     (optional live FID/KID/W1/...: train/protocol_evaluation.h)
 //  "run_dir": "runs/x", "resume": false, "runtime": {"threads": 0, "device": "auto"}}
 //
 // Writes the run directory (train/training_job.h) and <run_dir>/generator.coalesce. Every eval_every
@@ -19,6 +20,7 @@
 #include "data/dataset.h"
 #include "jobs/job_factory.h"
 #include "metrics/optimal_transport.h"
+#include "train/protocol_evaluation.h"
 #include "train/training_job.h"
 
 namespace coalesce {
@@ -32,6 +34,7 @@ public:
         std::set<std::string> known = trainerOptionKeys();
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"data", "arch", "k", "k_seed", "eval_every"});
+        for (const auto& k : protocolEvaluationKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
 
         data_ = r.text("data", "");
@@ -50,6 +53,7 @@ public:
         kSeed_ = static_cast<uint64_t>(kSeed);
         evalEvery_ = r.integer("eval_every", options_.sampleEvery);
         if (evalEvery_ < 0) throw Error("pretrain: eval_every must be >= 0, got " + std::to_string(evalEvery_));
+        evaluation_ = readProtocolEvaluation(r);
         resume_ = r.boolean("resume", false);
         runDir_ = r.text("run_dir", "");
         if (runDir_.empty()) {
@@ -91,11 +95,12 @@ private:
         torch::Tensor evalLatent = generator->sampleLatent(512, evalRng);
         if (!arch_.isImage()) trainer.setPreviewReference(evalReal);
         if (evalEvery_ > 0) {
-            trainer.setEvaluator(evalEvery_, [evalReal, evalLatent](int64_t step, Generator& g, JobObserver& obs) {
+            trainer.addEvaluator(evalEvery_, [evalReal, evalLatent](int64_t step, Generator& g, JobObserver& obs) {
                 torch::Tensor fake = g->forward(evalLatent.to(g->device())).to(torch::kCPU);
                 obs.onMetric("sliced_w1/data", step, slicedW1(fake.flatten(1), evalReal.flatten(1)));
             });
         }
+        attachProtocolEvaluation(trainer, evaluation_, arch_, run.runDir, run.observer, run.cancel, run.device);
         if (run.resume) resumeTrainer(trainer, run, resumableChanges());
         trainer.train(run.observer, run.cancel);
 
@@ -120,6 +125,7 @@ private:
     int64_t k_ = 0;
     uint64_t kSeed_ = 1;
     int64_t evalEvery_ = 100;
+    ProtocolEvaluationOptions evaluation_;
     bool resume_ = false;
     std::string runDir_;
     RuntimeOptions runtime_;

@@ -40,8 +40,10 @@ InitMode parseInitMode(const Json& v, std::string* file, const std::string& cont
 }  // namespace
 
 std::set<std::string> coalescenceKeys() {
-    return {"sources", "weights", "update_every", "step_size", "penalty", "init", "mode", "source_samples", "arch",
-            "eval_every", "eval_samples"};
+    std::set<std::string> keys{"sources", "weights", "update_every", "step_size", "penalty", "init", "mode",
+                               "source_samples", "arch", "eval_every", "eval_samples"};
+    for (const auto& k : protocolEvaluationKeys()) keys.insert(k);
+    return keys;
 }
 
 CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
@@ -139,6 +141,7 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     if (c.evalEvery < 0) throw Error(r.context() + ": eval_every must be >= 0");
     c.evalSamples = r.integer("eval_samples", 512);
     if (c.evalSamples < 1 || c.evalSamples > 100000) throw Error(r.context() + ": eval_samples must be in 1..100000");
+    c.evaluation = readProtocolEvaluation(r);
     return c;
 }
 
@@ -275,7 +278,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
         at::Generator latentRng = makeCpuGenerator(deriveSeed(options.seed, 3));
         torch::Tensor latent = init->sampleLatent(cfg.evalSamples, latentRng).to(torch::kCPU);
         const bool exact = !spec.isImage() && spec.dataDim <= 16;
-        trainer.setEvaluator(cfg.evalEvery, [latent, evalSets, exact, w1](int64_t step, Generator& g, JobObserver& obs) {
+        trainer.addEvaluator(cfg.evalEvery, [latent, evalSets, exact, w1](int64_t step, Generator& g, JobObserver& obs) {
             torch::Tensor fake = g->forward(latent.to(g->device())).to(torch::kCPU).flatten(1);
             for (size_t k = 0; k < evalSets.size(); ++k) {
                 const torch::Tensor real = evalSets[k].flatten(1);
@@ -285,6 +288,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
             }
         });
     }
+    attachProtocolEvaluation(trainer, cfg.evaluation, spec, dir, observer, cancel, device);
     if (resume) {
         TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true};
         resumeTrainer(trainer, stageRun, resumableChanges());

@@ -30,6 +30,7 @@
 #include "models/arch_spec.h"
 #include "train/critic_weights.h"
 #include "train/multi_critic_trainer.h"
+#include "train/protocol_evaluation.h"
 #include "train/training_config.h"
 #include "train/training_job.h"
 
@@ -63,6 +64,7 @@ struct CoalescenceConfig {
     std::optional<ArchSpec> arch;       // for random init without generator sources
     int64_t evalEvery = 100;
     int64_t evalSamples = 512;
+    ProtocolEvaluationOptions evaluation;  // live FID/KID/W1 under a protocol ("evaluation", "evaluation_every")
 };
 
 // Reads the "barycenter" job config (see docs in jobs/barycenter_job.cpp); Error naming the field.

@@ -136,10 +136,9 @@ MultiCriticTrainer::MultiCriticTrainer(Generator generator, std::vector<CriticSo
     wHat_.assign(slots_.size(), 0.0);
 }
 
-void MultiCriticTrainer::setEvaluator(int64_t every, Evaluator evaluator) {
+void MultiCriticTrainer::addEvaluator(int64_t every, Evaluator evaluator, bool atStart) {
     if (every < 0) throw Error("eval_every: must be >= 0, got " + std::to_string(every));
-    evaluateEvery_ = every;
-    evaluator_ = std::move(evaluator);
+    evaluators_.push_back({every, std::move(evaluator), atStart, -1});
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -267,18 +266,17 @@ void MultiCriticTrainer::emitSamples(JobObserver& observer) {
     lastSampleStep_ = step_;
 }
 
-void MultiCriticTrainer::runEvaluator(JobObserver& observer) {
-    if (!evaluator_) return;
+void MultiCriticTrainer::runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer) {
     torch::NoGradGuard noGrad;
     generator_->eval();
     try {
-        evaluator_(step_, generator_, observer);
+        evaluator.evaluate(step_, generator_, observer);
     } catch (...) {
         generator_->train();
         throw;
     }
     generator_->train();
-    lastEvaluationStep_ = step_;
+    evaluator.lastStep = step_;
 }
 
 Checkpoint MultiCriticTrainer::makeCheckpoint() const {
@@ -354,7 +352,7 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
     lastCheckpointPath_ = file;
     lastCheckpointStep_ = step_;
     lastSampleStep_ = step_;
-    lastEvaluationStep_ = step_;  // resuming a finished run must not repeat its last events
+    for (auto& e : evaluators_) e.lastStep = step_;  // resuming a finished run must not repeat its last events
 }
 
 void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
@@ -404,7 +402,11 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
             observer.onLog(LogLevel::Info, "source " + std::to_string(k) + ": " + slots_[k].source->describe() +
                                                ", λ = " + std::to_string(weights_.lambdas()[k]));
     }
-    if (step_ == 0) emitSamples(observer);
+    if (step_ == 0) {
+        emitSamples(observer);
+        for (auto& e : evaluators_)
+            if (e.atStart) runEvaluator(e, observer);
+    }
     observer.onProgress(step_, total, options_.phase);
 
     bool betweenIterations = true;
@@ -416,7 +418,8 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
             betweenIterations = true;
             observer.onProgress(step_, total, options_.phase);
             if (options_.sampleEvery > 0 && step_ % options_.sampleEvery == 0) emitSamples(observer);
-            if (evaluateEvery_ > 0 && step_ % evaluateEvery_ == 0) runEvaluator(observer);
+            for (auto& e : evaluators_)
+                if (e.every > 0 && step_ % e.every == 0) runEvaluator(e, observer);
             if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0) writeCheckpoint(observer);
         }
     } catch (const Cancelled&) {
@@ -430,7 +433,8 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
         throw;
     }
     if (lastSampleStep_ != step_) emitSamples(observer);
-    if (evaluator_ && lastEvaluationStep_ != step_) runEvaluator(observer);
+    for (auto& e : evaluators_)
+        if (e.lastStep != step_) runEvaluator(e, observer);
     writeCheckpoint(observer);
 }
 

@@ -88,9 +88,11 @@ public:
     void setCheckpointMeta(const nlohmann::json& meta) { extraMeta_ = meta; }
     // Target points drawn under the generated points in the toy-mode preview.
     void setPreviewReference(const torch::Tensor& points) { previewReference_ = points; }
-    // Called every `every` steps and at the end with G in eval mode under NoGrad (e.g. FID).
+    // Called every `every` steps and at the end with G in eval mode under NoGrad (e.g. FID); with
+    // atStart also before the first iteration (step 0), so curves start at the initial generator.
+    // Several evaluators may be added, each on its own cadence.
     using Evaluator = std::function<void(int64_t step, Generator& generator, JobObserver& observer)>;
-    void setEvaluator(int64_t every, Evaluator evaluator);
+    void addEvaluator(int64_t every, Evaluator evaluator, bool atStart = false);
 
     // Restores a checkpoint written by makeCheckpoint() of a trainer with the same sources and options.
     void restore(const Checkpoint& checkpoint, const std::string& fileForMessages);
@@ -111,6 +113,12 @@ public:
     int64_t lastCheckpointStep() const { return lastCheckpointStep_; }
 
 private:
+    struct ScheduledEvaluator {
+        int64_t every = 0;
+        Evaluator evaluate;
+        bool atStart = false;
+        int64_t lastStep = -1;
+    };
     struct Slot {
         std::string name;
         std::unique_ptr<SampleSource> source;
@@ -120,7 +128,7 @@ private:
     };
     void runIteration(CancelToken& cancel, JobObserver& observer);
     void emitSamples(JobObserver& observer);
-    void runEvaluator(JobObserver& observer);
+    void runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer);
     void writeCheckpoint(JobObserver& observer);
     void pruneOldCheckpoints() const;
     void requireFiniteWeights() const;
@@ -136,8 +144,7 @@ private:
     at::Generator rng_;          // z and ε for training
     torch::Tensor previewLatent_;  // fixed z of the preview
     torch::Tensor previewReference_;
-    int64_t evaluateEvery_ = 0;
-    Evaluator evaluator_;
+    std::vector<ScheduledEvaluator> evaluators_;
 
     int64_t step_ = 0;
     std::vector<double> wHat_;
@@ -148,7 +155,6 @@ private:
     std::string lastCheckpointPath_;
     int64_t lastCheckpointStep_ = -1;
     int64_t lastSampleStep_ = -1;
-    int64_t lastEvaluationStep_ = -1;
 };
 
 }  // namespace coalesce

@@ -89,7 +89,7 @@ std::set<std::string> trainerOptionKeys() {
 }
 
 std::set<std::string> commonJobKeys() {
-    return {"kind", "runtime", "run_dir", "resume", "name", "notes", "provenance", "resumed", "recorded"};
+    return {"kind", "runtime", "run_dir", "resume", "name", "notes", "provenance", "resumed", "recorded", "evaluation_recorded"};
 }
 
 TrainerOptions readTrainerOptions(const ConfigReader& r, double defaultLr) {

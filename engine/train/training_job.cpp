@@ -26,7 +26,8 @@ RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
 
 std::set<std::string> resumableChanges() {
     return {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "runtime", "run_dir", "resume",
-            "name", "notes", "provenance", "resumed", "recorded", "eval_every"};
+            "name", "notes", "provenance", "resumed", "recorded", "eval_every", "evaluation_recorded",
+            "evaluation_cache_dir"};
 }
 
 namespace {
