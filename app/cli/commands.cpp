@@ -98,6 +98,25 @@ int runEvaluator(const ParsedArgs& a) {
     return runJobConfig(config, a.flag("quiet"));
 }
 
+// --- experiment: the few-shot protocol end to end ------------------------------------------------
+int runExperiment(const ParsedArgs& a) {
+    if (a.positional.size() != 1)
+        throw Error("expected exactly one experiment config (coalesce-cli experiment samples/fashion_fewshot.json)");
+    Json config = readJsonFile(a.positional[0]);
+    if (config.value("kind", "experiment") != "experiment")
+        throw Error(a.positional[0] + ": kind is \"" + config.value("kind", "") + "\", not \"experiment\" (use coalesce-cli run)");
+    config["kind"] = "experiment";
+    if (a.has("out")) config["run_dir"] = a.str("out");
+    if (a.has("seeds")) {
+        Json seeds = Json::array();
+        for (int64_t s = 1; s <= a.integer("seeds"); ++s) seeds.push_back(s);
+        config["seeds"] = seeds;
+    }
+    if (a.has("iterations")) config["adaptation"]["iterations"] = a.integer("iterations");
+    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
+    return runJobConfig(config, a.flag("quiet"));
+}
+
 // --- jobs: list what the engine can run ----------------------------------------------------------
 int runJobs(const ParsedArgs&) {
     for (const auto& k : jobKinds()) std::printf("%-14s %s\n", k.c_str(), jobKindSummary(k).c_str());
@@ -154,6 +173,13 @@ const std::vector<Command>& commands() {
                        {"cache-dir", OptionType::String, "cache folder (default ~/.cache/coalesce)", ""}}),
           true},
          runEvaluator},
+        {{"experiment", "Run the few-shot protocol: every method x n x seed, then a report (summary.md, plots)",
+          "coalesce-cli experiment CONFIG.json [--out DIR] [--seeds S] [--iterations N]",
+          withRuntime({{"out", OptionType::String, "override the config's run_dir (re-running continues it)", ""},
+                       {"seeds", OptionType::Int, "use seeds 1..S instead of the config's", ""},
+                       {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""}}),
+          true},
+         runExperiment},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
     };
     return all;

@@ -10,6 +10,7 @@ std::unique_ptr<Job> makeAverageJob(const Json& config);     // jobs/barycenter_
 std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeTernarizeJob(const Json& config);       // jobs/ternarize_job.cpp
+std::unique_ptr<Job> makeExperimentJob(const Json& config);      // jobs/experiment_job.cpp
 
 void registerBuiltinJobs() {
     registerJobKind("ternarize", &makeTernarizeJob, "ternarise a generator (learned threshold, TWN or TTQ) into a packed 2-bit file");
@@ -21,6 +22,8 @@ void registerBuiltinJobs() {
                     "W1 barycenter of pre-trained generators (K critics; fixed or constrained weights)");
     registerJobKind("adapt", &makeAdaptJob,
                     "fast adaptation: from the barycenter to a few local samples (two critics)");
+    registerJobKind("experiment", &makeExperimentJob,
+                    "the few-shot protocol: sources, barycenter, then every method x n x seed, and a report");
     registerJobKind("average", &makeAverageJob, "element-wise mean of generator files (model-average baseline)");
 }
 

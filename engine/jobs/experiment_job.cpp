@@ -1,0 +1,298 @@
+// Job "experiment": runs an experiment plan (jobs/experiment_plan.h) end to end and writes its report.
+//   1. sources: pretrains the sources given as data (skipped when their generator exists)
+//   2. stage 1: the barycenter of the sources; the model average (when the methods need them)
+//   3. the transfer source for TransferGAN/FreezeD: the source with the lowest FID on the target ("auto")
+//   4. every (method, n, seed) run with live evaluation under the one protocol
+//   5. <run_dir>/report/: summary.md, summary.json, plots, sample grids (report/experiment_report.h)
+// Re-running the same config continues: finished runs are kept (after checking that they were made
+// with the same config), unfinished ones resume from their last checkpoint. A failed method run is
+// reported as failed and the others go on; a failed source or barycenter stops the experiment.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/runtime.h"
+#include "io/model_files.h"
+#include "jobs/experiment_plan.h"
+#include "jobs/job_factory.h"
+#include "metrics/evaluator.h"
+#include "report/experiment_report.h"
+#include "run/run_directory.h"
+#include "train/training_config.h"
+#include "train/training_job.h"
+
+namespace fs = std::filesystem;
+
+namespace coalesce {
+
+namespace {
+
+// The JSON object in a file; an empty object when the file is missing or unreadable.
+Json readJsonObject(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) return Json::object();
+    Json j = Json::parse(in, nullptr, false);
+    return j.is_object() ? j : Json::object();
+}
+
+// Sub-job events → the experiment's observer: one progress bar over all planned iterations, logs and
+// evaluation metrics labelled with the run they belong to.
+class SubJobObserver : public JobObserver {
+public:
+    SubJobObserver(JobObserver& outer, std::string label, int64_t offset, int64_t total)
+        : outer_(outer), label_(std::move(label)), offset_(offset), total_(total) {}
+    void onProgress(std::int64_t done, std::int64_t, const std::string& phase) override {
+        outer_.onProgress(std::min(offset_ + done, total_), total_, label_ + " " + phase);
+    }
+    void onMetric(const std::string& name, std::int64_t step, double value) override {
+        if (name.rfind("eval/", 0) == 0) outer_.onMetric(label_ + "/" + name, step, value);
+    }
+    void onImage(const std::string&, std::int64_t step, const ImageU8& image) override { outer_.onImage(label_, step, image); }
+    void onLog(LogLevel level, const std::string& message) override { outer_.onLog(level, "[" + label_ + "] " + message); }
+    void onCheckpoint(std::int64_t step, const std::string& path) override { outer_.onCheckpoint(step, path); }
+
+private:
+    JobObserver& outer_;
+    std::string label_;
+    int64_t offset_, total_;
+};
+
+// A finished run made from another config: the experiment stops (mixing configs would corrupt it).
+struct ConfigMismatch : Error {
+    using Error::Error;
+};
+
+int64_t plannedIterations(const Json& job) { return job.value("iterations", int64_t(2000)); }
+
+class ExperimentJob : public Job {
+public:
+    explicit ExperimentJob(const Json& config) : config_(config), plan_(planExperiment(config)) {
+        ConfigReader r(config_, "experiment");
+        runtime_ = readRuntimeOptions(r);
+    }
+    std::string kind() const override { return "experiment"; }
+
+    JobResult run(JobObserver& observer, CancelToken& cancel) override {
+        JobResult result;
+        result.runDir = plan_.runDir;
+        try {
+            configureThreads(runtime_.threads);
+            fs::create_directories(plan_.runDir);
+            writePlan();
+            total_ = 0;
+            for (const auto& s : plan_.sources)
+                if (!s.pretrain.is_null()) total_ += plannedIterations(s.pretrain);
+            if (!plan_.barycenter.is_null()) total_ += plannedIterations(plan_.barycenter);
+            total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
+            done_ = 0;
+
+            for (const auto& s : plan_.sources)
+                if (!s.pretrain.is_null()) runDependency("source " + s.name, s.pretrain, s.generator, observer, cancel);
+            if (!plan_.barycenter.is_null())
+                runDependency("barycenter", plan_.barycenter,
+                              (fs::path(plan_.barycenter["run_dir"].get<std::string>()) / "generator.coalesce").string(), observer, cancel);
+            if (!plan_.average.is_null() && !fs::exists(plan_.average["output"].get<std::string>()))
+                runDependency("average", plan_.average, plan_.average["output"].get<std::string>(), observer, cancel);
+            chooseTransferSource(observer, cancel);
+
+            std::vector<ExperimentRunRecord> records;
+            size_t index = 0;
+            for (const auto& planned : plan_.runs) {
+                ++index;
+                cancel.check();
+                records.push_back(runMethod(planned, index, observer, cancel));
+            }
+            // The upper bound runs once per seed and is shown for every n.
+            std::vector<ExperimentRunRecord> shown;
+            for (const auto& r : records) {
+                if (r.method != "edge_only_all") {
+                    shown.push_back(r);
+                    continue;
+                }
+                for (int64_t n : plan_.shots) {
+                    ExperimentRunRecord copy = r;
+                    copy.shots = n;
+                    shown.push_back(copy);
+                }
+            }
+            ExperimentReportOptions options;
+            options.title = "Coalesce experiment: " + plan_.name;
+            const bool haveEdge = std::find(plan_.methods.begin(), plan_.methods.end(), "edge_only") != plan_.methods.end();
+            options.referenceMethod = haveEdge ? "edge_only" : plan_.methods.front();
+            options.protocol = {{"evaluation", plan_.evaluation},
+                                {"iterations_per_run", plan_.iterationsPerRun},
+                                {"evaluation_every", config_.value("evaluation_every", 50)},
+                                {"target", config_.value("target", "")},
+                                {"shots", plan_.shots},
+                                {"seeds", plan_.seeds},
+                                {"methods", plan_.methods},
+                                {"adaptation", config_.value("adaptation", Json::object())},
+                                {"barycenter", plan_.barycenter},
+                                {"transfer_source", transferChoice_},
+                                {"runtime", describeRuntime(resolveDevice(runtime_.device))}};
+            ExperimentReport report = writeExperimentReport((fs::path(plan_.runDir) / "report").string(), shown, options);
+            int failed = 0;
+            for (const auto& r : records) failed += r.status != "finished";
+            result.summary = {{"status", "finished"},
+                              {"report", report.markdownPath},
+                              {"runs", records.size()},
+                              {"failed_runs", failed},
+                              {"summary", report.summary}};
+            result.message = "experiment " + plan_.name + ": " + std::to_string(records.size()) + " runs (" +
+                             std::to_string(failed) + " failed); report: " + report.markdownPath;
+            observer.onLog(LogLevel::Info, result.message);
+        } catch (const Cancelled&) {
+            result.status = JobResult::Status::Cancelled;
+            result.message = "cancelled (finished runs are kept; run the same config again to continue)";
+            observer.onLog(LogLevel::Info, "experiment: " + result.message);
+        } catch (const std::exception& e) {
+            result.status = JobResult::Status::Failed;
+            const std::string m = e.what();
+            result.message = m.substr(0, m.find('\n'));
+            observer.onLog(LogLevel::Error, "experiment: " + result.message);
+        }
+        return result;
+    }
+
+private:
+    void writePlan() const {
+        Json runs = Json::array();
+        for (const auto& r : plan_.runs) runs.push_back(r.job);
+        Json sources = Json::array();
+        for (const auto& s : plan_.sources) sources.push_back({{"name", s.name}, {"generator", s.generator}, {"pretrain", s.pretrain}});
+        const Json plan{{"config", config_}, {"provenance", provenance()}, {"sources", sources},
+                        {"barycenter", plan_.barycenter}, {"average", plan_.average}, {"runs", runs}};
+        writeFileAtomically((fs::path(plan_.runDir) / "plan.json").string(), plan.dump(2) + "\n");
+    }
+
+    // A finished run directory made from a different config must not be silently reused.
+    static void requireSameConfig(const std::string& runDir, const Json& job) {
+        const Json stored = readJsonObject(fs::path(runDir) / "config.json");
+        if (stored.empty()) return;
+        for (const auto& [key, value] : job.items()) {
+            if (key == "runtime" || key == "resume") continue;
+            if (!stored.contains(key) || stored[key] != value)
+                throw ConfigMismatch(runDir + " was made with a different '" + key + "' (" +
+                            (stored.contains(key) ? stored[key].dump() : "absent") + " there, " + value.dump() +
+                            " now): use another run_dir for a changed experiment");
+        }
+    }
+
+    // Runs (or resumes, or skips when finished) one training job; returns its result status.
+    JobResult runTrainingJob(const std::string& label, Json job, JobObserver& observer, CancelToken& cancel) {
+        const std::string dir = job.value("run_dir", "");
+        const Json summary = dir.empty() ? Json::object() : readJsonObject(fs::path(dir) / "summary.json");
+        const int64_t iterations = plannedIterations(job);
+        if (summary.value("status", "") == "finished") {
+            requireSameConfig(dir, job);
+            observer.onLog(LogLevel::Info, label + ": already finished in " + dir);
+            done_ += iterations;
+            JobResult r;
+            r.summary = summary;
+            r.runDir = dir;
+            return r;
+        }
+        if (!dir.empty() && fs::exists(dir)) {
+            if (fs::exists(fs::path(dir) / "checkpoints" / "latest.coalesce")) {
+                requireSameConfig(dir, job);
+                job["resume"] = true;
+            } else {
+                fs::remove_all(dir);  // it never reached a checkpoint: nothing to keep
+            }
+        }
+        SubJobObserver sub(observer, label, done_, total_);
+        auto instance = createJob(job);
+        JobResult r = instance->run(sub, cancel);
+        done_ += iterations;
+        if (r.status == JobResult::Status::Cancelled) throw Cancelled();
+        return r;
+    }
+
+    void runDependency(const std::string& label, const Json& job, const std::string& output, JobObserver& observer,
+                       CancelToken& cancel) {
+        if (job.value("kind", "") != "average" && fs::exists(output) && job.value("run_dir", "").empty()) return;
+        JobResult r = runTrainingJob(label, job, observer, cancel);
+        if (r.status == JobResult::Status::Failed) throw Error(label + " failed: " + r.message);
+        if (!fs::exists(output)) throw Error(label + ": finished but " + output + " is missing");
+    }
+
+    void chooseTransferSource(JobObserver& observer, CancelToken& cancel) {
+        const bool needed = std::any_of(plan_.runs.begin(), plan_.runs.end(), [](const PlannedRun& r) {
+            return r.method == "transfer_gan" || r.method == "freezed";
+        });
+        if (!needed) return;
+        const PlannedSource* chosen = nullptr;
+        Json scores = Json::object();
+        if (plan_.transferSource != "auto") {
+            for (const auto& s : plan_.sources)
+                if (s.name == plan_.transferSource) chosen = &s;
+        } else {
+            // TransferGAN fine-tunes "the best single source": the lowest FID against the target's
+            // held-out reference, under the experiment's own protocol.
+            const EvaluationProtocol protocol = EvaluationProtocol::fromJson(plan_.evaluation);
+            EvaluatorOptions options;
+            options.device = resolveDevice(runtime_.device).str();
+            double best = std::numeric_limits<double>::infinity();
+            for (const auto& s : plan_.sources) {
+                cancel.check();
+                Generator g = loadGenerator(s.generator);
+                g->to(resolveDevice(runtime_.device));
+                const Json scored = evaluateGenerator(g, protocol, options, &observer, &cancel, s.generator);
+                const double fid = scored["metrics"].value("fid", std::numeric_limits<double>::infinity());
+                scores[s.name] = scored["metrics"];
+                observer.onLog(LogLevel::Info, "transfer source candidate " + s.name + ": FID " + std::to_string(fid) + " on the target");
+                if (fid < best) {
+                    best = fid;
+                    chosen = &s;
+                }
+            }
+        }
+        if (!chosen) throw Error("experiment: no transfer source could be chosen");
+        transferGenerator_ = chosen->generator;
+        const fs::path checkpoint = fs::path(chosen->generator).parent_path() / "checkpoints" / "latest.coalesce";
+        // FreezeD takes the source's critic from the pretrain run the generator file sits in.
+        transferCritic_ = fs::exists(checkpoint) ? checkpoint.string() : "";
+        transferChoice_ = {{"name", chosen->name}, {"generator", chosen->generator}, {"rule", plan_.transferSource}, {"scores", scores}};
+        observer.onLog(LogLevel::Info, "TransferGAN/FreezeD start from source " + chosen->name);
+    }
+
+    ExperimentRunRecord runMethod(const PlannedRun& planned, size_t index, JobObserver& observer, CancelToken& cancel) {
+        ExperimentRunRecord record{planned.method, planned.shots, planned.seed, planned.runDir, 0, "finished"};
+        const std::string label = "[" + std::to_string(index) + "/" + std::to_string(plan_.runs.size()) + "] " + planned.method +
+                                  (planned.shots > 0 ? " n=" + std::to_string(planned.shots) : " all") + " seed " +
+                                  std::to_string(planned.seed);
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            const Json job = resolveTransferSource(planned.job, transferGenerator_, transferCritic_);
+            JobResult r = runTrainingJob(label, job, observer, cancel);
+            if (r.status == JobResult::Status::Failed) record.status = "failed: " + r.message;
+            record.wallSeconds = r.summary.value("wall_seconds", 0.0);
+        } catch (const Cancelled&) {
+            throw;
+        } catch (const ConfigMismatch&) {
+            throw;
+        } catch (const std::exception& e) {
+            record.status = std::string("failed: ") + e.what();
+            observer.onLog(LogLevel::Error, label + ": " + record.status);
+        }
+        if (record.wallSeconds <= 0)
+            record.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return record;
+    }
+
+    Json config_;
+    ExperimentPlan plan_;
+    RuntimeOptions runtime_;
+    int64_t total_ = 0, done_ = 0;
+    std::string transferGenerator_, transferCritic_;
+    Json transferChoice_ = Json::object();
+};
+
+}  // namespace
+
+std::unique_ptr<Job> makeExperimentJob(const Json& config) { return std::make_unique<ExperimentJob>(config); }
+
+}  // namespace coalesce

@@ -1,0 +1,75 @@
+// The experiment protocol of METHOD.md / issue "adaptive coalescence": every method adapts to the same n
+// local samples of the target, with the same iteration budget, seeds and evaluation protocol.
+// A plan is pure data (job configs), made from the experiment config before anything runs, so that
+// what will run can be printed, tested and resumed.
+//
+// {"kind": "experiment", "name": "fashion_fewshot", "run_dir": "runs/fashion_fewshot",
+//  "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
+//  "sources": [{"name": "src_0123", "data": "fashion-mnist:train:0,1,2,3", "seed": 1, "radius": 1.0},
+//              {"name": "src_4567", "generator": "runs/sources/src_4567/generator.coalesce"}],
+//  "source_training": {trainer fields for pretraining sources that have "data"},
+//  "barycenter": {"iterations": 500, "weights": "fixed", "init": "largest", ... barycenter job fields},
+//  "target": "fashion-mnist:train:8,9",
+//  "shots": [8, 20, 100], "seeds": [1, 2, 3],
+//  "methods": ["barycenter", "transfer_gan", "average", "edge_only", "ensemble", "freezed", "edge_only_all"],
+//  "adaptation": {"iterations": 300, "batch_size": 64, "sample_every": 50, ... trainer fields},
+//  "evaluation": {EvaluationProtocol JSON}, "evaluation_every": 50,
+//  "transfer_source": "auto" | "<source name>",   (TransferGAN/FreezeD start from this source; auto = lowest FID)
+//  "freeze_critic_blocks": 1,                      (FreezeD)
+//  "runtime": {"threads": 0, "device": "auto"}}
+//
+// Methods (METHOD.md "Baselines"; each run r = (method, n, seed) starts from its own seed):
+//   barycenter     adapt job from the stage-1 barycenter (two critics: frozen B and the n local samples)
+//   average        adapt job from the element-wise average of the sources (BatchNorm buffers included)
+//   transfer_gan   one critic on the n local samples, G from the best single source
+//   freezed        transfer_gan with the critic started from that source's critic, first blocks frozen
+//   ensemble       one critic on the pooled sources and one on the local samples, G from the sources' average
+//   edge_only      from scratch on the n local samples
+//   edge_only_all  from scratch on all target data (the upper bound; one run per seed, shown for every n)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/job.h"
+
+namespace coalesce {
+
+struct PlannedSource {
+    std::string name;
+    std::string generator;  // the generator file (made by `pretrain` when the source has "data")
+    Json pretrain;          // the pretrain job config, or null when the source is a given file
+    double radius = 0;      // η_k (0 = none given)
+};
+
+struct PlannedRun {
+    std::string method;
+    int64_t shots = 0;
+    uint64_t seed = 0;
+    std::string runDir;
+    Json job;  // the job config; "init"/"sources" may name "@transfer_source" (resolved when it is known)
+};
+
+struct ExperimentPlan {
+    std::string name;
+    std::string runDir;
+    std::vector<PlannedSource> sources;
+    Json barycenter;            // barycenter job config (null when no method needs it)
+    Json average;               // average job config (null when no method needs it)
+    std::string transferSource; // "auto" or a source name
+    std::vector<PlannedRun> runs;
+    Json evaluation;            // the protocol (also inside every run's job config)
+    int64_t iterationsPerRun = 0;
+    std::vector<std::string> methods;
+    std::vector<int64_t> shots;
+    std::vector<uint64_t> seeds;
+};
+
+// Builds the plan; Error naming the field for anything invalid (unknown method, empty shots, ...).
+ExperimentPlan planExperiment(const Json& config);
+std::vector<std::string> experimentMethods();
+
+// Replaces "@transfer_source" / "@transfer_critic" placeholders in a run's job config.
+Json resolveTransferSource(const Json& job, const std::string& generatorFile, const std::string& criticFile);
+
+}  // namespace coalesce

@@ -1,0 +1,198 @@
+// The experiment runner (jobs/experiment_plan.h, "experiment" job): the plan made from a config (one run
+// per method × n × seed, the same budget and protocol for every run, placeholders for the transfer
+// source, errors naming the field), and a whole experiment in the 2-D toy mode end to end: sources
+// pretrained, stage 1, average, every method, live evaluation at step 0 / every E / the end, the report;
+// re-running keeps finished runs, a changed config is refused, a cancelled experiment says so.
+#include <QtTest/QtTest>
+#include <filesystem>
+#include <fstream>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "jobs/experiment_plan.h"
+#include "jobs/job_factory.h"
+#include "support/test_support.h"
+
+using namespace coalesce;
+namespace fs = std::filesystem;
+
+namespace {
+
+Json toyExperiment(const std::string& dir) {
+    return Json{{"kind", "experiment"},
+                {"name", "toy"},
+                {"run_dir", dir},
+                {"arch", {{"family", "mlp2d"}, {"preset", "small"}}},
+                {"sources", Json::array({{{"name", "left"}, {"data", "toy:gauss:-1,0,0.1:400"}},
+                                         {{"name", "down"}, {"data", "toy:gauss:0,-1,0.1:400"}}})},
+                {"source_training", {{"iterations", 6}, {"batch_size", 32}, {"sample_every", 0}, {"checkpoint_every", 0}}},
+                {"barycenter", {{"iterations", 6}, {"batch_size", 32}, {"sample_every", 0}, {"checkpoint_every", 0}}},
+                {"target", "toy:gauss:1,1,0.1:300"},
+                {"shots", {4}},
+                {"seeds", {1, 2}},
+                {"methods", {"barycenter", "average", "transfer_gan", "freezed", "ensemble", "edge_only", "edge_only_all"}},
+                {"adaptation", {{"iterations", 6}, {"batch_size", 32}, {"sample_every", 3}, {"checkpoint_every", 0}}},
+                {"evaluation", {{"reference", "toy:gauss:1,1,0.1:300"}, {"real_samples", 100}, {"fake_samples", 100},
+                                {"w1_samples", 100}, {"diversity_samples", 50}, {"kid_subsets", 2}}},
+                {"evaluation_every", 3},
+                {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+}
+
+std::string errorOf(const Json& config) {
+    try {
+        planExperiment(config);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string readText(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// eval/<name> rows of a metrics.csv: step → present.
+std::set<int64_t> evaluationSteps(const fs::path& metricsCsv, const std::string& name) {
+    std::set<int64_t> steps;
+    std::ifstream in(metricsCsv);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto a = line.find(','), b = line.rfind(',');
+        if (a == std::string::npos || a == b) continue;
+        if (line.substr(a + 1, b - a - 1) == name) steps.insert(std::stoll(line.substr(0, a)));
+    }
+    return steps;
+}
+
+struct Recorder : JobObserver {
+    int64_t lastDone = -1, lastTotal = -1;
+    bool monotone = true;
+    std::vector<std::string> logs;
+    void onProgress(std::int64_t done, std::int64_t total, const std::string&) override {
+        monotone = monotone && done >= lastDone && (lastTotal < 0 || total == lastTotal);
+        lastDone = done;
+        lastTotal = total;
+    }
+    void onLog(LogLevel, const std::string& m) override { logs.push_back(m); }
+};
+
+}  // namespace
+
+class TestExperiment : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void planHasOneRunPerMethodShotAndSeed() {
+        Json c = toyExperiment("runs/x");
+        c["shots"] = {4, 8, 16};
+        c["seeds"] = {1, 2, 3};
+        ExperimentPlan plan = planExperiment(c);
+        // 6 methods × 3 n × 3 seeds, plus the upper bound once per seed.
+        QCOMPARE(plan.runs.size(), size_t(6 * 3 * 3 + 3));
+        std::set<std::string> dirs;
+        for (const auto& r : plan.runs) {
+            QVERIFY2(dirs.insert(r.runDir).second, r.runDir.c_str());
+            // The same budget and protocol for every method; local samples and the seed from the run.
+            QCOMPARE(r.job["iterations"].get<int64_t>(), int64_t(6));
+            QCOMPARE(r.job["evaluation"], c["evaluation"]);
+            QCOMPARE(r.job["seed"].get<uint64_t>(), r.seed);
+            const Json j = r.job;
+            const std::string dump = j.dump();
+            if (r.method == "edge_only_all") QVERIFY(!j.contains("k"));
+            else if (r.method == "barycenter" || r.method == "average" || r.method == "edge_only")
+                QCOMPARE(j["k"].get<int64_t>(), r.shots);
+            else QVERIFY(dump.find("\"k\":" + std::to_string(r.shots)) != std::string::npos);
+        }
+        QCOMPARE(plan.sources.size(), size_t(2));
+        QVERIFY(!plan.sources[0].pretrain.is_null());
+        QCOMPARE(plan.sources[0].pretrain["iterations"].get<int>(), 6);
+        QVERIFY(!plan.barycenter.is_null());
+        QVERIFY(!plan.average.is_null());
+    }
+    void planErrorsNameTheField() {
+        Json c = toyExperiment("runs/x");
+        c["methods"] = {"barycenter", "wishful"};
+        QVERIFY(errorOf(c).find("wishful") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c["shots"] = {0};
+        QVERIFY(errorOf(c).find("shots") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c.erase("evaluation");
+        QVERIFY(errorOf(c).find("evaluation") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c["adaptation"]["k"] = 5;  // the experiment sets k per run
+        QVERIFY(errorOf(c).find("\"k\"") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c["sources"] = Json::array({c["sources"][0]});
+        QVERIFY(errorOf(c).find("two sources") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c["transfer_source"] = "nobody";
+        QVERIFY(errorOf(c).find("nobody") != std::string::npos);
+        c = toyExperiment("runs/x");
+        c["colour"] = "blue";
+        QVERIFY(errorOf(c).find("colour") != std::string::npos);
+    }
+    void transferPlaceholdersAreResolved() {
+        ExperimentPlan plan = planExperiment(toyExperiment("runs/x"));
+        for (const auto& r : plan.runs) {
+            if (r.method != "freezed") continue;
+            const Json j = resolveTransferSource(r.job, "best.coalesce", "best/checkpoints/latest.coalesce");
+            QCOMPARE(j["init"]["generator"].get<std::string>(), std::string("best.coalesce"));
+            QCOMPARE(j["sources"][0]["critic"].get<std::string>(), std::string("best/checkpoints/latest.coalesce"));
+            QVERIFY(j.dump().find('@') == std::string::npos);
+            QVERIFY_THROWS_EXCEPTION(Error, resolveTransferSource(r.job, "best.coalesce", ""));
+        }
+    }
+    void toyExperimentRunsEndToEndAndContinues() {
+        const std::string dir = test::scratchDir("experiment_toy");
+        const Json config = toyExperiment(dir);
+        Recorder rec;
+        CancelToken cancel;
+        JobResult result = createJob(config)->run(rec, cancel);
+        QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
+        QCOMPARE(result.summary["failed_runs"].get<int>(), 0);
+        QVERIFY(rec.monotone);
+        QCOMPARE(rec.lastDone, rec.lastTotal);
+
+        // Every run evaluated at the start, every 3 iterations and at the end, under the one protocol.
+        ExperimentPlan plan = planExperiment(config);
+        for (const auto& r : plan.runs) {
+            const auto steps = evaluationSteps(fs::path(r.runDir) / "metrics.csv", "eval/w1");
+            QVERIFY2((steps == std::set<int64_t>{0, 3, 6}), r.runDir.c_str());
+            QVERIFY(!evaluationSteps(fs::path(r.runDir) / "metrics.csv", "eval/wall_seconds").empty());
+        }
+        // The report: one entry per method at n = 4 with both seeds finished.
+        const Json summary = Json::parse(readText(fs::path(dir) / "report" / "summary.json"));
+        QCOMPARE(summary["by_shots"].size(), size_t(1));
+        QCOMPARE(summary["by_shots"][0]["methods"].size(), size_t(7));
+        for (const auto& m : summary["by_shots"][0]["methods"]) QCOMPARE(m["finished"].get<int>(), 2);
+        QVERIFY(fs::exists(fs::path(dir) / "report" / "summary.md"));
+        QVERIFY(fs::exists(fs::path(dir) / "plan.json"));
+        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("transfer_gan") != std::string::npos);
+
+        // Again: nothing is retrained (finished runs are kept untouched).
+        const auto stamp = fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv");
+        Recorder again;
+        result = createJob(config)->run(again, cancel);
+        QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
+        QVERIFY(fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv") == stamp);
+
+        // A changed budget in the same run_dir is refused, naming the field.
+        Json changed = config;
+        changed["adaptation"]["lr"] = 0.01;
+        result = createJob(changed)->run(again, cancel);
+        QVERIFY(result.status == JobResult::Status::Failed);
+        QVERIFY2(result.message.find("lr") != std::string::npos, result.message.c_str());
+    }
+    void cancelledExperimentSaysSo() {
+        const std::string dir = test::scratchDir("experiment_cancel");
+        CancelToken cancel;
+        cancel.requestCancel();
+        Recorder rec;
+        JobResult result = createJob(toyExperiment(dir))->run(rec, cancel);
+        QVERIFY(result.status == JobResult::Status::Cancelled);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestExperiment)
+#include "test_experiment.moc"
