@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs/sources}"
-ITERS="${2:-1500}"
+ITERS="${2:-500}"
 CLI="${COALESCE_CLI:-build/app/coalesce-cli}"
+# LibTorch threads (0 = all cores). Use 1 when something else shares the machine: two OpenMP threads
+# that wait for each other on a busy 2-core machine were measured 5-20x slower than one thread.
+THREADS="${THREADS:-0}"
 mkdir -p "$OUT"
 
 pretrain() {  # name classes seed
@@ -16,10 +19,10 @@ pretrain() {  # name classes seed
     echo "[sources] $dir/generator.coalesce exists, skipping"
   elif [ -f "$dir/checkpoints/latest.coalesce" ]; then
     echo "[sources] resuming $dir"
-    "$CLI" pretrain --data "fashion-mnist:train:$2" --out "$dir" --iterations "$ITERS" --seed "$3" --resume
+    "$CLI" pretrain --data "fashion-mnist:train:$2" --out "$dir" --iterations "$ITERS" --seed "$3" --resume --threads "$THREADS"
   else
     "$CLI" pretrain --data "fashion-mnist:train:$2" --out "$dir" --iterations "$ITERS" --seed "$3" \
-      --preset small --batch-size 64 --sample-every 100 --checkpoint-every 250
+      --preset small --batch-size 64 --sample-every 100 --checkpoint-every 250 --threads "$THREADS"
   fi
   "$CLI" sample --generator "$dir/generator.coalesce" --out "$dir/final_grid.png" --n 64 --seed 7
 }

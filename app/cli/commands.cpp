@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "job_runner.h"
+#include "jobs/experiment_plan.h"
 #include "jobs/job_factory.h"
 
 namespace coalesce::cli {
@@ -114,6 +115,19 @@ int runExperiment(const ParsedArgs& a) {
     }
     if (a.has("iterations")) config["adaptation"]["iterations"] = a.integer("iterations");
     if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
+    if (a.flag("plan")) {  // what would run, without running it
+        const ExperimentPlan plan = planExperiment(config);
+        for (const auto& s : plan.sources)
+            std::printf("source      %-14s %s%s\n", s.name.c_str(), s.generator.c_str(), s.pretrain.is_null() ? "" : " (pretrained here)");
+        if (!plan.barycenter.is_null()) std::printf("stage 1     barycenter     %s\n", plan.barycenter["run_dir"].get<std::string>().c_str());
+        if (!plan.average.is_null()) std::printf("average     %-14s %s\n", "", plan.average["output"].get<std::string>().c_str());
+        for (const auto& r : plan.runs)
+            std::printf("run         %-14s n=%-4lld seed %-3llu %s\n", r.method.c_str(), static_cast<long long>(r.shots),
+                        static_cast<unsigned long long>(r.seed), r.runDir.c_str());
+        std::printf("%zu runs of %lld iterations each; report: %s/report/summary.md\n", plan.runs.size(),
+                    static_cast<long long>(plan.iterationsPerRun), plan.runDir.c_str());
+        return 0;
+    }
     return runJobConfig(config, a.flag("quiet"));
 }
 
@@ -177,7 +191,8 @@ const std::vector<Command>& commands() {
           "coalesce-cli experiment CONFIG.json [--out DIR] [--seeds S] [--iterations N]",
           withRuntime({{"out", OptionType::String, "override the config's run_dir (re-running continues it)", ""},
                        {"seeds", OptionType::Int, "use seeds 1..S instead of the config's", ""},
-                       {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""}}),
+                       {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""},
+                       {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""}}),
           true},
          runExperiment},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
