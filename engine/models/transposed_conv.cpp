@@ -36,10 +36,12 @@ torch::Tensor subPixelUpsample(const torch::Tensor& x, const torch::Tensor& weig
 }  // namespace
 
 torch::Tensor transposedConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                               int64_t stride, int64_t padding) {
-    if (x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(0)) {
+                               int64_t stride, int64_t padding, TransposedConvAlgorithm algorithm) {
+    using A = TransposedConvAlgorithm;
+    if (algorithm != A::Torch && x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(0)) {
         if (stride == 1 && padding == 0 && x.size(2) == 1 && x.size(3) == 1) return latentProjection(x, weight, bias);
-        if (stride == 2 && padding == 1 && weight.size(2) == 4 && weight.size(3) == 4) return subPixelUpsample(x, weight, bias);
+        const bool upsampling = stride == 2 && padding == 1 && weight.size(2) == 4 && weight.size(3) == 4;
+        if (upsampling && (algorithm == A::SubPixel || at::get_num_threads() > 1)) return subPixelUpsample(x, weight, bias);
     }
     return torch::conv_transpose2d(x, weight, bias, {stride, stride}, {padding, padding});
 }

@@ -80,11 +80,13 @@ private Q_SLOTS:
             auto upstream = torch::randn_like(torch::conv_transpose2d(x, w, b, c.stride, c.padding));
             auto expected = torch::conv_transpose2d(x, w, b, c.stride, c.padding);
             auto expectedGrads = torch::autograd::grad({(expected * upstream).sum()}, c.bias ? std::vector<torch::Tensor>{x, w, b} : std::vector<torch::Tensor>{x, w});
-            auto got = transposedConv2d(x, w, b, c.stride, c.padding);
-            QCOMPARE(got.sizes().vec(), expected.sizes().vec());
-            QVERIFY2(torch::allclose(got, expected, 1e-10, 1e-10), qPrintable(QString("case in=%1 h=%2 s=%3").arg(c.in).arg(c.h).arg(c.stride)));
-            auto grads = torch::autograd::grad({(got * upstream).sum()}, c.bias ? std::vector<torch::Tensor>{x, w, b} : std::vector<torch::Tensor>{x, w});
-            for (size_t i = 0; i < grads.size(); ++i) QVERIFY(torch::allclose(grads[i], expectedGrads[i], 1e-10, 1e-10));
+            for (auto algorithm : {TransposedConvAlgorithm::SubPixel, TransposedConvAlgorithm::Auto}) {
+                auto got = transposedConv2d(x, w, b, c.stride, c.padding, algorithm);
+                QCOMPARE(got.sizes().vec(), expected.sizes().vec());
+                QVERIFY2(torch::allclose(got, expected, 1e-10, 1e-10), qPrintable(QString("case in=%1 h=%2 s=%3").arg(c.in).arg(c.h).arg(c.stride)));
+                auto grads = torch::autograd::grad({(got * upstream).sum()}, c.bias ? std::vector<torch::Tensor>{x, w, b} : std::vector<torch::Tensor>{x, w});
+                for (size_t i = 0; i < grads.size(); ++i) QVERIFY(torch::allclose(grads[i], expectedGrads[i], 1e-10, 1e-10));
+            }
         }
     }
     void generatorForwardMatchesTheSequentialsOwn() {
