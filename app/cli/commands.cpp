@@ -114,6 +114,7 @@ int runExperiment(const ParsedArgs& a) {
         config["seeds"] = seeds;
     }
     if (a.has("iterations")) config["adaptation"]["iterations"] = a.integer("iterations");
+    if (a.flag("report-only")) config["report_only"] = true;
     if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
     if (a.flag("plan")) {  // what would run, without running it
         const ExperimentPlan plan = planExperiment(config);
@@ -192,7 +193,8 @@ const std::vector<Command>& commands() {
           withRuntime({{"out", OptionType::String, "override the config's run_dir (re-running continues it)", ""},
                        {"seeds", OptionType::Int, "use seeds 1..S instead of the config's", ""},
                        {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""},
-                       {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""}}),
+                       {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""},
+                       {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""}}),
           true},
          runExperiment},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},

@@ -42,9 +42,12 @@ Json readJsonObject(const fs::path& path) {
 // evaluation metrics labelled with the run they belong to.
 class SubJobObserver : public JobObserver {
 public:
-    SubJobObserver(JobObserver& outer, std::string label, int64_t offset, int64_t total)
-        : outer_(outer), label_(std::move(label)), offset_(offset), total_(total) {}
-    void onProgress(std::int64_t done, std::int64_t, const std::string& phase) override {
+    SubJobObserver(JobObserver& outer, std::string label, int64_t offset, int64_t iterations, int64_t total)
+        : outer_(outer), label_(std::move(label)), offset_(offset), iterations_(iterations), total_(total) {}
+    void onProgress(std::int64_t done, std::int64_t total, const std::string& phase) override {
+        // Only the training loop's own progress (its total is the run's iterations): the evaluator's
+        // preparation reports progress in other units (samples, feature-net batches).
+        if (total != iterations_) return;
         outer_.onProgress(std::min(offset_ + done, total_), total_, label_ + " " + phase);
     }
     void onMetric(const std::string& name, std::int64_t step, double value) override {
@@ -57,7 +60,7 @@ public:
 private:
     JobObserver& outer_;
     std::string label_;
-    int64_t offset_, total_;
+    int64_t offset_, iterations_, total_;
 };
 
 // A finished run made from another config: the experiment stops (mixing configs would corrupt it).
@@ -72,6 +75,7 @@ public:
     explicit ExperimentJob(const Json& config) : config_(config), plan_(planExperiment(config)) {
         ConfigReader r(config_, "experiment");
         runtime_ = readRuntimeOptions(r);
+        reportOnly_ = r.boolean("report_only", false);
     }
     std::string kind() const override { return "experiment"; }
 
@@ -89,21 +93,22 @@ public:
             total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
             done_ = 0;
 
+            if (reportOnly_) observer.onLog(LogLevel::Info, "experiment: report only, from the runs that finished");
             for (const auto& s : plan_.sources)
-                if (!s.pretrain.is_null()) runDependency("source " + s.name, s.pretrain, s.generator, observer, cancel);
-            if (!plan_.barycenter.is_null())
+                if (!s.pretrain.is_null() && !reportOnly_) runDependency("source " + s.name, s.pretrain, s.generator, observer, cancel);
+            if (!plan_.barycenter.is_null() && !reportOnly_)
                 runDependency("barycenter", plan_.barycenter,
                               (fs::path(plan_.barycenter["run_dir"].get<std::string>()) / "generator.coalesce").string(), observer, cancel);
-            if (!plan_.average.is_null() && !fs::exists(plan_.average["output"].get<std::string>()))
+            if (!plan_.average.is_null() && !reportOnly_ && !fs::exists(plan_.average["output"].get<std::string>()))
                 runDependency("average", plan_.average, plan_.average["output"].get<std::string>(), observer, cancel);
-            chooseTransferSource(observer, cancel);
+            if (!reportOnly_) chooseTransferSource(observer, cancel);
 
             std::vector<ExperimentRunRecord> records;
             size_t index = 0;
             for (const auto& planned : plan_.runs) {
                 ++index;
                 cancel.check();
-                records.push_back(runMethod(planned, index, observer, cancel));
+                records.push_back(reportOnly_ ? recordOf(planned) : runMethod(planned, index, observer, cancel));
             }
             // The upper bound runs once per seed and is shown for every n.
             std::vector<ExperimentRunRecord> shown;
@@ -203,7 +208,7 @@ private:
                 fs::remove_all(dir);  // it never reached a checkpoint: nothing to keep
             }
         }
-        SubJobObserver sub(observer, label, done_, total_);
+        SubJobObserver sub(observer, label, done_, iterations, total_);
         auto instance = createJob(job);
         JobResult r = instance->run(sub, cancel);
         done_ += iterations;
@@ -259,6 +264,14 @@ private:
         observer.onLog(LogLevel::Info, "TransferGAN/FreezeD start from source " + chosen->name);
     }
 
+    // A planned run as it stands on disk, without running it (report_only).
+    static ExperimentRunRecord recordOf(const PlannedRun& planned) {
+        const Json summary = readJsonObject(fs::path(planned.runDir) / "summary.json");
+        std::string status = summary.value("status", std::string("not run"));
+        if (status == "failed") status = "failed: " + summary.value("message", std::string());
+        return {planned.method, planned.shots, planned.seed, planned.runDir, summary.value("wall_seconds", 0.0), status};
+    }
+
     ExperimentRunRecord runMethod(const PlannedRun& planned, size_t index, JobObserver& observer, CancelToken& cancel) {
         ExperimentRunRecord record{planned.method, planned.shots, planned.seed, planned.runDir, 0, "finished"};
         const std::string label = "[" + std::to_string(index) + "/" + std::to_string(plan_.runs.size()) + "] " + planned.method +
@@ -286,6 +299,7 @@ private:
     Json config_;
     ExperimentPlan plan_;
     RuntimeOptions runtime_;
+    bool reportOnly_ = false;  // write the report from what finished; run nothing
     int64_t total_ = 0, done_ = 0;
     std::string transferGenerator_, transferCritic_;
     Json transferChoice_ = Json::object();

@@ -80,7 +80,7 @@ ExperimentPlan planExperiment(const Json& config) {
     ConfigReader r(config, "experiment");
     r.rejectUnknownKeys({"kind", "name", "notes", "run_dir", "resume", "arch", "sources", "source_training", "barycenter",
                          "target", "shots", "seeds", "methods", "adaptation", "evaluation", "evaluation_every",
-                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded"});
+                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded", "report_only"});
     ExperimentPlan plan;
     plan.name = r.text("name", "experiment");
     plan.runDir = r.text("run_dir", joinPath("runs", plan.name));

@@ -16,7 +16,8 @@
 //  "evaluation": {EvaluationProtocol JSON}, "evaluation_every": 50,
 //  "transfer_source": "auto" | "<source name>",   (TransferGAN/FreezeD start from this source; auto = lowest FID)
 //  "freeze_critic_blocks": 1,                      (FreezeD)
-//  "runtime": {"threads": 0, "device": "auto"}}
+//  "runtime": {"threads": 0, "device": "auto"},
+//  "report_only": false}                          (true: write the report from the runs that finished, run nothing)
 //
 // Methods (METHOD.md "Baselines"; each run r = (method, n, seed) starts from its own seed):
 //   barycenter     adapt job from the stage-1 barycenter (two critics: frozen B and the n local samples)

@@ -177,6 +177,16 @@ private Q_SLOTS:
         QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
         QVERIFY(fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv") == stamp);
 
+        // Report only: nothing runs; a run whose summary is gone is reported as not run.
+        fs::remove(fs::path(plan.runs.back().runDir) / "summary.json");
+        Json reportOnly = config;
+        reportOnly["report_only"] = true;
+        result = createJob(reportOnly)->run(again, cancel);
+        QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
+        QCOMPARE(result.summary["failed_runs"].get<int>(), 1);
+        QVERIFY(!fs::exists(fs::path(plan.runs.back().runDir) / "summary.json"));
+        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("not run") != std::string::npos);
+
         // A changed budget in the same run_dir is refused, naming the field.
         Json changed = config;
         changed["adaptation"]["lr"] = 0.01;
