@@ -13,8 +13,10 @@
 #
 #   scripts/screenshots.sh [out-dir]        (default docs/screenshots)
 # Env: BUILD_DIR (build), ITER (image pretrain iterations, 300), BARY_ITER (image barycenter, 150),
-#      TOY_ITER (toy iterations, 600). LibTorch runs with 1 thread: on a shared 2-core machine two
-#      OpenMP threads were 5x slower than one.
+#      TOY_ITER (toy iterations, 600), JOBS (build jobs, 2), SKIP_BUILD=1 (use the built app as is),
+#      WORK_DIR (keep the work folder there and reuse its pretrained sources),
+#      BUILD_LOCK (a file: hold it with flock while building, for machines that share a build dir).
+#      LibTorch runs with 1 thread: on a shared 2-core machine two OpenMP threads were 5x slower than one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -23,13 +25,27 @@ OUT="${1:-docs/screenshots}"
 ITER="${ITER:-300}"
 BARY_ITER="${BARY_ITER:-150}"
 TOY_ITER="${TOY_ITER:-600}"
-WORK="$(mktemp -d /tmp/coalesce-screens.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${WORK_DIR:-}" ]; then
+  # Kept between calls: sources already pretrained there are reused (quick re-shoots after UI changes).
+  WORK="$WORK_DIR"
+  mkdir -p "$WORK"
+  find "$WORK/images/runs" "$WORK/toy/runs" -mindepth 1 -maxdepth 1 ! -name 'source-*' -exec rm -rf {} + 2>/dev/null || true
+  rm -rf "$WORK/shots" "$WORK/toyshots"
+else
+  WORK="$(mktemp -d /tmp/coalesce-screens.XXXXXX)"
+  trap 'rm -rf "$WORK"' EXIT
+fi
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$BUILD_DIR" --target coalesce -j "${JOBS:-2}"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  if [ -n "${BUILD_LOCK:-}" ]; then
+    flock "$BUILD_LOCK" cmake --build "$BUILD_DIR" --target coalesce -j "${JOBS:-2}"
+  else
+    cmake --build "$BUILD_DIR" --target coalesce -j "${JOBS:-2}"
+  fi
+fi
 APP="$ROOT/$BUILD_DIR/app/coalesce"
 export QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1
 COMMON=(--settings "$WORK/settings.ini" --theme light --size 1400x880 --timeout 3600)
@@ -37,6 +53,7 @@ RUNTIME='"runtime": {"threads": 1, "device": "cpu"}'
 mkdir -p "$OUT" "$WORK/images/runs" "$WORK/toy/runs"
 
 pretrain() {  # pretrain <run dir> <data> <family> <iterations> <seed> <batch>
+  if [ -f "$1/generator.coalesce" ]; then echo "[screenshots] reusing $1"; return; fi
   cat > "$WORK/cfg.json" <<JSON
 {"kind": "pretrain", "data": "$2", "arch": {"family": "$3", "preset": "small"}, "iterations": $4,
  "batch_size": $6, "seed": $5, "sample_every": 50, "checkpoint_every": 50, $RUNTIME, "run_dir": "$1"}
@@ -61,7 +78,7 @@ JSON
 # ---------------------------------------------------------------- images
 pretrain "$WORK/images/runs/source-a" "fashion-mnist:train:0,1,2,3" dcgan32 "$ITER" 1 32
 pretrain "$WORK/images/runs/source-b" "fashion-mnist:train:4,5,6,7" dcgan32 "$ITER" 2 32
-project "$WORK/images/fashion.coalesce-project" "fashion-mnist:train:8,9" 20 fixed "tops 0-3" 0.5 "shoes 4-7" 1.0
+project "$WORK/images/fashion.coalesce-project" "fashion-mnist:train:8,9" 20 fixed "classes 0-3" 0.5 "classes 4-7" 1.0
 cat > "$WORK/bary.json" <<JSON
 {"kind": "barycenter", "iterations": $BARY_ITER, "batch_size": 32, "sample_every": 25, "checkpoint_every": 50, $RUNTIME}
 JSON

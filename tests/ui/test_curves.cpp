@@ -130,6 +130,19 @@ private Q_SLOTS:
         store.setVisible(b, false);
         QVERIFY(!loss->smoothedGraph(b, "loss_g")->visible());
         store.setVisible(b, true);
+        // A chart whose runs are all hidden leaves the grid (w_hat has only run A); the others stay.
+        store.setVisible(a, false);
+        QVERIFY(!wHat->isVisible());
+        QVERIFY(loss->isVisible());
+        store.setVisible(a, true);
+        QVERIFY(wHat->isVisible());
+
+        // Series with few points get a dot per point (a single point has no line); dense ones only the line.
+        QVERIFY(loss->smoothedGraph(a, "loss_g")->scatterStyle().isNone());
+        store.apply(b, {metric("w1/0", 25, 0.3)});
+        panel.flush();
+        QVERIFY(panel.chart("w1"));
+        QVERIFY(!panel.chart("w1")->smoothedGraph(b, "w1/0")->scatterStyle().isNone());
 
         // Log axis and smoothing changes apply to every chart.
         panel.setLogY(true);

@@ -308,7 +308,7 @@ void MainWindow::createStatusBar() {
     progress_ = new QProgressBar(this);
     progress_->setFixedWidth(180);
     progress_->setMaximumHeight(16);
-    progress_->setTextVisible(true);
+    progress_->setTextVisible(false);  // "40 / 80" goes into the label next to it: text split by the chunk is hard to read
     progress_->setVisible(false);
     etaLabel_ = new QLabel(this);
     etaLabel_->setMinimumWidth(150);
@@ -433,7 +433,7 @@ void MainWindow::updateRecentMenu() {
 }
 
 QString MainWindow::statusJobText() const {
-    return jobLabel_->text() + (progress_->isVisible() ? QStringLiteral(" %1%").arg(progress_->value()) : QString()) +
+    return jobLabel_->text() + (progress_->isVisible() ? QStringLiteral(" %1%").arg(progress_->value() / 10) : QString()) +
            (etaLabel_->text().isEmpty() ? QString() : QStringLiteral(" · ") + etaLabel_->text());
 }
 
@@ -800,16 +800,20 @@ void MainWindow::onJobEvents(const QVector<JobEvent>& events) {
 }
 
 void MainWindow::onJobProgress(const JobProgress& p) {
+    QString eta;
     if (p.total > 0) {
         progress_->setRange(0, 1000);
         progress_->setValue(int(1000 * p.fraction()));
-        progress_->setFormat(QStringLiteral("%1 / %2").arg(p.done).arg(p.total));
+        eta = tr("%1 / %2").arg(p.done).arg(p.total);
     } else {
         progress_->setRange(0, 0);  // busy indicator
     }
-    jobLabel_->setText(tr("%1 · %2").arg(runner_->title(), p.phase.isEmpty() ? tr("running") : p.phase));
-    QString eta;
-    if (p.etaSeconds >= 0) eta = tr("%1 left").arg(formatDuration(p.etaSeconds));
+    // "Running barycenter · <phase>" (the phase only when it says more than the kind); the run
+    // directory is in the tooltip.
+    const QString phase = p.phase.isEmpty() || p.phase == activeKind_ ? QString() : p.phase;
+    jobLabel_->setText(phase.isEmpty() ? tr("Running %1").arg(activeKind_) : tr("Running %1 · %2").arg(activeKind_, phase));
+    jobLabel_->setToolTip(runner_->title());
+    if (p.etaSeconds >= 0) eta += (eta.isEmpty() ? QString() : QStringLiteral(" · ")) + tr("%1 left").arg(formatDuration(p.etaSeconds));
     if (p.ratePerSecond > 0) eta += (eta.isEmpty() ? QString() : QStringLiteral(" · ")) + tr("%1 it/s").arg(p.ratePerSecond, 0, 'f', 1);
     etaLabel_->setText(eta);
 }

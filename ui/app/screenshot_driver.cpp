@@ -14,10 +14,12 @@
 #include "app/point_sampler.h"
 #include "app/stall_monitor.h"
 #include "bridge/job_runner.h"
+#include "panels/local_data_panel.h"
 #include "panels/stage_panel.h"
 #include "plots/curves_panel.h"
 #include "plots/metric_chart.h"
 #include "project/stage_configs.h"
+#include "runs/run_store.h"
 
 ScreenshotDriver::ScreenshotDriver(MainWindow* window, Options options, QObject* parent)
     : QObject(parent), window_(window), options_(std::move(options)), stall_(new StallMonitor(5, this)) {}
@@ -69,7 +71,9 @@ void ScreenshotDriver::start() {
     window_->stagePanel()->selectKind(kind);
     // Show the config that runs in the Stages dock (as if the user had typed it).
     window_->stagePanel()->setConfigText(QString::fromUtf8(QJsonDocument(options_.stageConfig).toJson(QJsonDocument::Indented)));
-    if (!window_->startStage(kind, options_.stageConfig, QString(), &error)) {
+    const bool started = window_->startStage(kind, options_.stageConfig, QString(), &error);
+    jobRunId_ = window_->activeRunId();
+    if (!started) {
         std::fprintf(stderr, "[screenshot] cannot start %s: %s\n", qPrintable(kind), qPrintable(error));
         exitCode_ = 2;
         captureAll();
@@ -86,10 +90,12 @@ void ScreenshotDriver::start() {
 void ScreenshotDriver::onJobFinished() {
     if (stall_->running()) {
         stall_->stop();
-        std::printf("[stall] GUI heartbeat every %d ms during the job: longest gap %.1f ms, 99th percentile %.1f ms, "
-                    "%d beats; GUI thread CPU %.0f ms in %.1f s (%.1f%% of a core)\n",
-                    stall_->intervalMs(), stall_->maxGapMs(), stall_->percentileGapMs(0.99), stall_->samples(), stall_->cpuMs(),
-                    stall_->wallMs() / 1000, 100 * stall_->cpuMs() / std::max(1.0, stall_->wallMs()));
+        std::printf("[stall] GUI heartbeat every %d ms during the job: longest gap %.1f ms (GUI-thread CPU in it %.1f ms), "
+                    "99th percentile %.1f ms, %d of %d beats over 50 ms; longest GUI-thread busy span %.1f ms CPU; "
+                    "GUI thread CPU %.0f ms in %.1f s (%.1f%% of a core)\n",
+                    stall_->intervalMs(), stall_->maxGapMs(), stall_->maxGapCpuMs(), stall_->percentileGapMs(0.99),
+                    stall_->gapsOver(50), stall_->samples(), stall_->maxBusyMs(), stall_->cpuMs(), stall_->wallMs() / 1000,
+                    100 * stall_->cpuMs() / std::max(1.0, stall_->wallMs()));
         const CurvesPanel::ReplotStats r = window_->curves()->stats();
         std::printf("[replot] %d flushes, %d chart replots (%d deferred off-screen), longest flush %.1f ms wall / %.1f ms CPU\n",
                     r.flushes, r.replots, r.deferredReplots, r.maxFlushMs, r.maxFlushCpuMs);
@@ -103,8 +109,23 @@ void ScreenshotDriver::captureAll() {
     QElapsedTimer wait;
     wait.start();
     while (!window_->pointSampler()->idle() && wait.elapsed() < 60000) settle(50);
-    window_->showView(MainWindow::View::Curves);
-    grab("curves", window_);
+    // The job's run alone in the Curves view (as a user would untick the other runs in the Runs dock):
+    // sources' pretraining curves share its charts and would squash its scale. "running" shows them overlaid.
+    const auto grabCurves = [this](const QString& name) {
+        RunStore* store = window_->runs();
+        QVector<int> hidden;
+        if (store->run(jobRunId_))
+            for (int id : store->ids())
+                if (id != jobRunId_ && store->run(id)->visible) {
+                    store->setVisible(id, false);
+                    hidden << id;
+                }
+        window_->showView(MainWindow::View::Curves);
+        for (MetricChart* c : window_->curves()->charts()) c->fitToData();
+        grab(name, window_);
+        for (int id : hidden) store->setVisible(id, true);
+    };
+    grabCurves("curves");
     window_->showView(MainWindow::View::Samples);
     grab("samples", window_);
     window_->showView(MainWindow::View::Compare);
@@ -117,13 +138,17 @@ void ScreenshotDriver::captureAll() {
     }
     if (QDockWidget* d = window_->dock("localDataDock")) {
         d->raise();
+        // The panel loads its preview by itself once shown: wait for it.
+        QElapsedTimer loading;
+        loading.start();
+        settle(50);
+        while (window_->localDataPanel()->previewPending() && loading.elapsed() < 30000) settle(50);
         grab("local-data", d);
         if (QDockWidget* s = window_->dock("sourcesDock")) s->raise();
     }
     const Theme previous = window_->theme();
     window_->setTheme(Theme::Dark);
-    window_->showView(MainWindow::View::Curves);
-    grab("curves-dark", window_);
+    grabCurves("curves-dark");
     window_->showView(MainWindow::View::Samples);
     grab("samples-dark", window_);
     window_->setTheme(previous == Theme::Dark ? Theme::Light : previous);

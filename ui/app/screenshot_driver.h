@@ -35,5 +35,6 @@ private:
     Options options_;
     StallMonitor* stall_;
     bool midRunShot_ = false;
+    int jobRunId_ = -1;  // the run the --run stage created
     int exitCode_ = 0;
 };

@@ -18,11 +18,11 @@ StallMonitor::StallMonitor(int intervalMs, QObject* parent) : QObject(parent) {
 }
 
 void StallMonitor::start() {
-    maxGapMs_ = 0;
+    maxGapMs_ = maxGapCpuMs_ = maxBusyMs_ = 0;
     gaps_.clear();
     clock_.start();
     last_ = clock_.nsecsElapsed();
-    cpuStart_ = threadCpuMs();
+    cpuStart_ = lastCpu_ = threadCpuMs();
     timer_.start();
 }
 
@@ -33,14 +33,27 @@ void StallMonitor::stop() {
     cpuMs_ = threadCpuMs() - cpuStart_;
 }
 
-void StallMonitor::skipCurrentGap() { last_ = clock_.nsecsElapsed(); }
+void StallMonitor::skipCurrentGap() {
+    last_ = clock_.nsecsElapsed();
+    lastCpu_ = threadCpuMs();
+}
 
 void StallMonitor::tick() {
     const qint64 now = clock_.nsecsElapsed();
-    const double gap = (now - last_) / 1e6;
+    const double cpu = threadCpuMs();
+    const double gap = (now - last_) / 1e6, busy = cpu - lastCpu_;
     last_ = now;
-    maxGapMs_ = std::max(maxGapMs_, gap);
+    lastCpu_ = cpu;
+    if (gap > maxGapMs_) {
+        maxGapMs_ = gap;
+        maxGapCpuMs_ = busy;
+    }
+    maxBusyMs_ = std::max(maxBusyMs_, busy);
     gaps_ << float(gap);
+}
+
+int StallMonitor::gapsOver(double ms) const {
+    return int(std::count_if(gaps_.begin(), gaps_.end(), [ms](float g) { return g > ms; }));
 }
 
 double StallMonitor::percentileGapMs(double p) const {

@@ -16,6 +16,12 @@ public:
     void skipCurrentGap();
     bool running() const { return timer_.isActive(); }
     double maxGapMs() const { return maxGapMs_; }     // longest time between two heartbeats
+    // GUI-thread CPU time spent inside that longest gap: near the gap itself = our code blocked the
+    // event loop; near zero = the thread was runnable but not scheduled (a loaded machine).
+    double maxGapCpuMs() const { return maxGapCpuMs_; }
+    // The most GUI-thread CPU time spent inside any one gap: the longest stall our own code caused.
+    double maxBusyMs() const { return maxBusyMs_; }
+    int gapsOver(double ms) const;
     double percentileGapMs(double p) const;           // e.g. 0.99
     int samples() const { return int(gaps_.size()); }
     int intervalMs() const { return timer_.interval(); }
@@ -28,6 +34,9 @@ private:
     QElapsedTimer clock_;
     qint64 last_ = 0;
     double maxGapMs_ = 0;
+    double maxGapCpuMs_ = 0;
+    double maxBusyMs_ = 0;
+    double lastCpu_ = 0;
     double wallMs_ = 0;
     double cpuMs_ = 0;
     double cpuStart_ = 0;

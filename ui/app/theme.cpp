@@ -1,10 +1,42 @@
 #include "app/theme.h"
 
 #include <QApplication>
+#include <QPainter>
+#include <QProxyStyle>
 #include <QStyle>
 #include <QStyleFactory>
+#include <QStyleOption>
 
 namespace {
+
+// Fusion draws check box and radio button outlines a shade darker than the window, which on a dark
+// palette is the colour of the field itself: boxes disappeared (only the tick showed). On dark
+// palettes this style draws a visible outline over Fusion's.
+class IndicatorOutlineStyle : public QProxyStyle {
+public:
+    using QProxyStyle::QProxyStyle;
+    void drawPrimitive(PrimitiveElement element, const QStyleOption* option, QPainter* painter, const QWidget* widget) const override {
+        QProxyStyle::drawPrimitive(element, option, painter, widget);
+        if (!isDarkPalette(option->palette)) return;
+        if (element != PE_IndicatorCheckBox && element != PE_IndicatorItemViewItemCheck && element != PE_IndicatorRadioButton) return;
+        painter->save();
+        painter->setRenderHint(QPainter::Antialiasing, true);
+        painter->setBrush(Qt::NoBrush);
+        QColor outline(0x7a, 0x7f, 0x87);
+        if (!(option->state & State_Enabled)) outline.setAlpha(110);
+        painter->setPen(QPen(outline, 1));
+        const QRect r = option->rect;
+        if (element == PE_IndicatorRadioButton) {
+            // Fusion's circle: centre one pixel right/down of the rect's, radius (w + (w+1)%2)/2 - 1.
+            const QPointF centre = QPointF(r.center()) + QPointF(1, 1);
+            const qreal radius = (r.width() + (r.width() + 1) % 2) / 2.0 - 1;
+            painter->drawEllipse(centre, radius, radius);
+        } else {
+            painter->drawRect(QRectF(r).adjusted(0.5, 0.5, -0.5, -0.5));
+        }
+        painter->restore();
+    }
+};
 
 QPalette& systemPalette() {
     static QPalette p;
@@ -86,7 +118,7 @@ Theme themeFromString(const QString& name) {
 }
 
 void captureSystemPalette() {
-    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QApplication::setStyle(new IndicatorOutlineStyle(QStyleFactory::create(QStringLiteral("Fusion"))));
     systemPalette() = QApplication::style()->standardPalette();
 }
 
@@ -96,11 +128,13 @@ void applyTheme(Theme theme) {
     QPalette p = theme == Theme::Dark ? darkPalette() : theme == Theme::Light ? lightPalette() : systemPalette();
     QApplication::setPalette(p);
     // A few touches the palette cannot express: card frames, tab bars and the curves toolbar.
-    const QString border = isDarkPalette(p) ? QStringLiteral("#3c3f44") : QStringLiteral("#d6d9de");
+    const QString border = isDarkPalette(p) ? QStringLiteral("#45484e") : QStringLiteral("#d6d9de");
+    // Dark cards are a step lighter than the window, so their (darker) input fields stand out.
+    const QString card = isDarkPalette(p) ? QStringLiteral("#34363b") : QStringLiteral("palette(base)");
     qApp->setStyleSheet(QStringLiteral(
-                            "QFrame#sourceCard { border: 1px solid %1; border-radius: 6px; background: palette(base); }"
+                            "QFrame#sourceCard { border: 1px solid %1; border-radius: 6px; background: %2; }"
                             "QWidget#curvesToolbar { border-bottom: 1px solid %1; }"
                             "QMainWindow::separator { background: %1; width: 1px; height: 1px; }"
                             "QDockWidget::title { padding: 4px 6px; }")
-                            .arg(border));
+                            .arg(border, card));
 }

@@ -133,17 +133,39 @@ LocalDataPanel::LocalDataPanel(Project* project, QWidget* parent) : QWidget(pare
     });
     connect(show_, &QPushButton::clicked, this, [this] {
         commit();
-        const QString why = problem();
-        if (!why.isEmpty()) {
-            setPreviewError(why);
-            return;
-        }
-        setPreviewBusy();
-        Q_EMIT previewRequested(currentSpec(), count_->value(), seed_->value());
+        requestPreview();
     });
+    autoPreview_.setSingleShot(true);
+    autoPreview_.setInterval(400);  // typing a spec or spinning n: one load after the edits settle
+    connect(&autoPreview_, &QTimer::timeout, this, &LocalDataPanel::autoPreview);
     connect(project_, &Project::localDataChanged, this, &LocalDataPanel::refresh);
     connect(project_, &Project::reset, this, &LocalDataPanel::refresh);
     refresh();
+}
+
+QString LocalDataPanel::previewKey() const {
+    return QStringLiteral("%1|%2|%3").arg(currentSpec()).arg(count_->value()).arg(seed_->value());
+}
+
+void LocalDataPanel::requestPreview() {
+    const QString why = problem();
+    shownKey_ = previewKey();
+    if (!why.isEmpty()) {
+        setPreviewError(why);
+        return;
+    }
+    setPreviewBusy();
+    pending_ = true;
+    Q_EMIT previewRequested(currentSpec(), count_->value(), seed_->value());
+}
+
+void LocalDataPanel::autoPreview() {
+    if (isVisible() && !pending_ && problem().isEmpty() && previewKey() != shownKey_) requestPreview();
+}
+
+void LocalDataPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    autoPreview_.start(0);
 }
 
 QString LocalDataPanel::currentSpec() const { return spec_->currentText().trimmed(); }
@@ -155,6 +177,7 @@ void LocalDataPanel::refresh() {
     count_->setValue(d.count);
     seed_->setValue(int(d.seed));
     validate();
+    if (isVisible()) autoPreview_.start();
 }
 
 void LocalDataPanel::commit() {
@@ -178,11 +201,14 @@ void LocalDataPanel::validate() {
 }
 
 void LocalDataPanel::setPreview(const QImage& image, const QString& caption) {
+    pending_ = false;
+    if (isVisible() && previewKey() != shownKey_) autoPreview_.start();  // edited while it loaded
     preview_->setImage(image);
     preview_->setCaption(caption);
 }
 
 void LocalDataPanel::setPreviewError(const QString& message) {
+    pending_ = false;
     preview_->setImage({});
     preview_->setCaption({});
     preview_->setPlaceholder(message);

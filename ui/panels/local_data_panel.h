@@ -2,6 +2,7 @@
 // image folder, IDX files or a toy mixture), how many (n) and the seed that picks them — and a
 // preview of exactly the samples the adaptation stage will use.
 #pragma once
+#include <QTimer>
 #include <QWidget>
 
 class ImageView;
@@ -22,6 +23,12 @@ public:
     void setPreview(const QImage& image, const QString& caption);
     void setPreviewError(const QString& message);
     void setPreviewBusy();
+    // True from a preview request until its result (or error) arrives.
+    bool previewPending() const { return pending_; }
+
+protected:
+    // The preview loads by itself while the panel is on screen and what it shows is out of date.
+    void showEvent(QShowEvent* event) override;
 
 Q_SIGNALS:
     void previewRequested(const QString& spec, int count, qint64 seed);
@@ -30,6 +37,9 @@ private:
     void refresh();
     void commit();
     void validate();
+    void requestPreview();
+    void autoPreview();
+    QString previewKey() const;
 
     Project* project_;
     QComboBox* spec_;
@@ -38,4 +48,7 @@ private:
     QLabel* status_;
     QPushButton* show_;
     ImageView* preview_;
+    QTimer autoPreview_;
+    QString shownKey_;  // spec|n|seed of the preview shown or loading
+    bool pending_ = false;
 };

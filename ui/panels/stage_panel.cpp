@@ -128,7 +128,13 @@ void StagePanel::rebuildList() {
     };
     for (const StageInfo& s : pipelineStages()) add(s.kind, s.title, s.description);
     for (auto it = available_.cbegin(); it != available_.cend(); ++it)
-        if (!listed.contains(it.key())) add(it.key(), it.key(), it.value());
+        if (!listed.contains(it.key())) {
+            // Jobs outside the pipeline ("evaluator-train" -> "Evaluator train"): titled like the stages.
+            QString title = it.key();
+            title.replace('-', ' ').replace('_', ' ');
+            if (!title.isEmpty()) title[0] = title[0].toUpper();
+            add(it.key(), title, it.value());
+        }
     int row = -1;
     for (int i = 0; i < stages_->count(); ++i) {
         const QString kind = stages_->item(i)->data(Qt::UserRole).toString();

@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QScrollBar>
+#include <algorithm>
 #include <ctime>
 #include <QBuffer>
 #include <QCheckBox>
@@ -174,7 +175,10 @@ void CurvesPanel::flush() {
     timer.start();
     const double cpuStart = threadCpuMs();
     QSet<MetricChart*> changed;
-    const QSet<int> dirty = std::exchange(dirtyRuns_, {});
+    // In the store's order, so series and legend entries of several runs come in the Runs dock's order.
+    const QSet<int> dirtySet = std::exchange(dirtyRuns_, {});
+    QVector<int> dirty(dirtySet.begin(), dirtySet.end());
+    std::sort(dirty.begin(), dirty.end(), [this](int a, int b) { return ordinalOf(a) < ordinalOf(b); });
     for (int id : dirty) {
         const RunData* run = store_->run(id);
         if (!run) continue;
@@ -233,12 +237,16 @@ void CurvesPanel::showEvent(QShowEvent* event) {
 void CurvesPanel::onRunChanged(int runId) {
     const RunData* run = store_->run(runId);
     if (!run) return;
+    bool shownChanged = false;
     for (MetricChart* c : charts_) {
         if (!c->hasRun(runId)) continue;
+        const bool before = c->hasVisibleRun();
         c->updateRun(*run, ordinalOf(runId));
+        shownChanged |= c->hasVisibleRun() != before;
         c->fitIfFollowing();
         c->replot(QCustomPlot::rpQueuedReplot);
     }
+    if (shownChanged) relayout();
     scheduleUpdate(runId);  // radii may have arrived after the first points
 }
 
@@ -276,7 +284,8 @@ void CurvesPanel::relayout() {
     int shown = 0;
     for (const QString& group : chartOrder_) {
         MetricChart* c = charts_.value(group);
-        const bool visible = chartMatchesFilter(group);
+        // A chart whose runs are all hidden in the Runs dock would be an empty frame: leave it out.
+        const bool visible = chartMatchesFilter(group) && (c->seriesCount() == 0 || c->hasVisibleRun());
         c->setVisible(visible);
         if (!visible) continue;
         gridLayout_->addWidget(c, shown / columns_, shown % columns_);

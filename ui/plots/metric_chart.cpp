@@ -1,5 +1,6 @@
 #include "plots/metric_chart.h"
 
+#include <QMap>
 #include <QRegularExpression>
 #include <QToolTip>
 #include <algorithm>
@@ -20,6 +21,8 @@ struct MetricChart::Binding {
     double lastKey = -std::numeric_limits<double>::infinity();
     bool hiddenByUser = false;
     bool runVisible = true;
+    QColor runColor;
+    int runOrdinal = 0;
 };
 
 struct MetricChart::RadiusMarks {
@@ -28,6 +31,7 @@ struct MetricChart::RadiusMarks {
     QVector<QCPItemStraightLine*> lines;
     QVector<QCPItemText*> labels;
     bool visible = true;
+    QColor runColor;
 };
 
 namespace {
@@ -35,6 +39,33 @@ bool isNumber(const QString& s, int* value) {
     bool ok = false;
     *value = s.toInt(&ok);
     return ok;
+}
+
+// Steps are whole numbers: never a tick at 24.25.
+class StepTicker : public QCPAxisTicker {
+protected:
+    double getTickStep(const QCPRange& range) override { return std::max(1.0, QCPAxisTicker::getTickStep(range)); }
+};
+
+// Series with this few points (evaluations every few hundred steps, a run that just started) also get a
+// dot per point: a single point has no line to draw and would otherwise be invisible.
+constexpr int kMarkerMaxPoints = 15;
+
+QString titleOf(const QString& group) {
+    // The engine's metric families, in words; the metric's own name stays in the title for searching.
+    static const QMap<QString, QString> titles{
+        {"w_hat", QStringLiteral("Ŵ_k: critic estimate of W1(G, source k)")},
+        {"w1", QStringLiteral("W1(G, source k) on held-out samples (sliced for images)")},
+        {"sliced_w1", QStringLiteral("sliced W1(G, data)")},
+        {"lambda", QStringLiteral("λ_k: weight of source k")},
+        {"weight", QStringLiteral("λ_k used by the generator step")},
+        {"loss_g", QStringLiteral("generator loss")},
+        {"loss_d", QStringLiteral("critic loss (per source k)")},
+        {"gp", QStringLiteral("gradient penalty (per source k)")},
+        {"eval", QStringLiteral("evaluation")},
+        {"ternary", QStringLiteral("ternary vs float")}};
+    const QString words = titles.value(group);
+    return words.isEmpty() ? group : QStringLiteral("%1   [%2]").arg(words, group);
 }
 }  // namespace
 
@@ -74,9 +105,10 @@ MetricChart::MetricChart(const QString& group, QWidget* parent) : QCustomPlot(pa
     setNoAntialiasingOnDrag(true);
     setPlottingHint(QCP::phCacheLabels, true);
     plotLayout()->insertRow(0);
-    title_ = new QCPTextElement(this, isRadiusGroup(group) ? group + QStringLiteral("  (dashed: radius η_k)") : group,
+    title_ = new QCPTextElement(this, isRadiusGroup(group) ? titleOf(group) + QStringLiteral("   (dashed: η_k)") : titleOf(group),
                                 QFont(font().family(), font().pointSize(), QFont::DemiBold));
     plotLayout()->addElement(0, 0, title_);
+    xAxis->setTicker(QSharedPointer<StepTicker>::create());
     xAxis->setLabel(tr("step"));
     xAxis->ticker()->setTickCount(6);
     yAxis->ticker()->setTickCount(5);
@@ -106,6 +138,10 @@ bool MetricChart::hasRun(int runId) const {
     return std::any_of(bindings_.begin(), bindings_.end(), [&](const auto& b) { return b->runId == runId; });
 }
 
+bool MetricChart::hasVisibleRun() const {
+    return std::any_of(bindings_.begin(), bindings_.end(), [](const auto& b) { return b->runVisible; });
+}
+
 QCPGraph* MetricChart::smoothedGraph(int runId, const QString& metric) const {
     const Binding* b = find(runId, metric);
     return b ? b->smooth : nullptr;
@@ -127,26 +163,64 @@ qint64 MetricChart::pointCount() const {
     return n;
 }
 
-QColor MetricChart::seriesColor(const QString& key, const RunData& run, int runOrdinal) const {
-    if (key.isEmpty()) return run.color;
+int MetricChart::keyIndex(const QString& key) const {
     // Numbered families (w_hat/0, lambda/1) use the source's index, so Ŵ_k, λ_k and the η_k line of
     // one source share a colour across charts.
     int k = 0;
-    if (!isNumber(key, &k)) k = std::max(0, int(keysInOrder_.indexOf(key)));
-    return runVariant(RunStore::colorForIndex(k), runOrdinal, theme_.dark);
+    if (isNumber(key, &k)) return k;
+    return std::max(0, int(keysInOrder_.indexOf(key)));
+}
+
+bool MetricChart::multiRun() const {
+    QSet<int> runs;
+    for (const auto& b : bindings_)
+        if (b->runVisible) runs.insert(b->runId);
+    return runs.size() > 1;
+}
+
+void MetricChart::restyle() {
+    // One run: colour = series (source k). Several runs: colour = run (as in the Runs dock), and a
+    // run's series differ by line style. Dashed is reserved for the η_k radius lines.
+    static const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashDotLine, Qt::DotLine, Qt::DashDotDotLine};
+    const bool several = multiRun();
+    for (auto& b : bindings_) {
+        const int k = keyIndex(b->key);
+        const QColor c = several || b->key.isEmpty() ? b->runColor : RunStore::colorForIndex(k);
+        QColor faint = c;
+        faint.setAlpha(theme_.dark ? 70 : 60);
+        b->raw->setPen(QPen(faint, 1));
+        // Exactly 1 px: any wider pen sends QPainter through its stroker, which made a live chart with
+        // 12 × 30k points cost ~600 ms per replot instead of ~14 ms (measured; see test_curves).
+        QPen pen(c, 1.0, several ? styles[k % 4] : Qt::SolidLine);
+        pen.setCosmetic(true);
+        b->smooth->setPen(pen);
+        b->smooth->setScatterStyle(b->consumed <= kMarkerMaxPoints ? QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 4)
+                                                                   : QCPScatterStyle());
+    }
+    int markSet = 0;
+    for (auto& m : radiusMarks_) {
+        for (int k = 0; k < m->lines.size(); ++k) {
+            const QColor c = several ? m->runColor : RunStore::colorForIndex(k);
+            m->lines[k]->setPen(QPen(c, 1.2, Qt::DashLine));
+            m->labels[k]->setColor(c);
+            // On a backing of the chart's colour: under a constraint Ŵ_k runs right along its η_k line
+            // and would cross out an unbacked label.
+            QColor backing = theme_.background;
+            backing.setAlpha(225);
+            m->labels[k]->setBrush(backing);
+            m->labels[k]->setPadding(QMargins(3, 0, 3, 1));
+            m->labels[k]->setLayer(QStringLiteral("axes"));  // above the curves, below the legend
+            // Spread the labels along the line so equal radii do not print on top of each other.
+            m->labels[k]->position->setCoords(0.01 + 0.13 * double((markSet * m->lines.size() + k) % 7), m->radii[k]);
+        }
+        ++markSet;
+    }
 }
 
 void MetricChart::styleBinding(Binding& b, const RunData& run, int runOrdinal) {
-    const QColor c = seriesColor(b.key, run, runOrdinal);
-    QColor faint = c;
-    faint.setAlpha(theme_.dark ? 70 : 60);
-    b.raw->setPen(QPen(faint, 1));
-    // Exactly 1 px: any wider pen sends QPainter through its stroker, which made a live chart with
-    // 12 × 30k points cost ~600 ms per replot instead of ~14 ms (measured; see test_curves).
-    QPen pen(c, 1.0);
-    pen.setCosmetic(true);
-    b.smooth->setPen(pen);
     b.runLabel = run.label;
+    b.runColor = run.color;
+    b.runOrdinal = runOrdinal;
 }
 
 void MetricChart::applyVisibility(Binding& b) {
@@ -170,14 +244,17 @@ void MetricChart::updateLegendVisibility() {
         if (b->runVisible) runs.insert(b->runId);
     const bool multiRun = runs.size() > 1;
     for (const auto& b : bindings_) {
+        int k = 0;
+        const QString key = isNumber(b->key, &k) ? QStringLiteral("k = %1").arg(k) : b->key;  // the title says what k is
         QString name = b->key.isEmpty() ? (multiRun ? b->runLabel : b->metric)
-                                        : (multiRun ? b->runLabel + QStringLiteral(" · ") + b->key : b->key);
+                                        : (multiRun ? b->runLabel + QStringLiteral(" · ") + key : key);
         b->smooth->setName(name);
         if (b->runVisible && !legend->hasItemWithPlottable(b->smooth)) b->smooth->addToLegend();
         if (!b->runVisible && legend->hasItemWithPlottable(b->smooth)) b->smooth->removeFromLegend();
         applyVisibility(*b);
     }
     legend->setVisible(legend->itemCount() > 1);
+    restyle();
 }
 
 MetricChart::Binding* MetricChart::create(const RunData& run, const QString& metric, int runOrdinal) {
@@ -219,7 +296,9 @@ bool MetricChart::sync(const RunData& run, int runOrdinal) {
         b->raw->addData(keys, values, sorted);
         b->smooth->addData(keys, smoothed, sorted);
         b->lastKey = std::max(b->lastKey, keys.last());
+        const bool hadMarkers = b->consumed <= kMarkerMaxPoints;
         b->consumed = n;
+        if (hadMarkers && n > kMarkerMaxPoints) b->smooth->setScatterStyle(QCPScatterStyle());  // dense: the line suffices
         changed = true;
     }
     if (isRadiusGroup(group_) && hasRun(run.id)) {
@@ -266,7 +345,7 @@ void MetricChart::removeRun(int runId) {
     updateLegendVisibility();
 }
 
-void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
+void MetricChart::rebuildRadiusMarks(const RunData& run, int /*runOrdinal*/) {
     auto it = std::find_if(radiusMarks_.begin(), radiusMarks_.end(), [&](const auto& m) { return m->runId == run.id; });
     if (it != radiusMarks_.end()) {
         for (auto* l : (*it)->lines) removeItem(l);
@@ -279,8 +358,9 @@ void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
     marks->runId = run.id;
     marks->radii = radii;
     marks->visible = run.visible;
+    marks->runColor = run.color;
     for (int k = 0; k < radii.size(); ++k) {
-        const QColor c = runVariant(RunStore::colorForIndex(k), runOrdinal, theme_.dark);
+        const QColor c = RunStore::colorForIndex(k);  // final colours: restyle()
         auto* line = new QCPItemStraightLine(this);
         line->point1->setCoords(0, radii[k]);
         line->point2->setCoords(1, radii[k]);
@@ -292,7 +372,7 @@ void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
         label->position->setTypeY(QCPItemPosition::ptPlotCoords);
         label->position->setCoords(0.01, radii[k]);
         label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-        label->setText(QStringLiteral("η%1 = %2").arg(k).arg(radii[k], 0, 'g', 3));
+        label->setText(QStringLiteral("η_%1 = %2").arg(k).arg(radii[k], 0, 'g', 3));
         label->setColor(c);
         QFont f = legend->font();
         label->setFont(f);
@@ -302,6 +382,7 @@ void MetricChart::rebuildRadiusMarks(const RunData& run, int runOrdinal) {
         marks->labels << label;
     }
     radiusMarks_.push_back(std::move(marks));
+    restyle();
 }
 
 void MetricChart::setSmoothing(double weight, const QVector<const RunData*>& runs) {
@@ -345,6 +426,7 @@ void MetricChart::setTheme(const PlotTheme& theme) {
     theme_ = theme;
     theme.applyTo(this);
     title_->setTextColor(theme.foreground);
+    restyle();
     for (auto& b : bindings_) applyVisibility(*b);
 }
 

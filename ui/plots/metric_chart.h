@@ -47,6 +47,7 @@ public:
     int seriesCount() const { return int(bindings_.size()); }
     qint64 pointCount() const;
     bool hasRun(int runId) const;
+    bool hasVisibleRun() const;  // false when every run in it is hidden (Runs dock): the panel hides the chart
     // For tests: the smoothed/raw graph of a run's metric (nullptr if absent).
     QCPGraph* smoothedGraph(int runId, const QString& metric) const;
     QCPGraph* rawGraph(int runId, const QString& metric) const;
@@ -69,7 +70,9 @@ private:
     void onLegendClick(QCPLegend* legend, QCPAbstractLegendItem* item, QMouseEvent* event);
     void rebuildRadiusMarks(const RunData& run, int runOrdinal);
     void updateLegendVisibility();
-    QColor seriesColor(const QString& key, const RunData& run, int runOrdinal) const;
+    int keyIndex(const QString& key) const;
+    bool multiRun() const;  // more than one visible run in this chart
+    void restyle();         // colours and line styles of every series and radius line
 
     QString group_;
     QCPTextElement* title_ = nullptr;

@@ -35,9 +35,3 @@ void PlotTheme::applyTo(QCustomPlot* plot) const {
     for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
         if (auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->elementAt(i))) title->setTextColor(foreground);
 }
-
-QColor runVariant(const QColor& base, int runIndex, bool dark) {
-    if (runIndex <= 0) return base;
-    const int factor = 100 + 28 * runIndex;
-    return dark ? base.lighter(factor) : base.darker(factor);
-}

@@ -17,6 +17,3 @@ struct PlotTheme {
     static PlotTheme fromPalette(const QPalette& palette);
     void applyTo(QCustomPlot* plot) const;
 };
-
-// A colour made lighter on dark backgrounds or darker on light ones, for the n-th overlaid run.
-QColor runVariant(const QColor& base, int runIndex, bool dark);

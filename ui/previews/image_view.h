@@ -1,5 +1,7 @@
 // Shows one image (a sample grid) as large as fits, with crisp pixels: integer nearest-neighbour
-// upscaling for small grids, smooth downscaling otherwise. A caption line sits under the image.
+// upscaling for small grids (a fractional factor when the whole one would waste >15% of the room:
+// nearest-neighbour to the next whole factor, then smooth down, so pixels stay even), smooth
+// downscaling otherwise. A caption line sits under the image.
 #pragma once
 #include <QImage>
 #include <QWidget>
@@ -20,6 +22,7 @@ protected:
 
 private:
     QImage image_;
+    QImage enlarged_;  // image_ blown up by a whole factor (cache for fractional upscaling)
     QString caption_;
     QString placeholder_;
 };

@@ -57,8 +57,14 @@ ScatterView::ScatterView(RunStore* store, QWidget* parent) : QWidget(parent), st
     connect(store_, &RunStore::pointsAdded, this, [this, stack](int id) {
         refreshRuns();
         if (runs_->count() > 0) stack->setCurrentWidget(plot_);
+        // Follow the newest run (a live one, typically) unless the user picked another.
+        if (!userPicked_ && id != runId() && runs_->findData(id) == runs_->count() - 1) {
+            runs_->setCurrentIndex(runs_->count() - 1);
+            return;
+        }
         if (id == runId()) reloadSteps();
     });
+    connect(runs_, &QComboBox::activated, this, [this] { userPicked_ = true; });
     connect(store_, &RunStore::runRemoved, this, [this] { QMetaObject::invokeMethod(this, &ScatterView::refreshRuns, Qt::QueuedConnection); });
     applyTheme();
     refreshRuns();
@@ -107,6 +113,13 @@ void ScatterView::reloadSteps() {
 }
 
 void ScatterView::showStep() {
+    if (!isVisible()) {
+        // Rebuilding and replotting ~2k translucent discs costs the GUI thread 10-20 ms: not for a
+        // tab nobody is looking at.
+        stale_ = true;
+        return;
+    }
+    stale_ = false;
     plot_->clearGraphs();
     const RunData* r = store_->run(runId());
     if (!r) {
@@ -128,16 +141,21 @@ void ScatterView::showStep() {
         }
         g->setData(x, y);
     };
+    // Reference sets: grey when there is one; else source k's colour (as its curves), faint. The
+    // generated points: the run's colour unless a reference set already uses it.
     int k = 0;
+    QVector<QRgb> used;
     for (auto it = r->referencePoints.cbegin(); it != r->referencePoints.cend(); ++it, ++k) {
         QColor c = theme.dark ? QColor(200, 200, 200) : QColor(90, 90, 90);
-        if (r->referencePoints.size() > 1) c = RunStore::colorForIndex(k + 1);
+        if (r->referencePoints.size() > 1) c = RunStore::colorForIndex(k);
+        used << c.rgb();
         c.setAlpha(90);
         addPoints(it.value(), c, it.key(), 4, false);
     }
     const int i = slider_->value();
     if (i >= 0 && i < steps_.size()) {
         QColor c = r->color;
+        for (int j = 0; used.contains(c.rgb()) && j < 10; ++j) c = RunStore::colorForIndex(int(used.size()) + j);
         c.setAlpha(200);
         addPoints(r->generatedPoints.value(steps_[i]), c, tr("generated"), 4, true);
         stepLabel_->setText(tr("step %1").arg(steps_[i]));
@@ -164,6 +182,11 @@ void ScatterView::showStep() {
 void ScatterView::applyTheme() {
     PlotTheme::fromPalette(palette()).applyTo(plot_);
     showStep();
+}
+
+void ScatterView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (stale_) showStep();
 }
 
 void ScatterView::resizeEvent(QResizeEvent* event) {

@@ -24,6 +24,7 @@ public:
 protected:
     void changeEvent(QEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
     void refreshRuns();
@@ -38,4 +39,6 @@ private:
     QLabel* placeholder_;
     QVector<qint64> steps_;
     bool followLatest_ = true;
+    bool userPicked_ = false;
+    bool stale_ = false;  // points arrived while hidden: redrawn when shown (a toy job streams every few ms)
 };
