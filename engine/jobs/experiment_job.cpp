@@ -42,8 +42,10 @@ Json readJsonObject(const fs::path& path) {
 // evaluation metrics labelled with the run they belong to.
 class SubJobObserver : public JobObserver {
 public:
-    SubJobObserver(JobObserver& outer, std::string label, int64_t offset, int64_t iterations, int64_t total)
-        : outer_(outer), label_(std::move(label)), offset_(offset), iterations_(iterations), total_(total) {}
+    SubJobObserver(JobObserver& outer, std::string label, std::string series, int64_t offset, int64_t iterations,
+                   int64_t total)
+        : outer_(outer), label_(std::move(label)), series_(std::move(series)), offset_(offset), iterations_(iterations),
+          total_(total) {}
     void onProgress(std::int64_t done, std::int64_t total, const std::string& phase) override {
         // Only the training loop's own progress (its total is the run's iterations): the evaluator's
         // preparation reports progress in other units (samples, feature-net batches).
@@ -51,7 +53,9 @@ public:
         outer_.onProgress(std::min(offset_ + done, total_), total_, label_ + " " + phase);
     }
     void onMetric(const std::string& name, std::int64_t step, double value) override {
-        if (name.rfind("eval/", 0) == 0) outer_.onMetric(label_ + "/" + name, step, value);
+        // "eval/fid" of run "barycenter n=8 seed 1" → "fid/barycenter n=8 seed 1": one chart per metric
+        // (the workbench groups "<chart>/<series>"), one series per run.
+        if (name.rfind("eval/", 0) == 0) outer_.onMetric(name.substr(5) + "/" + series_, step, value);
     }
     void onImage(const std::string&, std::int64_t step, const ImageU8& image) override { outer_.onImage(label_, step, image); }
     void onLog(LogLevel level, const std::string& message) override { outer_.onLog(level, "[" + label_ + "] " + message); }
@@ -59,7 +63,7 @@ public:
 
 private:
     JobObserver& outer_;
-    std::string label_;
+    std::string label_, series_;
     int64_t offset_, iterations_, total_;
 };
 
@@ -187,7 +191,8 @@ private:
     }
 
     // Runs (or resumes, or skips when finished) one training job; returns its result status.
-    JobResult runTrainingJob(const std::string& label, Json job, JobObserver& observer, CancelToken& cancel) {
+    JobResult runTrainingJob(const std::string& label, const std::string& series, Json job, JobObserver& observer,
+                             CancelToken& cancel) {
         const std::string dir = job.value("run_dir", "");
         const Json summary = dir.empty() ? Json::object() : readJsonObject(fs::path(dir) / "summary.json");
         const int64_t iterations = plannedIterations(job);
@@ -208,7 +213,7 @@ private:
                 fs::remove_all(dir);  // it never reached a checkpoint: nothing to keep
             }
         }
-        SubJobObserver sub(observer, label, done_, iterations, total_);
+        SubJobObserver sub(observer, label, series, done_, iterations, total_);
         auto instance = createJob(job);
         JobResult r = instance->run(sub, cancel);
         done_ += iterations;
@@ -219,7 +224,7 @@ private:
     void runDependency(const std::string& label, const Json& job, const std::string& output, JobObserver& observer,
                        CancelToken& cancel) {
         if (job.value("kind", "") != "average" && fs::exists(output) && job.value("run_dir", "").empty()) return;
-        JobResult r = runTrainingJob(label, job, observer, cancel);
+        JobResult r = runTrainingJob(label, label, job, observer, cancel);
         if (r.status == JobResult::Status::Failed) throw Error(label + " failed: " + r.message);
         if (!fs::exists(output)) throw Error(label + ": finished but " + output + " is missing");
     }
@@ -280,7 +285,9 @@ private:
         const auto started = std::chrono::steady_clock::now();
         try {
             const Json job = resolveTransferSource(planned.job, transferGenerator_, transferCritic_);
-            JobResult r = runTrainingJob(label, job, observer, cancel);
+            const std::string series = planned.method + (planned.shots > 0 ? " n=" + std::to_string(planned.shots) : " all") +
+                                       " seed " + std::to_string(planned.seed);
+            JobResult r = runTrainingJob(label, series, job, observer, cancel);
             if (r.status == JobResult::Status::Failed) record.status = "failed: " + r.message;
             record.wallSeconds = r.summary.value("wall_seconds", 0.0);
         } catch (const Cancelled&) {

@@ -11,6 +11,7 @@
 #include "project/model_file_info.h"
 #include "project/project.h"
 #include "project/recent_projects.h"
+#include "project/stage_configs.h"
 #include "project/weights.h"
 #include "runs/run_directory_reader.h"
 #include "runs/run_store.h"
@@ -149,6 +150,19 @@ private Q_SLOTS:
         QVERIFY(p.stageConfig("pretrain").isEmpty());
     }
 
+    void experimentStageTakesSourcesAndLocalDataFromTheProject() {
+        Project p;
+        p.addSources({"/m/a.coalesce", "/m/b.coalesce"});
+        p.setLocalData({"fashion-mnist:train:8,9", 20, 3});
+        const QJsonObject c = effectiveStageConfig("experiment", p);
+        QCOMPARE(c["kind"].toString(), QString("experiment"));
+        QCOMPARE(c["sources"].toArray().size(), 2);
+        QCOMPARE(c["sources"].toArray()[0].toObject()["generator"].toString(), QString("/m/a.coalesce"));
+        QCOMPARE(c["target"].toString(), QString("fashion-mnist:train:8,9"));
+        QCOMPARE(c["shots"].toArray(), (QJsonArray{20}));
+        // Scored on the held-out split of the same classes.
+        QCOMPARE(c["evaluation"].toObject()["reference"].toString(), QString("fashion-mnist:test:8,9"));
+    }
     void saveLoadRoundTripWithRelativePaths() {
         const QString dir = scratch("project_roundtrip");
         Project p;

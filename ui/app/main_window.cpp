@@ -730,8 +730,8 @@ void MainWindow::exportCurves(const QString& format) {
 
 QStringList MainWindow::stageProblems(const QString& kind) const {
     QStringList problems;
-    if (kind == "barycenter") problems += sourcesPanel_->problems();
-    if (kind == "adapt" || kind == "baselines") {
+    if (kind == "barycenter" || kind == "experiment") problems += sourcesPanel_->problems();
+    if (kind == "adapt" || kind == "experiment") {
         if (const QString why = localData_->problem(); !why.isEmpty()) problems << tr("local data: %1").arg(why);
     }
     return problems;

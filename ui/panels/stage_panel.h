@@ -1,4 +1,4 @@
-// The "Stages" dock: the pipeline (pretrain → barycenter → adapt → baselines → ternarize → evaluate)
+// The "Stages" dock: the pipeline (pretrain → barycenter → adapt → baselines (the experiment job) → ternarize → evaluate)
 // plus any other job kind the engine registers, the selected stage's config as editable JSON (keys
 // that follow the project, such as the sources and their radii, are refreshed from it), and the
 // Start / Pause / Cancel / Resume controls. Stages the engine does not provide yet are shown disabled.

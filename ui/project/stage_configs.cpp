@@ -18,8 +18,10 @@ QVector<StageInfo> pipelineStages() {
                      "(fixed) or adapted to keep Ŵ_k ≤ η_k (constrained); joint or recursive.")},
         {"adapt", QObject::tr("Adapt to local data"),
          QObject::tr("Fast adaptation: start from the barycenter and train on the n local samples.")},
-        {"baselines", QObject::tr("Baselines"),
-         QObject::tr("Edge-only, TransferGAN, model average, … on the same budget and evaluation.")},
+        {"experiment", QObject::tr("Baselines (experiment)"),
+         QObject::tr("Barycenter adaptation against edge-only, TransferGAN, model average, … on the same n local "
+                     "samples, budget, seeds and evaluation protocol; writes report/summary.md with tables, "
+                     "curves and sample grids.")},
         {"ternarize", QObject::tr("Ternarize"),
          QObject::tr("Ternary weights with a learned threshold (or TWN / TTQ); exports a packed 2-bit file.")},
         {"evaluate", QObject::tr("Evaluate"),
@@ -40,13 +42,26 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
         c["runtime"] = runtime;
-    } else if (kind == "barycenter" || kind == "adapt" || kind == "baselines") {
+    } else if (kind == "experiment") {
+        // Reference = the held-out split of the local data where the dataset has one (train → test).
+        QString reference = project.localData().spec;
+        if (reference.contains(QLatin1String(":train"))) reference.replace(QLatin1String(":train"), QLatin1String(":test"));
+        c["methods"] = QJsonArray{"barycenter", "transfer_gan", "average", "edge_only"};
+        c["seeds"] = QJsonArray{1, 2, 3};
+        c["barycenter"] = QJsonObject{{"iterations", toy ? 500 : 200}, {"batch_size", toy ? 128 : 32}};
+        c["adaptation"] = QJsonObject{{"iterations", toy ? 300 : 100}, {"batch_size", toy ? 128 : 16},
+                                      {"sample_every", 50}, {"checkpoint_every", 50}};
+        c["evaluation"] = QJsonObject{{"reference", reference}, {"real_samples", 500}, {"fake_samples", 500},
+                                      {"w1_samples", 500}, {"diversity_samples", 100}};
+        c["evaluation_every"] = 20;
+        c["runtime"] = QJsonObject{{"threads", 1}, {"device", "auto"}};  // 1 thread: see README (shared machines)
+    } else if (kind == "barycenter" || kind == "adapt") {
         c["iterations"] = toy ? 1000 : 2000;
         c["batch_size"] = 64;
         c["seed"] = 1;
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
-        if (kind == "barycenter" || kind == "adapt") {
+        {
             c["update_every"] = 10;   // constrained mode: dual update every M iterations
             c["step_size"] = 0.01;    // constrained mode: dual ascent step ρ
         }
@@ -70,21 +85,31 @@ QString latestGenerator(const Project& project, const QStringList& kinds) {
     return {};
 }
 
+namespace {
+// Enabled sources in merge order: the engine merges recursively in descending λ (stable), so the
+// project's order decides among equal weights.
+QJsonArray enabledSources(const Project& project) {
+    QJsonArray sources;
+    for (const QString& id : project.mergeOrder()) {
+        const SourceModel* s = project.source(id);
+        if (!s || !s->enabled) continue;
+        sources.append(QJsonObject{{"generator", s->path}, {"radius", s->radius}, {"name", s->name}});
+    }
+    return sources;
+}
+}  // namespace
+
 QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
     QJsonObject d;
     if (kind == "barycenter") {
-        // Sources in merge order: the engine merges recursively in descending λ (stable), so the
-        // project's order decides among equal weights.
-        QJsonArray sources;
-        for (const QString& id : project.mergeOrder()) {
-            const SourceModel* s = project.source(id);
-            if (!s || !s->enabled) continue;
-            sources.append(QJsonObject{{"generator", s->path}, {"radius", s->radius}, {"name", s->name}});
-        }
-        d["sources"] = sources;
+        d["sources"] = enabledSources(project);
         d["weights"] = weightModeName(project.weightMode());
         d["mode"] = combineModeName(project.combineMode());
-    } else if (kind == "adapt" || kind == "baselines") {
+    } else if (kind == "experiment") {
+        d["sources"] = enabledSources(project);
+        d["target"] = project.localData().spec;
+        d["shots"] = QJsonArray{project.localData().count};
+    } else if (kind == "adapt") {
         const LocalDataSettings local = project.localData();
         d["data"] = local.spec;
         d["k"] = local.count;
