@@ -223,7 +223,6 @@ private:
 
     void runDependency(const std::string& label, const Json& job, const std::string& output, JobObserver& observer,
                        CancelToken& cancel) {
-        if (job.value("kind", "") != "average" && fs::exists(output) && job.value("run_dir", "").empty()) return;
         JobResult r = runTrainingJob(label, label, job, observer, cancel);
         if (r.status == JobResult::Status::Failed) throw Error(label + " failed: " + r.message);
         if (!fs::exists(output)) throw Error(label + ": finished but " + output + " is missing");
