@@ -1,5 +1,6 @@
 // Live curves: TensorBoard's debiased EMA against its closed form, chart grouping, overlaid runs,
-// legend toggling, log axis, η_k radius lines, coalesced replots, exports — and the replot time with
+// legend toggling, log axis, η_k radius lines, coalesced replots, replots spread over event-loop turns
+// (ReplotScheduler; resizes do not replot synchronously), exports — and the replot time with
 // 100k points (reported, not asserted: timing is the bench's business, correctness is the test's).
 #include <QtTest/QtTest>
 
@@ -7,6 +8,7 @@
 
 #include "plots/curves_panel.h"
 #include "plots/metric_chart.h"
+#include "plots/replot_scheduler.h"
 #include "plots/smoothing.h"
 #include "runs/run_store.h"
 #include "ui_test_helpers.h"
@@ -171,6 +173,58 @@ private Q_SLOTS:
         store.removeRun(a);
         QCOMPARE(loss->seriesCount(), 1);
         QTRY_VERIFY(!panel.chart("w_hat"));
+    }
+
+    // A burst of replots is spread over event-loop turns: each turn replots until its budget is spent
+    // (at least one chart), then yields; a chart is queued once; a chart deleted while queued is skipped.
+    void replotSchedulerSpreadsABurst() {
+        ReplotScheduler scheduler;
+        scheduler.setBudgetMs(0);  // one chart per turn
+        QStringList order;
+        scheduler.setOnReplot([&](QCustomPlot* p) { order << p->objectName(); });
+        QCustomPlot a, b;
+        a.setObjectName("a");
+        b.setObjectName("b");
+        auto* gone = new QCustomPlot;
+        scheduler.request(&a);
+        scheduler.request(gone);
+        scheduler.request(&b);
+        scheduler.request(&a);  // already queued
+        QVERIFY(scheduler.pending(&a) && !scheduler.idle());
+        delete gone;
+        QVERIFY(order.isEmpty());  // nothing replots in the requesting turn
+        scheduler.runSome();
+        QCOMPARE(order, QStringList({"a"}));
+        QTRY_VERIFY(scheduler.idle());
+        QCOMPARE(order, QStringList({"a", "b"}));
+        scheduler.request(&b);
+        scheduler.cancel(&b);
+        scheduler.request(&a);
+        scheduler.runAll();
+        QCOMPARE(order, QStringList({"a", "b", "a"}));
+    }
+
+    // A relayout resizes every chart in one turn; QCustomPlot would replot each synchronously (the
+    // ~90 ms GUI stall when a pretraining run's charts appeared). In the panel a resize only queues it.
+    void chartResizesReplotInALaterTurn() {
+        RunStore store;
+        CurvesPanel panel(&store);
+        panel.resize(1000, 700);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        const int a = store.addRun("run A", "fake", "", "running");
+        for (int i = 0; i < 20; ++i) store.apply(a, {metric("loss_g", i, 1.0 / (i + 1)), metric("loss_d/0", i, -i)});
+        panel.flush();
+        QVERIFY(!panel.updatePending());
+        MetricChart* chart = panel.chart("loss_g");
+        QVERIFY(chart && chart->isVisible());
+        const int before = panel.stats().replots;
+        chart->resize(chart->width() - 40, chart->height());  // a visible widget gets its resize event now
+        QCOMPARE(chart->viewport(), chart->rect());           // the chart knows its new size ...
+        QCOMPARE(panel.stats().replots, before);              // ... but draws it in a later turn
+        QVERIFY(panel.updatePending());
+        QTRY_VERIFY(!panel.updatePending());
+        QCOMPARE(panel.stats().replots, before + 1);
     }
 
     void exports() {

@@ -80,7 +80,8 @@ CurvesPanel::CurvesPanel(RunStore* store, QWidget* parent) : QWidget(parent), st
 
     replotTimer_.setSingleShot(true);
     replotTimer_.setInterval(40);
-    connect(&replotTimer_, &QTimer::timeout, this, &CurvesPanel::flush);
+    connect(&replotTimer_, &QTimer::timeout, this, [this] { applyPending(/*all=*/false); });
+    replots_.setOnReplot([this](QCustomPlot*) { ++stats_.replots; });
 
     connect(smoothingSlider_, &QSlider::valueChanged, this, [this](int v) {
         smoothingValue_->setText(QString::number(v / 100.0, 'f', 2));
@@ -88,19 +89,19 @@ CurvesPanel::CurvesPanel(RunStore* store, QWidget* parent) : QWidget(parent), st
         for (int id : store_->ids()) runs << store_->run(id);
         for (MetricChart* c : charts_) {
             c->setSmoothing(v / 100.0, runs);
-            c->replot(QCustomPlot::rpQueuedReplot);
+            requestReplot(c);
         }
     });
     connect(logCheck_, &QCheckBox::toggled, this, [this](bool on) {
         for (MetricChart* c : charts_) {
             c->setLogY(on);
-            c->replot(QCustomPlot::rpQueuedReplot);
+            requestReplot(c);
         }
     });
     connect(fit, &QToolButton::clicked, this, [this] {
         for (MetricChart* c : charts_) {
             c->fitToData();
-            c->replot(QCustomPlot::rpQueuedReplot);
+            requestReplot(c);
         }
     });
     connect(filter_, &QLineEdit::textChanged, this, [this] { relayout(); });
@@ -138,6 +139,7 @@ int CurvesPanel::ordinalOf(int runId) const { return int(store_->ids().indexOf(r
 MetricChart* CurvesPanel::ensureChart(const QString& group) {
     if (MetricChart* c = charts_.value(group)) return c;
     auto* c = new MetricChart(group, grid_);
+    c->setReplotScheduler(&replots_);  // its resizes (relayouts) replot through the scheduler too
     c->setTheme(PlotTheme::fromPalette(palette()));
     c->setSmoothing(smoothing(), {});
     if (logY()) c->setLogY(true);
@@ -168,9 +170,26 @@ double threadCpuMs() {
 bool onScreen(QWidget* w) { return w->isVisible() && !w->visibleRegion().isEmpty(); }
 }  // namespace
 
-void CurvesPanel::flush() {
+void CurvesPanel::flush() { applyPending(/*all=*/true); }
+
+void CurvesPanel::requestReplot(MetricChart* c) {
+    // A chart the grid has not placed yet has no size of its own: drawing it now would be wasted, and
+    // the layout's first resize queues its replot anyway.
+    if (!c->testAttribute(Qt::WA_Resized)) return;
+    if (onScreen(c)) {
+        replots_.request(c);
+        staleCharts_.remove(c);
+    } else {
+        staleCharts_.insert(c);
+    }
+}
+
+void CurvesPanel::applyPending(bool all) {
     replotTimer_.stop();
-    if (dirtyRuns_.isEmpty()) return;
+    if (dirtyRuns_.isEmpty()) {
+        if (all) replots_.runAll();
+        return;
+    }
     QElapsedTimer timer;
     timer.start();
     const double cpuStart = threadCpuMs();
@@ -190,15 +209,16 @@ void CurvesPanel::flush() {
     }
     for (MetricChart* c : changed) {
         c->fitIfFollowing();
-        // Only charts the user can see are redrawn now; the others when they scroll into view.
-        if (onScreen(c)) {
-            c->replot(QCustomPlot::rpImmediateRefresh);
-            ++stats_.replots;
-            staleCharts_.remove(c);
-        } else {
-            staleCharts_.insert(c);
-            ++stats_.deferredReplots;
-        }
+        // Only charts the user can see are redrawn; the others when they scroll into view.
+        requestReplot(c);
+        if (staleCharts_.contains(c)) ++stats_.deferredReplots;
+    }
+    if (all) {
+        // New charts get their size from the grid's layout: lay out now so they are drawn at it.
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        replots_.runAll();
+    } else {
+        replots_.runSome();
     }
     if (!changed.isEmpty()) {
         stats_.lastFlushMs = timer.nsecsElapsed() / 1e6;
@@ -221,7 +241,7 @@ void CurvesPanel::replotStaleCharts() {
     for (auto it = staleCharts_.begin(); it != staleCharts_.end();) {
         MetricChart* c = *it;
         if (onScreen(c)) {
-            c->replot(QCustomPlot::rpQueuedReplot);
+            replots_.request(c);
             it = staleCharts_.erase(it);
         } else {
             ++it;
@@ -244,7 +264,7 @@ void CurvesPanel::onRunChanged(int runId) {
         c->updateRun(*run, ordinalOf(runId));
         shownChanged |= c->hasVisibleRun() != before;
         c->fitIfFollowing();
-        c->replot(QCustomPlot::rpQueuedReplot);
+        requestReplot(c);
     }
     if (shownChanged) relayout();
     scheduleUpdate(runId);  // radii may have arrived after the first points
@@ -257,12 +277,13 @@ void CurvesPanel::onRunRemoved(int runId) {
         c->removeRun(runId);
         if (c->seriesCount() == 0) {
             staleCharts_.remove(c);
+            replots_.cancel(c);
             chartOrder_.removeAll(it.key());
             c->deleteLater();
             it = charts_.erase(it);
         } else {
             c->fitIfFollowing();
-            c->replot(QCustomPlot::rpQueuedReplot);
+            requestReplot(c);
             ++it;
         }
     }
@@ -315,7 +336,7 @@ void CurvesPanel::applyTheme() {
         c->setTheme(theme);
         for (int id : store_->ids())
             if (const RunData* r = store_->run(id); r && c->hasRun(id)) c->updateRun(*r, ordinalOf(id));
-        c->replot(QCustomPlot::rpQueuedReplot);
+        requestReplot(c);
     }
 }
 

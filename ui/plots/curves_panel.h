@@ -3,6 +3,8 @@
 //
 // Updates are coalesced: RunStore::metricsAppended only marks runs dirty and starts a single-shot
 // timer (40 ms by default); when it fires, each chart appends just the new points and replots once.
+// Replots go through a ReplotScheduler, which spreads a burst (many new charts, a relayout that
+// resizes all of them) over several event-loop turns instead of blocking one.
 #pragma once
 #include <QElapsedTimer>
 #include <QMap>
@@ -10,6 +12,8 @@
 #include <QTimer>
 #include <QVector>
 #include <QWidget>
+
+#include "plots/replot_scheduler.h"
 
 class RunStore;
 class MetricChart;
@@ -24,9 +28,9 @@ class CurvesPanel : public QWidget {
     Q_OBJECT
 public:
     struct ReplotStats {
-        int replots = 0;          // chart replots done
+        int replots = 0;          // chart replots done (data, resizes, settings)
         int flushes = 0;          // timer firings that changed something
-        double lastFlushMs = 0;   // wall time of the last flush (append + replot of the charts on screen)
+        double lastFlushMs = 0;   // wall time of the last flush (append + the replots done in its turn)
         double maxFlushMs = 0;
         double lastFlushCpuMs = 0;  // GUI-thread CPU time of the same (wall time includes waiting for a CPU)
         double maxFlushCpuMs = 0;
@@ -39,9 +43,10 @@ public:
 
     void setReplotInterval(int ms) { replotTimer_.setInterval(ms); }
     int replotInterval() const { return replotTimer_.interval(); }
-    // Applies pending data and replots now (the timer would do it within one interval).
+    // Applies pending data and replots now, all of it (the timer would do it within one interval,
+    // spread over event-loop turns).
     void flush();
-    bool updatePending() const { return replotTimer_.isActive(); }
+    bool updatePending() const { return replotTimer_.isActive() || !replots_.idle(); }
     QList<MetricChart*> charts() const;  // in display order
     MetricChart* chart(const QString& group) const { return charts_.value(group); }
     ReplotStats stats() const { return stats_; }
@@ -64,6 +69,8 @@ protected:
 
 private:
     void scheduleUpdate(int runId);
+    void applyPending(bool all);  // all: replot everything now; else within the scheduler's budget
+    void requestReplot(MetricChart* chart);  // on screen: queued; off screen: when it scrolls into view
     void onRunChanged(int runId);
     void onRunRemoved(int runId);
     void relayout();
@@ -74,6 +81,7 @@ private:
 
     RunStore* store_;
     QTimer replotTimer_;
+    ReplotScheduler replots_;
     QSet<int> dirtyRuns_;
     QSet<MetricChart*> staleCharts_;
     QMap<QString, MetricChart*> charts_;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "plots/replot_scheduler.h"
 #include "runs/run_store.h"
 
 struct MetricChart::Binding {
@@ -492,6 +493,18 @@ void MetricChart::onLegendClick(QCPLegend*, QCPAbstractLegendItem* item, QMouseE
             toggleSeries(b->runId, b->metric);
             return;
         }
+}
+
+void MetricChart::resizeEvent(QResizeEvent* event) {
+    if (!scheduler_) {
+        QCustomPlot::resizeEvent(event);
+        return;
+    }
+    // QCustomPlot replots synchronously on every resize, and one relayout of the Curves grid resizes
+    // every chart in the same turn (a new chart, a scroll bar appearing). Do what it does, minus that
+    // replot; the scheduler replots in later turns, a few charts at a time.
+    setViewport(rect());
+    scheduler_->request(this);
 }
 
 void MetricChart::mousePressEvent(QMouseEvent* event) {

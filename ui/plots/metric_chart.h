@@ -14,6 +14,7 @@
 #include "plots/smoothing.h"
 
 struct RunData;
+class ReplotScheduler;
 
 class MetricChart : public QCustomPlot {
     Q_OBJECT
@@ -53,8 +54,11 @@ public:
     QCPGraph* rawGraph(int runId, const QString& metric) const;
     bool seriesHiddenByUser(int runId, const QString& metric) const;
     void toggleSeries(int runId, const QString& metric);
+    // With a scheduler, a resize only updates the viewport and queues the replot there (see resizeEvent).
+    void setReplotScheduler(ReplotScheduler* scheduler) { scheduler_ = scheduler; }
 
 protected:
+    void resizeEvent(QResizeEvent* event) override;
     void mousePressEvent(QMouseEvent* event) override;
     void wheelEvent(QWheelEvent* event) override;
     void mouseDoubleClickEvent(QMouseEvent* event) override;
@@ -84,4 +88,5 @@ private:
     bool followData_ = true;
     bool pressOnLegend_ = false;
     PlotTheme theme_;
+    ReplotScheduler* scheduler_ = nullptr;
 };
