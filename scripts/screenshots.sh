@@ -15,7 +15,10 @@
 # Env: BUILD_DIR (build), ITER (image pretrain iterations, 300), BARY_ITER (image barycenter, 150),
 #      TOY_ITER (toy iterations, 600), JOBS (build jobs, 2), SKIP_BUILD=1 (use the built app as is),
 #      WORK_DIR (keep the work folder there and reuse its pretrained sources),
-#      BUILD_LOCK (a file: hold it with flock while building, for machines that share a build dir).
+#      BUILD_LOCK (a file: hold it with flock while building, for machines that share a build dir),
+#      STALL_LOAD (busy-loop processes kept running beside every stage, default 0: the README's GUI
+#      stall figures were taken with STALL_LOAD=3, a load average of about 4 on the 2-core machine,
+#      because a stall is only visible when the GUI thread has to compete for a core).
 #      LibTorch runs with 1 thread: on a shared 2-core machine two OpenMP threads were 5x slower than one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +54,14 @@ export QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1
 COMMON=(--settings "$WORK/settings.ini" --theme light --size 1400x880 --timeout 3600)
 RUNTIME='"runtime": {"threads": 1, "device": "cpu"}'
 mkdir -p "$OUT" "$WORK/images/runs" "$WORK/toy/runs"
+LOAD_PIDS=()
+stop_load() { if [ ${#LOAD_PIDS[@]} -gt 0 ]; then kill "${LOAD_PIDS[@]}" 2>/dev/null || true; fi; LOAD_PIDS=(); }
+for _ in $(seq "${STALL_LOAD:-0}"); do
+  bash -c 'while :; do :; done' &
+  LOAD_PIDS+=($!)
+done
+trap 'stop_load; if [ -z "${WORK_DIR:-}" ]; then rm -rf "$WORK"; fi' EXIT
+[ ${#LOAD_PIDS[@]} -eq 0 ] || echo "[screenshots] ${#LOAD_PIDS[@]} busy loops as background load (STALL_LOAD)"
 
 pretrain() {  # pretrain <run dir> <data> <family> <iterations> <seed> <batch>
   if [ -f "$1/generator.coalesce" ]; then echo "[screenshots] reusing $1"; return; fi
@@ -100,6 +111,7 @@ cp "$WORK/toyshots/toy2d.png" "$WORK/shots/toy2d.png"
 cp "$WORK/toyshots/curves.png" "$WORK/shots/toy-curves.png"
 
 # ---------------------------------------------------------------- into the docs
+stop_load
 cp "$WORK"/shots/*.png "$OUT"/
 echo "[screenshots] wrote $(ls "$OUT"/*.png | wc -l) PNGs to $OUT"
 grep -h -E '^\[(stall|replot)\]' "$WORK/images.log" "$WORK/toy.log" || true
