@@ -8,12 +8,17 @@
 //  "lambda_barycenter": 1, "lambda_local": 1,             (normalised; the reference uses 1:1)
 //  "radius_barycenter": 0.5, "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
 //  "source_samples": 0,                                   (0 = sample B online; N = freeze N samples)
+//  "ternarize": {"method": "learned", ...},               (optional, jobs/ternary_config.h: adapt a ternarised
+//                                                          G (METHOD.md stage 3 during stage 2); writes
+//                                                          generator.ctern and generator.coalesce = the
+//                                                          ternary generator in float form)
 //  + the trainer fields, "eval_every", "eval_samples", "evaluation", "evaluation_every", "run_dir", "resume", "runtime"}
 //
 // In constrained mode λ_B follows projected dual ascent on Ŵ_B − η_B and λ_0 stays fixed (the local
 // term is the objective). Implemented as a two-source coalescence (train/coalescence.h).
 #include "core/error.h"
 #include "jobs/job_factory.h"
+#include "jobs/ternary_config.h"
 #include "train/coalescence.h"
 
 namespace coalesce {
@@ -27,7 +32,8 @@ public:
         std::set<std::string> known = trainerOptionKeys();
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
-                      "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples"});
+                      "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples",
+                      "ternarize"});
         for (const auto& k : protocolEvaluationKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
         const std::string barycenter = r.text("barycenter", "");
@@ -52,6 +58,7 @@ public:
         bary["sources"] = Json::array({barycenterSource, localSource});
         bary["init"] = Json{{"generator", barycenter}};
         coalescence_ = readCoalescenceConfig(ConfigReader(bary, "adapt"));
+        coalescence_.transform = readTernarizeSection(r);
         resume_ = r.boolean("resume", false);
         runDir_ = r.text("run_dir", "");
         if (runDir_.empty()) {

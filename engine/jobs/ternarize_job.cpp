@@ -1,8 +1,9 @@
 // Job "ternarize": turns a float generator into a 2-bit packed ternary generator (METHOD.md stage 3).
 //
 // {"kind": "ternarize", "generator": "runs/adapt/generator.coalesce",   (any format io/model_files reads)
-//  "method": "learned" | "twn" | "ttq",          (default learned)
-//  "keep_first_last_float": false, "threshold_fraction": 0.05, "delta_grad_clamp": 1e-3,
+//  "method": "learned" | "twn" | "ttq",          (default learned; jobs/ternary_config.h for all keys)
+//  "keep_first_last_float": false, "threshold_fraction": 0.05, "threshold_init": "max_fraction" | "twn",
+//  "delta_grad_clamp": 1e-3, "alternating": true,
 //  "output": "<run_dir>/generator.ctern",        (optional; the report goes next to it, .report.json)
 //  "evaluation": {EvaluationProtocol JSON},      (optional: score the float and the ternary generator with
 //                                                the same protocol, FID/KID/W1/diversity; "cache_dir" for
@@ -17,11 +18,12 @@
 //  "data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1,   a critic on (k-shot) data, weight data_weight
 //  "float_weight": 1.0, "data_weight": 1.0,      float_weight > 0 adds a critic on the float generator's
 //                                                samples (stage 2's barycenter critic); at least one source
+//  "distill_weight": 0,                          > 0 adds w·mean((G_t(z) − G_float(z))²) to L_G: the float
+//                                                generator as a teacher for the same z (not in the paper)
 //  plus the trainer fields (batch_size, n_critic, lr, seed, sample_every, ...), "run_dir", "runtime"}
 //
-// Fine-tuning runs in the shared MultiCriticTrainer, whose single generator Adam updates Δ and the
-// weights together; the paper's alternating Δ / weight steps (AlternatingTernaryOptimizer) would need a
-// generator-step hook in the trainer (see the quant README/report).
+// Fine-tuning runs in the shared MultiCriticTrainer; with a learned threshold Δ and the weights take the
+// paper's alternating Adam steps (MultiCriticTrainer::setAlternatingParameters) unless alternating = false.
 //
 // Outputs: the packed file, <output>.report.json (per-layer sparsity/scale/threshold, file sizes,
 // float-vs-ternary sample distances) and images "float" / "ternary" of the same z.
@@ -34,9 +36,11 @@
 #include "data/dataset.h"
 #include "io/model_files.h"
 #include "jobs/job_factory.h"
+#include "jobs/ternary_config.h"
 #include "metrics/evaluator.h"
 #include "metrics/optimal_transport.h"
 #include "quant/packed_generator.h"
+#include "quant/ternary_export.h"
 #include "quant/ternary_layers.h"
 #include "train/sample_source.h"
 #include "train/training_job.h"
@@ -47,39 +51,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Float bytes of a generator's quantisable weights vs their packed size (codes + 4 float32 per layer).
-Json weightSizes(const PackedGenerator& packed) {
-    int64_t floatBytes = 0, packedBytes = 0;
-    for (const auto& layer : packed.layers) {
-        floatBytes += 4 * layer.codes.numel();
-        packedBytes += (layer.codes.numel() + 3) / 4 + 4 * 4;
-    }
-    return {{"ternary_weight_bytes_float32", floatBytes},
-            {"ternary_weight_bytes_packed", packedBytes},
-            {"ternary_weight_ratio", packedBytes > 0 ? double(floatBytes) / double(packedBytes) : 0.0}};
-}
-
 class TernarizeJob : public Job {
 public:
     explicit TernarizeJob(const Json& config) : config_(config) {
         ConfigReader r(config_, "ternarize");
         std::set<std::string> known = trainerOptionKeys();
         for (const auto& k : commonJobKeys()) known.insert(k);
-        known.insert({"generator", "method", "keep_first_last_float", "threshold_fraction", "delta_grad_clamp",
-                      "output", "data", "k", "k_seed", "float_weight", "data_weight", "compare_samples",
-                      "evaluation", "cache_dir", "recalibrate_batchnorm"});
+        for (const auto& k : ternaryOptionKeys()) known.insert(k);
+        known.insert({"generator", "output", "data", "k", "k_seed", "float_weight", "data_weight", "distill_weight",
+                      "compare_samples", "evaluation", "cache_dir", "recalibrate_batchnorm"});
         r.rejectUnknownKeys(known);
 
         generatorPath_ = r.text("generator", "");
         if (generatorPath_.empty()) throw Error("ternarize: generator is required (the float generator file)");
-        ternary_.method = parseTernaryMethod(r.text("method", "learned"));
-        ternary_.keepFirstLastFloat = r.boolean("keep_first_last_float", false);
-        ternary_.thresholdFraction = r.number("threshold_fraction", 0.05);
-        if (!(ternary_.thresholdFraction >= 0 && ternary_.thresholdFraction < 1))
-            throw Error("ternarize: threshold_fraction must be in [0, 1), got " + std::to_string(ternary_.thresholdFraction));
-        ternary_.deltaGradClamp = r.number("delta_grad_clamp", 1e-3);
-        if (!(ternary_.deltaGradClamp >= 0))
-            throw Error("ternarize: delta_grad_clamp must be >= 0 (0 = no clamp)");
+        options_ = readTernaryOptions(r);
 
         fineTuneIterations_ = r.integer("iterations", 0);
         if (fineTuneIterations_ < 0) throw Error("ternarize: iterations must be >= 0 (0 = no fine-tuning)");
@@ -88,15 +73,14 @@ public:
         if (k_ < 0) throw Error("ternarize: k must be >= 0 (0 = all samples)");
         floatWeight_ = r.number("float_weight", 1.0);
         dataWeight_ = r.number("data_weight", 1.0);
-        if (!(floatWeight_ >= 0) || !(dataWeight_ >= 0))
-            throw Error("ternarize: float_weight and data_weight must be >= 0");
+        distillWeight_ = r.number("distill_weight", 0.0);
+        if (!(floatWeight_ >= 0) || !(dataWeight_ >= 0) || !(distillWeight_ >= 0) || !std::isfinite(distillWeight_))
+            throw Error("ternarize: float_weight, data_weight and distill_weight must be finite and >= 0");
         if (fineTuneIterations_ > 0) {
             trainer_ = readTrainerOptions(r);
             trainer_.phase = "ternarize";
-            if (floatWeight_ == 0 && data_.empty())
-                throw Error("ternarize: fine-tuning needs a critic source: set data, or float_weight > 0");
-            if (!data_.empty() && dataWeight_ == 0 && floatWeight_ == 0)
-                throw Error("ternarize: float_weight and data_weight cannot both be 0");
+            if (floatWeight_ == 0 && (data_.empty() || dataWeight_ == 0))
+                throw Error("ternarize: fine-tuning needs a critic: set data (data_weight > 0), or float_weight > 0");
         } else if (!data_.empty()) {
             throw Error("ternarize: data is only used for fine-tuning; set iterations > 0 or remove data");
         } else {
@@ -142,8 +126,8 @@ private:
         floatG->to(run.device);
         floatG->eval();
         run.observer.onLog(LogLevel::Info, "ternarize: " + generatorPath_ + " (" + floatG->spec().describe() + "), method " +
-                                               toString(ternary_.method));
-        Generator ternaryG = ternarizeGenerator(floatG, ternary_);
+                                               toString(options_.ternary.method));
+        Generator ternaryG = ternarizeGenerator(floatG, options_.ternary);
         run.cancel.check();
 
         Json fineTune = nullptr;
@@ -176,47 +160,27 @@ private:
         const std::string output =
             output_.empty() ? (fs::path(run.runDir.path()) / "generator.ctern").string() : output_;
         Json meta{{"job", "ternarize"}, {"source", generatorPath_}, {"options", optionsJson()}};
-        const int64_t packedBytes = savePackedGenerator(output, packGenerator(ternaryG, meta));
-        auto reloaded = loadPackedGenerator(output);
-        Generator unpacked = unpackGenerator(reloaded);
-        double roundTrip = 0.0;
-        {
-            torch::NoGradGuard noGrad;
-            const int64_t checked = std::min<int64_t>(64, compareSamples_);
-            auto zc = z.narrow(0, 0, checked).to(torch::kCPU);
-            auto reference = ternarySamples.narrow(0, 0, checked);
-            roundTrip = (unpacked->forward(zc) - reference).abs().max().item<double>();
-        }
-        if (!(roundTrip < 1e-4))
-            throw Error("ternarize: the packed file does not reproduce the ternarised generator (max |Δ| = " +
-                        std::to_string(roundTrip) + ")");
-
-        // The float generator as Coalesce stores it (generator only), for the size comparison.
-        const std::string floatProbe = (fs::path(run.runDir.path()) / ".float-size-probe.coalesce").string();
-        writeGeneratorFile(floatProbe, floatG, Json::object());
-        const auto floatBytes = static_cast<int64_t>(fs::file_size(floatProbe));
-        fs::remove(floatProbe);
+        const PackedExport exported = exportPackedGenerator(ternaryG, floatG, output, meta,
+                                                            z.narrow(0, 0, std::min<int64_t>(64, compareSamples_)));
+        const int64_t packedBytes = exported.packedBytes;
 
         Json report = ternaryReport(ternaryG);
         report["options"] = optionsJson();
         report["source"] = generatorPath_;
         report["arch"] = floatG->spec().toJson();
-        report["sizes"] = {{"packed_file_bytes", packedBytes},
-                           {"float_generator_file_bytes", floatBytes},
-                           {"source_file_bytes", static_cast<int64_t>(fs::file_size(generatorPath_))},
-                           {"whole_file_ratio", double(floatBytes) / double(packedBytes)}};
-        report["sizes"].update(weightSizes(reloaded));
+        report["sizes"] = exported.sizes;
+        report["sizes"]["source_file_bytes"] = static_cast<int64_t>(fs::file_size(generatorPath_));
         report["quality"] = {{"samples", z.size(0)},
                              {"rmse_vs_float", rmse},
                              {"sliced_w1_vs_float", sliced},
-                             {"packed_round_trip_max_abs", roundTrip}};
+                             {"packed_round_trip_max_abs", exported.roundTripMaxAbs}};
         report["fine_tune"] = fineTune;
         report["evaluation"] = evaluation_ ? evaluate(run, floatG, ternaryG) : Json(nullptr);
         const std::string reportPath = output + ".report.json";
         writeFileAtomically(reportPath, report.dump(2) + "\n");
 
         std::ostringstream message;
-        message << "ternarised " << report["layers"].size() << " layers (" << toString(ternary_.method) << ", "
+        message << "ternarised " << report["layers"].size() << " layers (" << toString(options_.ternary.method) << ", "
                 << std::lround(100 * report["zero_fraction"].get<double>()) << "% zeros): " << output << ", "
                 << packedBytes << " bytes, " << report["sizes"]["whole_file_ratio"].get<double>()
                 << "x smaller than the float generator file";
@@ -272,6 +236,21 @@ private:
         CriticWeightOptions weights;
         weights.lambdas = lambdas;
         MultiCriticTrainer trainer(ternaryG, std::move(sources), weights, trainer_, run.device);
+        const bool alternating = options_.alternating && !ternaryParameterGroups(*ternaryG).thresholds.empty();
+        if (alternating) trainer.setAlternatingParameters(ternaryParameterGroups(*ternaryG).thresholds);
+        if (distillWeight_ > 0) {
+            // The float generator as a teacher in eval mode: same z, pixel-space mean squared error.
+            const double weight = distillWeight_;
+            Generator teacher = floatG;  // a non-const handle: forward() is not const
+            trainer.setGeneratorLossTerm([teacher, weight](const torch::Tensor& latent, const torch::Tensor& fake) mutable {
+                torch::Tensor target;
+                {
+                    torch::NoGradGuard noGrad;
+                    target = teacher->forward(latent);
+                }
+                return weight * (fake - target).pow(2).mean();
+            });
+        }
         trainer.setRunDirectory(&run.runDir);
         trainer.setCheckpointMeta({{"job", "ternarize"}, {"config", config_}});
         trainer.train(run.observer, run.cancel);
@@ -282,21 +261,22 @@ private:
                 {"sources", described},
                 {"lambdas", trainer.lambdas()},
                 {"final_metrics", metrics},
-                {"optimizer", "one Adam over delta and weights (trainer's generator optimiser)"}};
+                {"distill_weight", distillWeight_},
+                {"optimizer", alternating ? "alternating Adam steps: thresholds, then weights (same z)"
+                                          : "one Adam over all generator parameters"}};
     }
 
     Json optionsJson() const {
-        return {{"method", toString(ternary_.method)},
-                {"keep_first_last_float", ternary_.keepFirstLastFloat},
-                {"threshold_fraction", ternary_.thresholdFraction},
-                {"delta_grad_clamp", ternary_.deltaGradClamp},
-                {"fine_tune_iterations", fineTuneIterations_},
-                {"recalibrate_batchnorm", recalibrationBatches_}};
+        Json options = toJson(options_);
+        options.update(Json{{"fine_tune_iterations", fineTuneIterations_},
+                {"distill_weight", distillWeight_},
+                {"recalibrate_batchnorm", recalibrationBatches_}});
+        return options;
     }
 
     Json config_;
     std::string generatorPath_;
-    TernaryOptions ternary_;
+    TernaryTrainingOptions options_;
     int64_t fineTuneIterations_ = 0;
     TrainerOptions trainer_;
     std::string data_;
@@ -304,6 +284,7 @@ private:
     uint64_t kSeed_ = 1;
     double floatWeight_ = 1.0;
     double dataWeight_ = 1.0;
+    double distillWeight_ = 0.0;
     std::string runDir_;
     std::string output_;
     int64_t compareSamples_ = 256;

@@ -26,6 +26,14 @@ TernaryMethod parseTernaryMethod(const std::string& name) {
     throw Error("ternarisation method \"" + name + "\" is unknown (expected learned, twn or ttq)");
 }
 
+const char* toString(ThresholdInit init) { return init == ThresholdInit::Twn ? "twn" : "max_fraction"; }
+
+ThresholdInit parseThresholdInit(const std::string& name) {
+    if (name == "max_fraction") return ThresholdInit::MaxFraction;
+    if (name == "twn") return ThresholdInit::Twn;
+    throw Error("threshold_init \"" + name + "\" is unknown (expected max_fraction or twn)");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // TernaryLayerImpl
 
@@ -54,7 +62,9 @@ void TernaryLayerImpl::resetQuantizer() {
     torch::NoGradGuard noGrad;
     switch (options_.method) {
         case TernaryMethod::Learned:
-            delta.fill_(options_.thresholdFraction * weight.abs().max().item<double>());
+            delta.fill_(options_.thresholdInit == ThresholdInit::Twn
+                            ? 0.7 * (weight - weight.mean()).abs().mean().item<double>()
+                            : options_.thresholdFraction * weight.abs().max().item<double>());
             break;
         case TernaryMethod::Ttq: {
             auto [wp, wn] = ttqInitialScales(weight, options_.thresholdFraction);

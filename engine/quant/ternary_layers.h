@@ -24,10 +24,18 @@ const char* toString(TernaryMethod method);
 // "learned" | "twn" | "ttq"; throws coalesce::Error naming the accepted values otherwise.
 TernaryMethod parseTernaryMethod(const std::string& name);
 
+// learned: how Δ starts. MaxFraction = thresholdFraction·max|W| (the paper); Twn = 0.7·mean|W − μ|, TWN's
+// near-optimal threshold for Gaussian-like weights (more zeros: the paper's start gives ~5-10 % zeros).
+enum class ThresholdInit { MaxFraction, Twn };
+const char* toString(ThresholdInit init);
+// "max_fraction" | "twn"; throws coalesce::Error naming the accepted values otherwise.
+ThresholdInit parseThresholdInit(const std::string& name);
+
 struct TernaryOptions {
     TernaryMethod method = TernaryMethod::Learned;
     // learned: Δ = thresholdFraction·max|W| at conversion; ttq: thr = thresholdFraction·max|W| always.
     double thresholdFraction = 0.05;
+    ThresholdInit thresholdInit = ThresholdInit::MaxFraction;
     // learned: clamp ∂L/∂Δ to ±deltaGradClamp (the reference's hook on G); 0 = no clamp.
     double deltaGradClamp = 1e-3;
     // Leave the generator's first and last weight layers in float (common practice; off in the paper).

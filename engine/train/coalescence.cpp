@@ -255,6 +255,7 @@ struct StageOutcome {
     std::map<std::string, double> w1;  // last w1/<k> per stage-local k
     int64_t steps = 0;
     std::string generatorFile;
+    Json artifacts;  // the transform's (null without one)
 };
 
 StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const SourceInput*>& inputs, Generator init,
@@ -269,6 +270,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     }
     const ArchSpec spec = init->spec();
     MultiCriticTrainer trainer(init, std::move(sources), weights, options, device);
+    if (cfg.transform) trainer.setAlternatingParameters(cfg.transform->alternatingParameters(init));
     trainer.setRunDirectory(&dir);
     trainer.setCheckpointMeta({{"job", cfg.kind}, {"config", stageConfig}});
     if (!spec.isImage()) trainer.setPreviewReference(torch::cat(evalSets));
@@ -306,8 +308,14 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     for (size_t k = 0; k < inputs.size(); ++k)
         sourcesMeta.push_back({{"name", inputs[k]->name}, {"lambda", out.lambdas[k]}, {"w_hat", out.wHat[k]},
                                {"radius", std::isnan(inputs[k]->radius) ? Json() : Json(inputs[k]->radius)}});
-    writeGeneratorFile(out.generatorFile, out.generator,
-                       {{"job", cfg.kind}, {"step", out.steps}, {"sources", sourcesMeta}, {"config", stageConfig}});
+    Json meta{{"job", cfg.kind}, {"step", out.steps}, {"sources", sourcesMeta}, {"config", stageConfig}};
+    if (cfg.transform) {
+        meta["transform"] = cfg.transform->describe();
+        out.artifacts = cfg.transform->writeArtifacts(out.generator, dir.path());
+        writeGeneratorFile(out.generatorFile, cfg.transform->exportable(out.generator), meta);
+    } else {
+        writeGeneratorFile(out.generatorFile, out.generator, meta);
+    }
     return out;
 }
 
@@ -380,6 +388,11 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
             break;
         }
     }
+    if (cfg.transform) {
+        if (cfg.recursive) throw Error(cfg.kind + ": a generator transform (ternarize) needs mode joint, not recursive");
+        init = cfg.transform->prepare(init);
+        initDescription += ", then " + cfg.transform->describe();
+    }
     init->train();
     const ArchSpec spec = init->spec();
     if (cfg.arch && *cfg.arch != spec && cfg.init != InitMode::Random)
@@ -424,6 +437,7 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
         summary = {{"message", cfg.kind + ": " + std::to_string(out.steps) + " iterations with " +
                                    std::to_string(inputs.size()) + " critics; generator: " + output},
                    {"generator", output}, {"steps", out.steps}, {"sources", sourcesOut}, {"init", initDescription}};
+        if (!out.artifacts.is_null()) summary["transform"] = out.artifacts;
         return summary;
     }
 

@@ -23,12 +23,14 @@
 // fixed samples of source k: exact (network simplex) in the 2-D toy mode, sliced W1 for images.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "models/arch_spec.h"
 #include "train/critic_weights.h"
+#include "train/generator_transform.h"
 #include "train/multi_critic_trainer.h"
 #include "train/protocol_evaluation.h"
 #include "train/training_config.h"
@@ -65,6 +67,9 @@ struct CoalescenceConfig {
     int64_t evalEvery = 100;
     int64_t evalSamples = 512;
     ProtocolEvaluationOptions evaluation;  // live FID/KID/W1 under a protocol ("evaluation", "evaluation_every")
+    // Optional: train a transformed G (e.g. ternarised during stage 2; set by the jobs, which know quant/).
+    // generator.coalesce is then the transform's exportable float generator. Not with recursive mode.
+    std::shared_ptr<const GeneratorTransform> transform;
 };
 
 // Reads the "barycenter" job config (see docs in jobs/barycenter_job.cpp); Error naming the field.

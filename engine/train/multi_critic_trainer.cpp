@@ -1,5 +1,6 @@
 #include "train/multi_critic_trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -142,6 +143,36 @@ void MultiCriticTrainer::addEvaluator(int64_t every, Evaluator evaluator, bool a
 }
 
 // ---------------------------------------------------------------------------------------------------
+std::pair<torch::Tensor, torch::Tensor> MultiCriticTrainer::generatorLoss(const torch::Tensor& latent,
+                                                                         const std::vector<double>& lambda) {
+    const torch::Tensor fake = generator_->forward(latent);
+    torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device_));
+    for (size_t k = 0; k < slots_.size(); ++k)  // critics with λ_k = 0 are skipped
+        if (lambda[k] != 0.0) loss = loss - lambda[k] * slots_[k].critic->forward(fake).mean();
+    torch::Tensor extra;
+    if (generatorLossTerm_) {
+        extra = generatorLossTerm_(latent, fake);
+        loss = loss + extra;
+    }
+    return {loss, extra};
+}
+
+void MultiCriticTrainer::setAlternatingParameters(const std::vector<torch::Tensor>& parameters) {
+    if (step_ != 0) throw Error("trainer: alternating parameters must be set before training");
+    alternatingOptimizer_.reset();
+    std::vector<torch::Tensor> first, rest;
+    for (const auto& p : generator_->parameters()) {
+        const bool listed = std::any_of(parameters.begin(), parameters.end(),
+                                        [&](const torch::Tensor& q) { return q.is_same(p); });
+        (listed ? first : rest).push_back(p);
+    }
+    if (first.size() != parameters.size())
+        throw Error("trainer: an alternating parameter is not a parameter of the generator");
+    const auto adam = torch::optim::AdamOptions(options_.lrGenerator).betas({options_.beta1, options_.beta2});
+    generatorOptimizer_ = std::make_unique<torch::optim::Adam>(rest, adam);
+    if (!first.empty()) alternatingOptimizer_ = std::make_unique<torch::optim::Adam>(first, adam);
+}
+
 void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer) {
     const int64_t b = batchSize_;
     const size_t k_count = slots_.size();
@@ -187,21 +218,29 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     // (their gradients are not needed); critics with λ_k = 0 are skipped.
     // Ŵ from the iterations so far (the current one is folded in below, after the host sync).
     const std::vector<double> lambda = wHatInitialised_ ? weights_.effectiveWeights(wHat_) : weights_.lambdas();
-    torch::Tensor fake = generator_->forward(generator_->sampleLatent(b, rng_));
-    torch::Tensor lossG = torch::zeros({}, torch::TensorOptions().device(device_));
-    bool anyWeight = false;
-    for (size_t k = 0; k < k_count; ++k) {
-        if (lambda[k] == 0.0) continue;
-        anyWeight = true;
-        setRequiresGrad(slots_[k].trainable, false);
-        lossG = lossG - lambda[k] * slots_[k].critic->forward(fake).mean();
-    }
-    if (anyWeight) {  // all λ = 0 (every constraint slack in constrained mode): G holds still
+    const bool anyWeight = std::any_of(lambda.begin(), lambda.end(), [](double l) { return l != 0.0; });
+    for (size_t k = 0; k < k_count; ++k) setRequiresGrad(slots_[k].trainable, false);
+    const torch::Tensor latent = generator_->sampleLatent(b, rng_);
+    torch::Tensor lossG, extraTerm;
+    // All λ = 0 (every constraint slack in constrained mode) and no extra term: G holds still.
+    if (anyWeight || generatorLossTerm_) {
+        if (alternatingOptimizer_) {  // the Δ step, then the weight step on a recomputed loss (same z)
+            alternatingOptimizer_->zero_grad();
+            generatorOptimizer_->zero_grad();
+            generatorLoss(latent, lambda).first.backward();
+            alternatingOptimizer_->step();
+            alternatingOptimizer_->zero_grad();
+        }
+        std::tie(lossG, extraTerm) = generatorLoss(latent, lambda);
         generatorOptimizer_->zero_grad();
         lossG.backward();
         generatorOptimizer_->step();
+    } else {
+        torch::NoGradGuard noGrad;
+        std::tie(lossG, extraTerm) = generatorLoss(latent, lambda);
     }
     for (auto& slot : slots_) setRequiresGrad(slot.trainable, true);
+    if (extraTerm.defined()) stats.push_back(extraTerm.detach());
     stats.push_back(lossG.detach());
 
     ++step_;
@@ -210,9 +249,11 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     for (int64_t i = 0; i < values.size(0); ++i) {
         if (!std::isfinite(v[i])) {
             const bool isG = i == values.size(0) - 1;
+            const bool isExtra = extraTerm.defined() && i == values.size(0) - 2;
             const char* names[] = {"loss_d", "gp", "w_hat"};
-            diverged(isG ? "loss_g = " + std::to_string(v[i])
-                         : std::string(names[i % 3]) + "/" + std::to_string(i / 3) + " = " + std::to_string(v[i]));
+            diverged(isG       ? "loss_g = " + std::to_string(v[i])
+                     : isExtra ? "loss_g_extra = " + std::to_string(v[i])
+                               : std::string(names[i % 3]) + "/" + std::to_string(i / 3) + " = " + std::to_string(v[i]));
         }
     }
     for (size_t k = 0; k < k_count; ++k) {
@@ -233,6 +274,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         if (weights_.hasRadius(k)) lastMetrics_["eta" + suffix] = weights_.radius(k);
     }
     lastMetrics_["loss_g"] = v[values.size(0) - 1];
+    if (extraTerm.defined()) lastMetrics_["loss_g_extra"] = v[values.size(0) - 2];
     for (const auto& [name, value] : lastMetrics_) observer.onMetric(name, step_, value);
 }
 
@@ -284,6 +326,7 @@ Checkpoint MultiCriticTrainer::makeCheckpoint() const {
     c.arch = generator_->spec();
     storeModule(c, "generator", *generator_);
     storeAdamState(c, "optim.generator", *generatorOptimizer_, *generator_);
+    if (alternatingOptimizer_) storeAdamState(c, "optim.generator_alternating", *alternatingOptimizer_, *generator_);
     nlohmann::json sources = nlohmann::json::array();
     for (size_t k = 0; k < slots_.size(); ++k) {
         const std::string id = std::to_string(k);
@@ -323,6 +366,8 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
                     std::to_string(batchSize_));
     restoreModule(c, "generator", *generator_, file);
     restoreAdamState(c, "optim.generator", *generatorOptimizer_, *generator_, file);
+    if (alternatingOptimizer_)
+        restoreAdamState(c, "optim.generator_alternating", *alternatingOptimizer_, *generator_, file);
     for (size_t k = 0; k < slots_.size(); ++k) {
         const std::string id = std::to_string(k);
         restoreModule(c, "critic" + id, *slots_[k].critic, file);

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,17 @@ public:
     using Evaluator = std::function<void(int64_t step, Generator& generator, JobObserver& observer)>;
     void addEvaluator(int64_t every, Evaluator evaluator, bool atStart = false);
 
+    // The paper's stage-3 schedule (METHOD.md): each generator step first updates only `parameters`
+    // (e.g. every learned ternary threshold Δ) with their own Adam (lr_g, the trainer's betas), then
+    // recomputes L_G with the same z and updates all other generator parameters with the generator
+    // Adam. Call before train() and restore(); the extra Adam is checkpointed as
+    // "optim.generator_alternating". Without it (or with an empty list) one Adam steps everything.
+    void setAlternatingParameters(const std::vector<torch::Tensor>& parameters);
+    // An extra term added to L_G, e.g. distillation towards a teacher for the same z:
+    // term(z, G(z)) must be differentiable in G(z). Its value is logged as "loss_g_extra".
+    using GeneratorLossTerm = std::function<torch::Tensor(const torch::Tensor& latent, const torch::Tensor& fake)>;
+    void setGeneratorLossTerm(GeneratorLossTerm term) { generatorLossTerm_ = std::move(term); }
+
     // Restores a checkpoint written by makeCheckpoint() of a trainer with the same sources and options.
     void restore(const Checkpoint& checkpoint, const std::string& fileForMessages);
     // Trains until options.iterations. Throws coalesce::Cancelled (after checkpointing if it stopped
@@ -127,6 +139,8 @@ private:
         std::unique_ptr<torch::optim::Adam> optimizer;
     };
     void runIteration(CancelToken& cancel, JobObserver& observer);
+    // L_G for latent z (and the extra term's value, detached, when one is set).
+    std::pair<torch::Tensor, torch::Tensor> generatorLoss(const torch::Tensor& latent, const std::vector<double>& lambda);
     void emitSamples(JobObserver& observer);
     void runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer);
     void writeCheckpoint(JobObserver& observer);
@@ -141,6 +155,8 @@ private:
     torch::Device device_;
     int64_t batchSize_ = 0;
     std::unique_ptr<torch::optim::Adam> generatorOptimizer_;
+    std::unique_ptr<torch::optim::Adam> alternatingOptimizer_;  // null: one Adam over all of G
+    GeneratorLossTerm generatorLossTerm_;
     at::Generator rng_;          // z and ε for training
     torch::Tensor previewLatent_;  // fixed z of the preview
     torch::Tensor previewReference_;
