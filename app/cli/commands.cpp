@@ -125,10 +125,37 @@ int runExperiment(const ParsedArgs& a) {
         for (const auto& r : plan.runs)
             std::printf("run         %-14s n=%-4lld seed %-3llu %s\n", r.method.c_str(), static_cast<long long>(r.shots),
                         static_cast<unsigned long long>(r.seed), r.runDir.c_str());
+        for (const auto& t : plan.ternarizations)
+            std::printf("ternarize   %-14s %-24s %s\n", t.quantizer.c_str(), t.label.c_str(), t.runDir.c_str());
         std::printf("%zu runs of %lld iterations each; report: %s/report/summary.md\n", plan.runs.size(),
                     static_cast<long long>(plan.iterationsPerRun), plan.runDir.c_str());
         return 0;
     }
+    return runJobConfig(config, a.flag("quiet"));
+}
+
+// --- ternarize ---------------------------------------------------------------------------------
+// One ternarize job (engine/jobs/ternarize_job.cpp documents every field; --config adds any of them).
+int runTernarize(const ParsedArgs& a) {
+    Json config = a.has("config") ? readJsonFile(a.str("config")) : Json::object();
+    config["kind"] = "ternarize";
+    config["generator"] = a.str("generator");
+    if (a.has("method")) config["method"] = a.str("method");
+    if (a.has("threshold-init")) config["threshold_init"] = a.str("threshold-init");
+    if (a.flag("keep-first-last-float")) config["keep_first_last_float"] = true;
+    if (a.has("iterations")) config["iterations"] = a.integer("iterations");
+    if (a.has("data")) config["data"] = a.str("data");
+    if (a.has("k")) config["k"] = a.integer("k");
+    if (a.has("distill-weight")) config["distill_weight"] = a.real("distill-weight");
+    if (a.has("reference")) {
+        Json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : Json::object();
+        protocol["reference"] = a.str("reference");
+        config["evaluation"] = protocol;
+    } else if (a.has("protocol")) {
+        config["evaluation"] = readJsonFile(a.str("protocol"));
+    }
+    if (a.has("out")) config["run_dir"] = a.str("out");
+    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
     return runJobConfig(config, a.flag("quiet"));
 }
 
@@ -197,6 +224,22 @@ const std::vector<Command>& commands() {
                        {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""}}),
           true},
          runExperiment},
+        {{"ternarize", "Ternarise a float generator to 2-bit weights: packed .ctern file, sizes, float-vs-ternary scores",
+          "coalesce-cli ternarize --generator FILE [--method learned|twn|ttq] [--iterations N --data SPEC --k N] "
+          "[--reference SPEC] [--out DIR]",
+          withRuntime({{"generator", OptionType::String, "the float generator file (any format Coalesce reads)", "", true},
+                       {"method", OptionType::String, "learned (the paper's threshold), twn or ttq", ""},
+                       {"threshold-init", OptionType::String, "learned: max_fraction (0.05 max|W|, the paper) or twn", ""},
+                       {"keep-first-last-float", OptionType::Flag, "leave the first and last layers in float", ""},
+                       {"iterations", OptionType::Int, "fine-tuning iterations (0 = post-training only)", ""},
+                       {"data", OptionType::String, "fine-tuning: local data for a second critic", ""},
+                       {"k", OptionType::Int, "fine-tuning: use k samples of --data", ""},
+                       {"distill-weight", OptionType::Float, "fine-tuning: weight of the float generator as a same-z teacher", ""},
+                       {"reference", OptionType::String, "score float and ternary against this dataset spec", ""},
+                       {"protocol", OptionType::String, "evaluation protocol JSON file", ""},
+                       {"config", OptionType::String, "a ternarize job JSON whose fields the options override", ""},
+                       {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""}})},
+         runTernarize},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
     };
     return all;

@@ -3,7 +3,8 @@
 //   2. stage 1: the barycenter of the sources; the model average (when the methods need them)
 //   3. the transfer source for TransferGAN/FreezeD: the source with the lowest FID on the target ("auto")
 //   4. every (method, n, seed) run with live evaluation under the one protocol
-//   5. <run_dir>/report/: summary.md, summary.json, plots, sample grids (report/experiment_report.h)
+//   5. optional: ternarisation of chosen adapted generators with each quantiser ("ternarization")
+//   6. <run_dir>/report/: summary.md, summary.json, plots, sample grids (report/experiment_report.h)
 // Re-running the same config continues: finished runs are kept (after checking that they were made
 // with the same config), unfinished ones resume from their last checkpoint. A failed method run is
 // reported as failed and the others go on; a failed source or barycenter stops the experiment.
@@ -95,6 +96,7 @@ public:
                 if (!s.pretrain.is_null()) total_ += plannedIterations(s.pretrain);
             if (!plan_.barycenter.is_null()) total_ += plannedIterations(plan_.barycenter);
             total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
+            for (const auto& t : plan_.ternarizations) total_ += t.job.value("iterations", int64_t(0));
             done_ = 0;
 
             if (reportOnly_) observer.onLog(LogLevel::Info, "experiment: report only, from the runs that finished");
@@ -114,6 +116,11 @@ public:
                 cancel.check();
                 records.push_back(reportOnly_ ? recordOf(planned) : runMethod(planned, index, observer, cancel));
             }
+            std::vector<TernaryRunRecord> ternary;
+            for (const auto& planned : plan_.ternarizations) {
+                cancel.check();
+                ternary.push_back(ternarize(planned, records, observer, cancel));
+            }
             // The upper bound runs once per seed and is shown for every n.
             std::vector<ExperimentRunRecord> shown;
             for (const auto& r : records) {
@@ -131,6 +138,7 @@ public:
             options.title = "Coalesce experiment: " + plan_.name;
             const bool haveEdge = std::find(plan_.methods.begin(), plan_.methods.end(), "edge_only") != plan_.methods.end();
             options.referenceMethod = haveEdge ? "edge_only" : plan_.methods.front();
+            options.ternarization = ternary;
             options.protocol = {{"evaluation", plan_.evaluation},
                                 {"iterations_per_run", plan_.iterationsPerRun},
                                 {"evaluation_every", config_.value("evaluation_every", 50)},
@@ -172,8 +180,11 @@ private:
         for (const auto& r : plan_.runs) runs.push_back(r.job);
         Json sources = Json::array();
         for (const auto& s : plan_.sources) sources.push_back({{"name", s.name}, {"generator", s.generator}, {"pretrain", s.pretrain}});
-        const Json plan{{"config", config_}, {"provenance", provenance()}, {"sources", sources},
+        Json plan{{"config", config_}, {"provenance", provenance()}, {"sources", sources},
                         {"barycenter", plan_.barycenter}, {"average", plan_.average}, {"runs", runs}};
+        Json ternary = Json::array();
+        for (const auto& t : plan_.ternarizations) ternary.push_back(t.job);
+        if (!ternary.empty()) plan["ternarizations"] = ternary;
         writeFileAtomically((fs::path(plan_.runDir) / "plan.json").string(), plan.dump(2) + "\n");
     }
 
@@ -299,6 +310,49 @@ private:
         }
         if (record.wallSeconds <= 0)
             record.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return record;
+    }
+
+    // Ternarises one finished adapted generator (post-training jobs are cheap: a finished one is kept,
+    // an unfinished one is redone from the start; the ternarize job does not resume).
+    TernaryRunRecord ternarize(const PlannedTernarization& planned, const std::vector<ExperimentRunRecord>& records,
+                               JobObserver& observer, CancelToken& cancel) {
+        TernaryRunRecord record{planned.label, planned.quantizer, planned.runDir, "finished"};
+        const Json summary = readJsonObject(fs::path(planned.runDir) / "summary.json");
+        const int64_t iterations = planned.job.value("iterations", int64_t(0));
+        if (reportOnly_) {
+            record.status = summary.value("status", std::string("not run"));
+            if (record.status == "failed") record.status = "failed: " + summary.value("message", std::string());
+            return record;
+        }
+        const bool sourceFinished = std::any_of(records.begin(), records.end(), [&](const ExperimentRunRecord& r) {
+            return r.runDir == planned.sourceRunDir && r.status == "finished";
+        });
+        const std::string label = "ternarize " + planned.quantizer + " " + planned.label;
+        if (!sourceFinished) {
+            record.status = "not run: the adapted run did not finish";
+            done_ += iterations;
+            return record;
+        }
+        if (summary.value("status", "") == "finished") {
+            requireSameConfig(planned.runDir, planned.job);
+            observer.onLog(LogLevel::Info, label + ": already finished in " + planned.runDir);
+            done_ += iterations;
+            return record;
+        }
+        fs::remove_all(planned.runDir);
+        try {
+            SubJobObserver sub(observer, label, planned.quantizer + " " + planned.label, done_, iterations, total_);
+            JobResult r = createJob(planned.job)->run(sub, cancel);
+            if (r.status == JobResult::Status::Cancelled) throw Cancelled();
+            if (r.status == JobResult::Status::Failed) record.status = "failed: " + r.message;
+        } catch (const Cancelled&) {
+            throw;
+        } catch (const std::exception& e) {
+            record.status = std::string("failed: ") + e.what();
+        }
+        if (record.status != "finished") observer.onLog(LogLevel::Error, label + ": " + record.status);
+        done_ += iterations;
         return record;
     }
 

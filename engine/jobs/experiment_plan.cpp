@@ -50,6 +50,76 @@ std::vector<uint64_t> readSeeds(const ConfigReader& r) {
     return seeds;
 }
 
+// "ternarization": one ternarize job per (adapted run of the chosen methods, n, seed) × quantizer.
+void planTernarization(ExperimentPlan& plan, const Json& section, const std::string& target, const Json& runtime) {
+    const std::string where = "experiment: ternarization";
+    if (!section.is_object()) throw Error(where + " must be an object");
+    ConfigReader r(section, where);
+    r.rejectUnknownKeys({"of", "shots", "seeds", "quantizers", "job"});
+    std::vector<std::string> of{"barycenter"};
+    if (r.has("of")) {
+        of.clear();
+        for (const auto& m : r.raw("of")) {
+            const std::string name = m.is_string() ? m.get<std::string>() : m.dump();
+            if (std::find(plan.methods.begin(), plan.methods.end(), name) == plan.methods.end())
+                throw Error(where + ": of: '" + name + "' is not one of the experiment's methods");
+            of.push_back(name);
+        }
+    }
+    const std::vector<int64_t> shots = r.has("shots") ? readShots(r) : plan.shots;
+    const std::vector<uint64_t> seeds = r.has("seeds") ? readSeeds(r) : plan.seeds;
+    const Json quantizers = r.has("quantizers") ? r.raw("quantizers") : Json::array({"learned", "twn", "ttq"});
+    if (!quantizers.is_array() || quantizers.empty()) throw Error(where + ": quantizers must be a non-empty array");
+    const std::set<std::string> reserved{"kind", "generator", "data", "k", "k_seed", "seed", "evaluation", "run_dir",
+                                         "resume", "runtime", "output", "name"};
+    Json shared = Json::object();
+    mergeFields(shared, r.has("job") ? r.raw("job") : Json(), where + ": job", reserved);
+    std::set<std::string> names;
+    for (const auto& q : quantizers) {
+        Json job = shared;
+        std::string name;
+        if (q.is_string()) {
+            name = q.get<std::string>();
+            job["method"] = name;
+        } else if (q.is_object() && q.contains("name") && q["name"].is_string()) {
+            name = q["name"].get<std::string>();
+            Json fields = q;
+            fields.erase("name");
+            mergeFields(job, fields, where + ": quantizer " + name, reserved);
+        } else {
+            throw Error(where + ": each quantizer is a method name or {\"name\": ..., \"method\": ..., fields}");
+        }
+        if (!names.insert(name).second) throw Error(where + ": quantizer '" + name + "' is listed twice");
+        for (int64_t n : shots)
+            for (uint64_t seed : seeds)
+                for (const auto& method : of) {
+                    if (std::find(plan.shots.begin(), plan.shots.end(), n) == plan.shots.end() ||
+                        std::find(plan.seeds.begin(), plan.seeds.end(), seed) == plan.seeds.end())
+                        throw Error(where + ": n " + std::to_string(n) + " / seed " + std::to_string(seed) +
+                                    " is not run by the experiment");
+                    const std::string run = "n" + std::to_string(n) + "_seed" + std::to_string(seed);
+                    PlannedTernarization t;
+                    t.label = method + " n=" + std::to_string(n) + " seed " + std::to_string(seed);
+                    t.quantizer = name;
+                    t.sourceRunDir = joinPath(joinPath(joinPath(plan.runDir, "runs"), method), run);
+                    t.runDir = joinPath(joinPath(joinPath(plan.runDir, "ternary"), name), method + "_" + run);
+                    t.job = job;
+                    t.job["kind"] = "ternarize";
+                    t.job["generator"] = joinPath(t.sourceRunDir, "generator.coalesce");
+                    t.job["seed"] = seed;
+                    t.job["evaluation"] = plan.evaluation;
+                    t.job["run_dir"] = t.runDir;
+                    t.job["runtime"] = runtime;
+                    if (t.job.value("iterations", int64_t(0)) > 0) {  // fine-tuning sees the run's own local samples
+                        t.job["data"] = target;
+                        t.job["k"] = n;
+                        t.job["k_seed"] = seed;
+                    }
+                    plan.ternarizations.push_back(t);
+                }
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> experimentMethods() {
@@ -80,7 +150,8 @@ ExperimentPlan planExperiment(const Json& config) {
     ConfigReader r(config, "experiment");
     r.rejectUnknownKeys({"kind", "name", "notes", "run_dir", "resume", "arch", "sources", "source_training", "barycenter",
                          "target", "shots", "seeds", "methods", "adaptation", "evaluation", "evaluation_every",
-                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded", "report_only"});
+                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded", "report_only",
+                         "ternarization"});
     ExperimentPlan plan;
     plan.name = r.text("name", "experiment");
     plan.runDir = r.text("run_dir", joinPath("runs", plan.name));
@@ -234,6 +305,7 @@ ExperimentPlan planExperiment(const Json& config) {
             for (const auto& method : plan.methods)
                 if (method != "edge_only_all")
                     plan.runs.push_back(makeRun(method, n, seed, "n" + std::to_string(n) + "_seed" + std::to_string(seed)));
+    if (r.has("ternarization")) planTernarization(plan, r.raw("ternarization"), target, runtime);
     return plan;
 }
 

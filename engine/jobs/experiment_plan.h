@@ -16,6 +16,13 @@
 //  "evaluation": {EvaluationProtocol JSON}, "evaluation_every": 50,
 //  "transfer_source": "auto" | "<source name>",   (TransferGAN/FreezeD start from this source; auto = lowest FID)
 //  "freeze_critic_blocks": 1,                      (FreezeD)
+//  "ternarization": {"of": ["barycenter"], "shots": [20], "seeds": [1],   (optional; default: every n and seed)
+//                    "quantizers": ["learned", "twn", "ttq", {"name": "learned+ft", "method": "learned",
+//                                   "iterations": 100, ...ternarize job fields}],
+//                    "job": {ternarize job fields shared by all quantizers}},
+//                   each finished adapted generator of those methods is ternarised by the "ternarize" job
+//                   and scored with the experiment's protocol (float and ternary); fine-tuning runs
+//                   (iterations > 0) see the run's own n local samples
 //  "runtime": {"threads": 0, "device": "auto"},
 //  "report_only": false}                          (true: write the report from the runs that finished, run nothing)
 //
@@ -51,6 +58,15 @@ struct PlannedRun {
     Json job;  // the job config; "init"/"sources" may name "@transfer_source" (resolved when it is known)
 };
 
+// One ternarisation of one adapted generator (the "ternarize" job).
+struct PlannedTernarization {
+    std::string label;      // the adapted run, e.g. "barycenter n=20 seed 1"
+    std::string quantizer;  // the quantizer's name
+    std::string sourceRunDir;  // the adapted run (its generator.coalesce is the float generator)
+    std::string runDir;
+    Json job;
+};
+
 struct ExperimentPlan {
     std::string name;
     std::string runDir;
@@ -59,6 +75,7 @@ struct ExperimentPlan {
     Json average;               // average job config (null when no method needs it)
     std::string transferSource; // "auto" or a source name
     std::vector<PlannedRun> runs;
+    std::vector<PlannedTernarization> ternarizations;
     Json evaluation;            // the protocol (also inside every run's job config)
     int64_t iterationsPerRun = 0;
     std::vector<std::string> methods;

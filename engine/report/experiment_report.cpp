@@ -159,11 +159,14 @@ ExperimentReport writeExperimentReport(const std::string& outDir, const std::vec
     result.summary = report::buildSummary(loaded, options);
     result.plots = writePlots(loaded, options, out, result.summary);
     for (auto& entry : result.summary["by_shots"]) entry["headline"] = report::headlineSentence(result.summary, entry);
+    const nlohmann::json ternary = report::summarizeTernarization(options.ternarization, out);
+    if (!ternary.empty()) result.summary["ternarization"] = ternary;
 
     result.summaryJsonPath = (out / "summary.json").string();
     result.markdownPath = (out / "summary.md").string();
     writeFileAtomically(result.summaryJsonPath, result.summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    writeFileAtomically(result.markdownPath, report::renderReportMarkdown(result.summary));
+    writeFileAtomically(result.markdownPath,
+                        report::renderReportMarkdown(result.summary) + report::renderTernaryMarkdown(ternary));
     return result;
 }
 

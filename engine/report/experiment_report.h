@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/ternary_report.h"
+
 namespace coalesce {
 
 struct ExperimentRunRecord {
@@ -28,6 +30,7 @@ struct ExperimentReportOptions {
     std::vector<std::string> plotMetrics = {"eval/fid", "eval/kid", "eval/w1", "eval/diversity"};
     std::vector<std::string> tableMetrics = {"eval/fid", "eval/kid", "eval/w1", "eval/precision", "eval/recall", "eval/diversity"};
     nlohmann::json protocol;                      // recorded verbatim in the report (evaluation protocol, budgets)
+    std::vector<TernaryRunRecord> ternarization;  // ternarised adapted generators (report/ternary_report.h)
 };
 
 struct ExperimentReport {
@@ -44,7 +47,8 @@ inline constexpr const char* kWallSecondsMetric = "eval/wall_seconds";
 //   plots/<metric with '/' → '_'>_n<shots>.png  one line per method, mean over seeds vs iteration with a
 //                     ±std band (log y for FID/KID when all positive); a metric no run logged gets no plot
 //   grids/<method>_n<shots>_seed<seed>.png     the run's last samples/step_XXXXXX.png, where there is one
-//   summary.json, summary.md  (see report_summary.h for what they hold)
+//   summary.json, summary.md  (see report_summary.h for what they hold; "ternarization" rows and a
+//                     markdown section when options.ternarization is not empty, report/ternary_report.h)
 // Only runs with status "finished" enter the statistics; others are listed with their status. Throws
 // coalesce::Error naming the file (and line) when a finished run's metrics.csv is missing or corrupt,
 // and for duplicate (method, shots, seed) records. Files are replaced atomically.

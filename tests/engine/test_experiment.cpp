@@ -35,6 +35,11 @@ Json toyExperiment(const std::string& dir) {
                 {"evaluation", {{"reference", "toy:gauss:1,1,0.1:300"}, {"real_samples", 100}, {"fake_samples", 100},
                                 {"w1_samples", 100}, {"diversity_samples", 50}, {"kid_subsets", 2}}},
                 {"evaluation_every", 3},
+                // Post-training TWN, and the paper's learned threshold fine-tuned on the run's local samples.
+                {"ternarization", {{"seeds", {1}},
+                                   {"quantizers", Json::array({"twn", {{"name", "learned+ft"}, {"method", "learned"},
+                                                                        {"iterations", 2}, {"batch_size", 16}, {"n_critic", 1},
+                                                                        {"sample_every", 0}, {"checkpoint_every", 0}}})}}},
                 {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
 }
 
@@ -108,6 +113,21 @@ private Q_SLOTS:
         QCOMPARE(plan.sources[0].pretrain["iterations"].get<int>(), 6);
         QVERIFY(!plan.barycenter.is_null());
         QVERIFY(!plan.average.is_null());
+        // Ternarisation of the barycenter runs (default "of") for seed 1 at every n, per quantiser;
+        // only fine-tuning jobs get the run's local samples.
+        QCOMPARE(plan.ternarizations.size(), size_t(2 * 3));
+        for (const auto& t : plan.ternarizations) {
+            QCOMPARE(t.job["kind"].get<std::string>(), std::string("ternarize"));
+            QVERIFY(t.job["generator"].get<std::string>().find("runs/x/runs/barycenter/n") == 0);
+            QCOMPARE(t.job["evaluation"], c["evaluation"]);
+            QCOMPARE(t.job.contains("k"), t.quantizer == "learned+ft");
+        }
+        c["ternarization"]["of"] = {"freezed_typo"};
+        QVERIFY(errorOf(c).find("freezed_typo") != std::string::npos);
+        c["ternarization"] = {{"quantizers", {"twn"}}, {"seeds", {9}}};
+        QVERIFY(errorOf(c).find("seed 9") != std::string::npos);
+        c["ternarization"] = {{"quantizers", {"twn"}}, {"job", {{"generator", "x"}}}};
+        QVERIFY(errorOf(c).find("generator") != std::string::npos);
     }
     void planErrorsNameTheField() {
         Json c = toyExperiment("runs/x");
@@ -169,6 +189,15 @@ private Q_SLOTS:
         QVERIFY(fs::exists(fs::path(dir) / "report" / "summary.md"));
         QVERIFY(fs::exists(fs::path(dir) / "plan.json"));
         QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("transfer_gan") != std::string::npos);
+        // Ternarisation rows: float and ternary scored under the protocol, real sizes, per-layer sparsity.
+        QCOMPARE(summary["ternarization"].size(), size_t(2));
+        for (const auto& row : summary["ternarization"]) {
+            QCOMPARE(row["status"].get<std::string>(), std::string("finished"));
+            QVERIFY(row["metrics"]["w1"]["float"].get<double>() > 0 && row["metrics"]["w1"]["ternary"].get<double>() > 0);
+            QVERIFY(row["sizes"]["ternary_weight_ratio"].get<double>() > 10);
+            QCOMPARE(row["layers"].size(), size_t(4));
+        }
+        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("## Ternarization") != std::string::npos);
 
         // Again: nothing is retrained (finished runs are kept untouched).
         const auto stamp = fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv");
