@@ -236,8 +236,10 @@ private:
         CriticWeightOptions weights;
         weights.lambdas = lambdas;
         MultiCriticTrainer trainer(ternaryG, std::move(sources), weights, trainer_, run.device);
-        const bool alternating = options_.alternating && !ternaryParameterGroups(*ternaryG).thresholds.empty();
-        if (alternating) trainer.setAlternatingParameters(ternaryParameterGroups(*ternaryG).thresholds);
+        // The same rule as ternarised adaptation: learned thresholds step first, unless alternating = false.
+        const auto thresholds = makeTernaryTransform(options_)->alternatingParameters(ternaryG);
+        const bool alternating = !thresholds.empty();
+        if (alternating) trainer.setAlternatingParameters(thresholds);
         if (distillWeight_ > 0) {
             // The float generator as a teacher in eval mode: same z, pixel-space mean squared error.
             const double weight = distillWeight_;
