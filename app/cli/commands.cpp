@@ -143,6 +143,7 @@ int runTernarize(const ParsedArgs& a) {
     if (a.has("method")) config["method"] = a.str("method");
     if (a.has("threshold-init")) config["threshold_init"] = a.str("threshold-init");
     if (a.flag("keep-first-last-float")) config["keep_first_last_float"] = true;
+    if (a.flag("keep-last-float")) config["keep_last_float"] = true;
     if (a.has("iterations")) config["iterations"] = a.integer("iterations");
     if (a.has("data")) config["data"] = a.str("data");
     if (a.has("k")) config["k"] = a.integer("k");
@@ -231,6 +232,7 @@ const std::vector<Command>& commands() {
                        {"method", OptionType::String, "learned (the paper's threshold), twn or ttq", ""},
                        {"threshold-init", OptionType::String, "learned: max_fraction (0.05 max|W|, the paper) or twn", ""},
                        {"keep-first-last-float", OptionType::Flag, "leave the first and last layers in float", ""},
+                       {"keep-last-float", OptionType::Flag, "leave only the last (output) layer in float", ""},
                        {"iterations", OptionType::Int, "fine-tuning iterations (0 = post-training only)", ""},
                        {"data", OptionType::String, "fine-tuning: local data for a second critic", ""},
                        {"k", OptionType::Int, "fine-tuning: use k samples of --data", ""},

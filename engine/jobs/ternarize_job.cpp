@@ -2,7 +2,7 @@
 //
 // {"kind": "ternarize", "generator": "runs/adapt/generator.coalesce",   (any format io/model_files reads)
 //  "method": "learned" | "twn" | "ttq",          (default learned; jobs/ternary_config.h for all keys)
-//  "keep_first_last_float": false, "threshold_fraction": 0.05, "threshold_init": "max_fraction" | "twn",
+//  "keep_first_last_float": false, "keep_last_float": false, "threshold_fraction": 0.05, "threshold_init": "max_fraction" | "twn",
 //  "delta_grad_clamp": 1e-3, "alternating": true,
 //  "output": "<run_dir>/generator.ctern",        (optional; the report goes next to it, .report.json)
 //  "evaluation": {EvaluationProtocol JSON},      (optional: score the float and the ternary generator with

@@ -12,7 +12,7 @@
 namespace coalesce {
 
 std::set<std::string> ternaryOptionKeys() {
-    return {"method", "keep_first_last_float", "threshold_fraction", "threshold_init", "delta_grad_clamp", "alternating"};
+    return {"method", "keep_first_last_float", "keep_last_float", "threshold_fraction", "threshold_init", "delta_grad_clamp", "alternating"};
 }
 
 TernaryTrainingOptions readTernaryOptions(const ConfigReader& r) {
@@ -20,6 +20,7 @@ TernaryTrainingOptions readTernaryOptions(const ConfigReader& r) {
     const std::string& c = r.context();
     o.ternary.method = parseTernaryMethod(r.text("method", "learned"));
     o.ternary.keepFirstLastFloat = r.boolean("keep_first_last_float", false);
+    o.ternary.keepLastFloat = r.boolean("keep_last_float", false);
     o.ternary.thresholdFraction = r.number("threshold_fraction", 0.05);
     if (!(o.ternary.thresholdFraction >= 0 && o.ternary.thresholdFraction < 1))
         throw Error(c + ": threshold_fraction must be in [0, 1), got " + std::to_string(o.ternary.thresholdFraction));
@@ -33,6 +34,7 @@ TernaryTrainingOptions readTernaryOptions(const ConfigReader& r) {
 nlohmann::json toJson(const TernaryTrainingOptions& o) {
     return {{"method", toString(o.ternary.method)},
             {"keep_first_last_float", o.ternary.keepFirstLastFloat},
+            {"keep_last_float", o.ternary.keepLastFloat},
             {"threshold_fraction", o.ternary.thresholdFraction},
             {"threshold_init", toString(o.ternary.thresholdInit)},
             {"delta_grad_clamp", o.ternary.deltaGradClamp},
@@ -46,7 +48,8 @@ public:
     explicit TernaryTransform(TernaryTrainingOptions options) : options_(options) {}
     std::string describe() const override {
         return std::string("ternarised (") + toString(options_.ternary.method) +
-               (options_.ternary.keepFirstLastFloat ? ", first/last layers float" : "") + ")";
+               (options_.ternary.keepFirstLastFloat ? ", first/last layers float"
+                                                    : options_.ternary.keepLastFloat ? ", last layer float" : "") + ")";
     }
     Generator prepare(const Generator& initial) const override { return ternarizeGenerator(initial, options_.ternary); }
     std::vector<torch::Tensor> alternatingParameters(const Generator& prepared) const override {

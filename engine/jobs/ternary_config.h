@@ -1,6 +1,7 @@
 // The "ternarize" options shared by the ternarize job and the training jobs that ternarise during
 // training (adapt, barycenter: METHOD.md stage 3's "during stage 2" mode):
-//   {"method": "learned" | "twn" | "ttq", "keep_first_last_float": false, "threshold_fraction": 0.05,
+//   {"method": "learned" | "twn" | "ttq", "keep_first_last_float": false, "keep_last_float": false,
+//    "threshold_fraction": 0.05,
 //    "threshold_init": "max_fraction" | "twn", "delta_grad_clamp": 1e-3, "alternating": true}
 #pragma once
 #include <memory>

@@ -213,8 +213,9 @@ Generator ternarizeGenerator(const Generator& floatGenerator, const TernaryOptio
     torch::nn::Sequential replaced;
     size_t index = 0;
     for (const auto& any : *old) {
-        const bool edge = index == weightLayers.front() || index == weightLayers.back();
-        const bool quantise = isWeightLayer(old->ptr(index)) && !(options.keepFirstLastFloat && edge);
+        const bool first = index == weightLayers.front(), last = index == weightLayers.back();
+        const bool keepFloat = (options.keepFirstLastFloat && (first || last)) || (options.keepLastFloat && last);
+        const bool quantise = isWeightLayer(old->ptr(index)) && !keepFloat;
         auto ptr = old->ptr(index);
         if (quantise && std::dynamic_pointer_cast<torch::nn::ConvTranspose2dImpl>(ptr)) {
             replaced->push_back(TernaryConvTranspose2d(

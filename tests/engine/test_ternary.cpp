@@ -274,6 +274,15 @@ private Q_SLOTS:
             QVERIFY(z > 0.0 && z < 1.0);
             QVERIFY(std::abs(layer["threshold_over_max_abs"].get<double>() - 0.05) < 1e-6);  // Δ init, unclipped
         }
+        // keep_last_float: only the output layer (net.9, the fourth ConvT) stays float.
+        TernaryOptions lastOnly;
+        lastOnly.keepLastFloat = true;
+        auto tl = ternarizeGenerator(g, lastOnly);
+        QCOMPARE(ternaryLayers(tl).size(), size_t(3));
+        QCOMPARE(ternaryLayers(tl).front().first, std::string("net.0"));
+        QCOMPARE(ternaryLayers(tl).back().first, std::string("net.6"));
+        QCOMPARE(ternaryReport(tl)["float_layers"].size(), size_t(1));
+        QCOMPARE(ternaryReport(tl)["float_layers"][0].get<std::string>(), std::string("net.9"));
         // The toy MLP generator ternarises its linear layers.
         Generator toy(ArchSpec::preset("mlp2d"));
         auto ttoy = ternarizeGenerator(toy, {});
