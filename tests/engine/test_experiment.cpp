@@ -87,6 +87,42 @@ struct Recorder : JobObserver {
 class TestExperiment : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // The bundled sample experiments (samples/*.json) must stay valid as the job options evolve: each
+    // plans, and every job in the plan (stage 1, method runs, ternarisations) accepts its config.
+    void bundledSampleExperimentsPlanAndTheirJobsAcceptTheirConfigs() {
+        int experiments = 0;
+        for (const auto& entry : fs::directory_iterator(fs::path(COALESCE_SOURCE_DIR) / "samples")) {
+            if (entry.path().extension() != ".json") continue;
+            std::ifstream in(entry.path());
+            const Json config = Json::parse(in);
+            if (config.value("kind", "") != "experiment") continue;
+            ++experiments;
+            const std::string name = entry.path().filename().string();
+            ExperimentPlan plan;
+            try {
+                plan = planExperiment(config);
+            } catch (const Error& e) {
+                QFAIL((name + ": " + e.what()).c_str());
+            }
+            QVERIFY2(!plan.runs.empty(), name.c_str());
+            std::vector<Json> jobs;
+            for (const auto& run : plan.runs) jobs.push_back(run.job);
+            for (const auto& t : plan.ternarizations) jobs.push_back(t.job);
+            for (Json job : jobs) {
+                // "@transfer_source" placeholders are resolved at run time; any existing file stands in.
+                for (const char* key : {"init", "init_critic"})
+                    if (job.contains(key) && job[key].is_string() && job[key].get<std::string>().rfind("@", 0) == 0)
+                        job[key] = "x.coalesce";
+                try {
+                    createJob(job);
+                } catch (const Error& e) {
+                    QFAIL((name + ": " + job.value("run_dir", std::string("?")) + ": " + e.what()).c_str());
+                }
+            }
+        }
+        QVERIFY(experiments >= 2);  // fashion_fewshot, fashion_fewshot_paper, fashion_ternary
+    }
+
     void planHasOneRunPerMethodShotAndSeed() {
         Json c = toyExperiment("runs/x");
         c["shots"] = {4, 8, 16};
