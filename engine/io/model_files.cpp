@@ -1,5 +1,6 @@
 #include "io/model_files.h"
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -33,12 +34,32 @@ struct OpenedModelFile {
 
 [[noreturn]] void notAModelFile(const std::string& path, const std::string& bytes, const std::string& detail = "") {
     throw Error(path + ": not a model file Coalesce can read (it is " + describeFileContent(bytes) + detail +
-                "); supported: .coalesce checkpoints, safetensors, TorchScript (torch.jit.save) and torch.save state_dicts");
+                "); supported: .coalesce checkpoints, packed ternary .ctern files, safetensors, TorchScript (torch.jit.save) "
+                "and torch.save state_dicts");
+}
+
+constexpr char kPackedTernaryMagic[] = "COALTERN";  // quant/packed_generator.h
+
+std::atomic<PackedTernaryReader>& packedTernaryReader() {
+    static std::atomic<PackedTernaryReader> reader{nullptr};
+    return reader;
+}
+
+LoadedGenerator loadPackedTernary(const std::string& path) {
+    const PackedTernaryReader reader = packedTernaryReader().load();
+    if (!reader)
+        throw Error(path + ": a packed ternary generator (.ctern); this program was built without its reader "
+                           "(quant/packed_generator.h: registerPackedTernaryReader)");
+    return reader(path);
 }
 
 OpenedModelFile openModelFile(const std::string& path) {
     std::string bytes = readFileBytes(path);
     OpenedModelFile f;
+    if (bytes.compare(0, 8, kPackedTernaryMagic) == 0) {  // the reader re-reads and checks the whole file
+        f.format = ModelFileFormat::PackedTernary;
+        return f;
+    }
     // safetensors: little-endian header length, then '{'. A damaged header is reported precisely.
     if (bytes.size() >= 9 && bytes[8] == '{') {
         f.safetensors = parseSafetensors(std::move(bytes), path);
@@ -216,7 +237,8 @@ ForeignWeights readForeignWeights(OpenedModelFile& f, const std::string& path) {
         case ModelFileFormat::TorchSaveLegacy:
             w.raw = generatorTensorsFromPickle(readTorchSaveLegacy(f.legacyBytes, path), path);
             break;
-        case ModelFileFormat::CoalesceCheckpoint: throw Error(path + ": internal: native checkpoint read as foreign");
+        case ModelFileFormat::CoalesceCheckpoint:
+        case ModelFileFormat::PackedTernary: throw Error(path + ": internal: native file read as foreign");
     }
     return w;
 }
@@ -291,6 +313,7 @@ std::string modelFileFormatName(ModelFileFormat format) {
         case ModelFileFormat::TorchScript: return "torchscript";
         case ModelFileFormat::TorchSave: return "torch-save";
         case ModelFileFormat::TorchSaveLegacy: return "torch-save-legacy";
+        case ModelFileFormat::PackedTernary: return "coalesce-ternary";
     }
     return "unknown";
 }
@@ -299,9 +322,18 @@ ModelFileFormat detectModelFileFormat(const std::string& path) {
     return translatingTorchErrors(path, [&] { return openModelFile(path).format; });
 }
 
+void setPackedTernaryReader(PackedTernaryReader reader) { packedTernaryReader().store(reader); }
+
 LoadedGenerator loadGeneratorFile(const std::string& path, const std::optional<ArchSpec>& archHint) {
     return translatingTorchErrors(path, [&] {
         OpenedModelFile f = openModelFile(path);
+        if (f.format == ModelFileFormat::PackedTernary) {
+            LoadedGenerator out = loadPackedTernary(path);
+            if (archHint && !sameGenerator(out.generator->spec(), *archHint))
+                throw Error(path + ": holds a " + archLabel(out.generator->spec(), true) + " generator, not the expected " +
+                            archLabel(*archHint, true));
+            return out;
+        }
         if (f.format != ModelFileFormat::CoalesceCheckpoint) return generatorFromForeign(readForeignWeights(f, path), f.format, path, archHint);
         f.safetensors.reset();
         Checkpoint checkpoint = loadCheckpoint(path);
@@ -337,7 +369,15 @@ nlohmann::json describeModelFile(const std::string& path) {
         std::string archSource = "unknown";
         nlohmann::json meta = nlohmann::json::object();
         std::string problem;
-        if (f.format == ModelFileFormat::CoalesceCheckpoint) {
+        if (f.format == ModelFileFormat::PackedTernary) {
+            // Described through the unpacked generator: its float tensors are what inference computes with.
+            LoadedGenerator loaded = loadPackedTernary(path);
+            arch = loaded.generator->spec();
+            archSource = "file";
+            meta = loaded.meta;
+            for (const auto& p : loaded.generator->named_parameters()) tensors["generator." + p.key()] = p.value();
+            for (const auto& b : loaded.generator->named_buffers()) tensors["generator." + b.key()] = b.value();
+        } else if (f.format == ModelFileFormat::CoalesceCheckpoint) {
             f.safetensors.reset();
             Checkpoint checkpoint = loadCheckpoint(path);
             tensors = checkpoint.tensors;

@@ -6,6 +6,9 @@
 //   torchscript          an archive written by torch.jit.save (Python) or by exportGeneratorTorchScript
 //   torch-save           a state_dict (or a dict holding one, or a whole pickled nn.Module) written by
 //                        Python's torch.save, ZIP format (PyTorch >= 1.6) or the legacy stream format
+//   coalesce-ternary     the packed 2-bit ternary generator (.ctern, quant/packed_generator.h), loaded as the
+//                        float generator that computes what the packed one computes. Its reader lives in
+//                        quant/ (which depends on io/) and is installed with setPackedTernaryReader.
 // Foreign files need no architecture: it is inferred from the tensor shapes (dcgan32 widths, channels
 // and latent size from the ConvTranspose2d weights; mlp2d from the Linear weights). A given archHint is
 // checked against the file instead. Any problem -- wrong architecture or shapes, a damaged file, a PNG
@@ -24,10 +27,10 @@
 
 namespace coalesce {
 
-enum class ModelFileFormat { CoalesceCheckpoint, Safetensors, TorchScript, TorchSave, TorchSaveLegacy };
+enum class ModelFileFormat { CoalesceCheckpoint, Safetensors, TorchScript, TorchSave, TorchSaveLegacy, PackedTernary };
 
 // Stable identifiers used in JSON and messages: "coalesce-checkpoint", "safetensors", "torchscript",
-// "torch-save", "torch-save-legacy".
+// "torch-save", "torch-save-legacy", "coalesce-ternary".
 std::string modelFileFormatName(ModelFileFormat format);
 
 // Throws Error for files that are none of the supported formats ("... it looks like a PNG image").
@@ -41,6 +44,11 @@ struct LoadedGenerator {
 };
 
 LoadedGenerator loadGeneratorFile(const std::string& path, const std::optional<ArchSpec>& archHint = std::nullopt);
+// The loader of packed ternary files (quant/packed_generator.cpp installs it: registerPackedTernaryReader).
+// Without one, such a file is refused with an error that says so.
+using PackedTernaryReader = LoadedGenerator (*)(const std::string& path);
+void setPackedTernaryReader(PackedTernaryReader reader);
+
 inline Generator loadGenerator(const std::string& path, const std::optional<ArchSpec>& archHint = std::nullopt) {
     return loadGeneratorFile(path, archHint).generator;
 }

@@ -11,8 +11,10 @@ std::unique_ptr<Job> makeEvaluateJob(const Json& config);        // jobs/evaluat
 std::unique_ptr<Job> makeEvaluatorTrainJob(const Json& config);  // jobs/evaluate_job.cpp
 std::unique_ptr<Job> makeTernarizeJob(const Json& config);       // jobs/ternarize_job.cpp
 std::unique_ptr<Job> makeExperimentJob(const Json& config);      // jobs/experiment_job.cpp
+void registerPackedTernaryReader();                              // quant/packed_generator.h
 
 void registerBuiltinJobs() {
+    registerPackedTernaryReader();  // every job that loads generator files also reads .ctern files
     registerJobKind("ternarize", &makeTernarizeJob, "ternarise a generator (learned threshold, TWN or TTQ) into a packed 2-bit file");
     registerJobKind("evaluate", &makeEvaluateJob, "score a generator: FID, KID, exact/sliced W1, precision/recall, diversity");
     registerJobKind("evaluator-train", &makeEvaluatorTrainJob, "train and cache the feature network used by evaluate");

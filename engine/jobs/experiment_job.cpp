@@ -96,7 +96,7 @@ public:
                 if (!s.pretrain.is_null()) total_ += plannedIterations(s.pretrain);
             if (!plan_.barycenter.is_null()) total_ += plannedIterations(plan_.barycenter);
             total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
-            for (const auto& t : plan_.ternarizations) total_ += t.job.value("iterations", int64_t(0));
+            for (const auto& t : plan_.ternarizations) total_ += ternarizationIterations(t);
             done_ = 0;
 
             if (reportOnly_) observer.onLog(LogLevel::Info, "experiment: report only, from the runs that finished");
@@ -313,13 +313,17 @@ private:
         return record;
     }
 
+    static int64_t ternarizationIterations(const PlannedTernarization& t) {
+        return t.job.value("iterations", int64_t(0)) + (t.adaptation.is_null() ? 0 : plannedIterations(t.adaptation));
+    }
+
     // Ternarises one finished adapted generator (post-training jobs are cheap: a finished one is kept,
     // an unfinished one is redone from the start; the ternarize job does not resume).
     TernaryRunRecord ternarize(const PlannedTernarization& planned, const std::vector<ExperimentRunRecord>& records,
                                JobObserver& observer, CancelToken& cancel) {
         TernaryRunRecord record{planned.label, planned.quantizer, planned.runDir, "finished"};
         const Json summary = readJsonObject(fs::path(planned.runDir) / "summary.json");
-        const int64_t iterations = planned.job.value("iterations", int64_t(0));
+        const int64_t iterations = ternarizationIterations(planned);
         if (reportOnly_) {
             record.status = summary.value("status", std::string("not run"));
             if (record.status == "failed") record.status = "failed: " + summary.value("message", std::string());
@@ -336,6 +340,8 @@ private:
         }
         if (summary.value("status", "") == "finished") {
             requireSameConfig(planned.runDir, planned.job);
+            if (!planned.adaptation.is_null())
+                requireSameConfig(planned.adaptation["run_dir"].get<std::string>(), planned.adaptation);
             observer.onLog(LogLevel::Info, label + ": already finished in " + planned.runDir);
             done_ += iterations;
             return record;
@@ -343,6 +349,20 @@ private:
         fs::remove_all(planned.runDir);
         try {
             SubJobObserver sub(observer, label, planned.quantizer + " " + planned.label, done_, iterations, total_);
+            if (!planned.adaptation.is_null()) {
+                // Stage 3 during stage 2: the method's adaptation again, with a ternarised G (redone from
+                // the start when unfinished, like the ternarize job).
+                const std::string adaptDir = planned.adaptation["run_dir"].get<std::string>();
+                if (readJsonObject(fs::path(adaptDir) / "summary.json").value("status", "") == "finished") {
+                    requireSameConfig(adaptDir, planned.adaptation);
+                } else {
+                    fs::remove_all(adaptDir);
+                    JobResult adapted = createJob(planned.adaptation)->run(sub, cancel);
+                    if (adapted.status == JobResult::Status::Cancelled) throw Cancelled();
+                    if (adapted.status == JobResult::Status::Failed)
+                        throw Error("the ternarised adaptation failed: " + adapted.message);
+                }
+            }
             JobResult r = createJob(planned.job)->run(sub, cancel);
             if (r.status == JobResult::Status::Cancelled) throw Cancelled();
             if (r.status == JobResult::Status::Failed) record.status = "failed: " + r.message;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "jobs/ternary_config.h"
 #include "train/training_config.h"
 
 namespace fs = std::filesystem;
@@ -78,6 +79,8 @@ void planTernarization(ExperimentPlan& plan, const Json& section, const std::str
     for (const auto& q : quantizers) {
         Json job = shared;
         std::string name;
+        bool duringAdaptation = false;
+        Json ternaryFields = Json::object();  // what an adaptation-mode quantizer passes to the adapt job
         if (q.is_string()) {
             name = q.get<std::string>();
             job["method"] = name;
@@ -85,6 +88,23 @@ void planTernarization(ExperimentPlan& plan, const Json& section, const std::str
             name = q["name"].get<std::string>();
             Json fields = q;
             fields.erase("name");
+            const std::string mode = fields.value("mode", std::string("post_training"));
+            fields.erase("mode");
+            if (mode != "post_training" && mode != "adaptation")
+                throw Error(where + ": quantizer " + name + ": mode must be post_training or adaptation, got '" + mode + "'");
+            duringAdaptation = mode == "adaptation";
+            if (duringAdaptation) {
+                const auto keys = ternaryOptionKeys();
+                for (const auto& [key, value] : fields.items()) {
+                    if (!keys.count(key))
+                        throw Error(where + ": quantizer " + name + ": \"" + key +
+                                    "\" does not apply in adaptation mode (the adaptation run's budget is used; "
+                                    "only ternary options such as method, keep_last_float, threshold_init)");
+                    ternaryFields[key] = value;
+                }
+                job["iterations"] = 0;
+                job["recalibrate_batchnorm"] = 0;  // the statistics the ternary G was trained with
+            }
             mergeFields(job, fields, where + ": quantizer " + name, reserved);
         } else {
             throw Error(where + ": each quantizer is a method name or {\"name\": ..., \"method\": ..., fields}");
@@ -110,6 +130,17 @@ void planTernarization(ExperimentPlan& plan, const Json& section, const std::str
                     t.job["evaluation"] = plan.evaluation;
                     t.job["run_dir"] = t.runDir;
                     t.job["runtime"] = runtime;
+                    if (duringAdaptation) {
+                        auto adapted = std::find_if(plan.runs.begin(), plan.runs.end(),
+                                                    [&](const PlannedRun& p) { return p.runDir == t.sourceRunDir; });
+                        if (adapted == plan.runs.end() || adapted->job.value("kind", "") != "adapt")
+                            throw Error(where + ": quantizer " + name + ": adaptation mode needs an adapt run, and " +
+                                        method + " is not one (use it for barycenter or average)");
+                        t.adaptation = adapted->job;
+                        t.adaptation["ternarize"] = ternaryFields;
+                        t.adaptation["run_dir"] = t.runDir + "_adaptation";
+                        t.job["ternary_checkpoint"] = joinPath(joinPath(t.runDir + "_adaptation", "checkpoints"), "latest.coalesce");
+                    }
                     if (t.job.value("iterations", int64_t(0)) > 0) {  // fine-tuning sees the run's own local samples
                         t.job["data"] = target;
                         t.job["k"] = n;

@@ -22,7 +22,11 @@
 //                    "job": {ternarize job fields shared by all quantizers}},
 //                   each finished adapted generator of those methods is ternarised by the "ternarize" job
 //                   and scored with the experiment's protocol (float and ternary); fine-tuning runs
-//                   (iterations > 0) see the run's own n local samples
+//                   (iterations > 0) see the run's own n local samples.
+//                   A quantizer with "mode": "adaptation" (and only ternary options: method,
+//                   keep_last_float, threshold_init, ...) instead re-runs the method's adaptation with a
+//                   ternarised G (adapt job + "ternarize", same budget, seed and local samples) and scores
+//                   that against the float run (the ternarize job with "ternary_checkpoint")
 //  "runtime": {"threads": 0, "device": "auto"},
 //  "report_only": false}                          (true: write the report from the runs that finished, run nothing)
 //
@@ -65,6 +69,7 @@ struct PlannedTernarization {
     std::string sourceRunDir;  // the adapted run (its generator.coalesce is the float generator)
     std::string runDir;
     Json job;
+    Json adaptation;  // "mode": "adaptation": the adapt job (with "ternarize") that trains the ternary G; else null
 };
 
 struct ExperimentPlan {

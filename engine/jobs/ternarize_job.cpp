@@ -4,6 +4,12 @@
 //  "method": "learned" | "twn" | "ttq",          (default learned; jobs/ternary_config.h for all keys)
 //  "keep_first_last_float": false, "keep_last_float": false, "threshold_fraction": 0.05, "threshold_init": "max_fraction" | "twn",
 //  "delta_grad_clamp": 1e-3, "alternating": true,
+//  "ternary_checkpoint": "",                     (optional: a checkpoint of a generator ternarised with the
+//                                                same options and trained elsewhere, e.g. by an adapt job
+//                                                with "ternarize" (stage 3 during stage 2): its weights,
+//                                                thresholds/scales and BatchNorm statistics replace the
+//                                                conversion of the float generator, which stays the
+//                                                reference for the comparison)
 //  "output": "<run_dir>/generator.ctern",        (optional; the report goes next to it, .report.json)
 //  "evaluation": {EvaluationProtocol JSON},      (optional: score the float and the ternary generator with
 //                                                the same protocol, FID/KID/W1/diversity; "cache_dir" for
@@ -34,6 +40,7 @@
 #include "core/error.h"
 #include "core/tensor_image.h"
 #include "data/dataset.h"
+#include "io/checkpoint.h"
 #include "io/model_files.h"
 #include "jobs/job_factory.h"
 #include "jobs/ternary_config.h"
@@ -59,7 +66,7 @@ public:
         for (const auto& k : commonJobKeys()) known.insert(k);
         for (const auto& k : ternaryOptionKeys()) known.insert(k);
         known.insert({"generator", "output", "data", "k", "k_seed", "float_weight", "data_weight", "distill_weight",
-                      "compare_samples", "evaluation", "cache_dir", "recalibrate_batchnorm"});
+                      "compare_samples", "evaluation", "cache_dir", "recalibrate_batchnorm", "ternary_checkpoint"});
         r.rejectUnknownKeys(known);
 
         generatorPath_ = r.text("generator", "");
@@ -96,6 +103,7 @@ public:
         runDir_ = r.text("run_dir", "");
         if (runDir_.empty()) runDir_ = defaultRunDirectory("ternarize");
         output_ = r.text("output", "");
+        ternaryCheckpoint_ = r.text("ternary_checkpoint", "");
         compareSamples_ = r.integer("compare_samples", 256);
         if (r.has("evaluation")) {
             try {
@@ -128,6 +136,16 @@ private:
         run.observer.onLog(LogLevel::Info, "ternarize: " + generatorPath_ + " (" + floatG->spec().describe() + "), method " +
                                                toString(options_.ternary.method));
         Generator ternaryG = ternarizeGenerator(floatG, options_.ternary);
+        if (!ternaryCheckpoint_.empty()) {
+            // Strict: every tensor of the ternarised module (latent weights, Δ or TTQ scales, norms) must be
+            // there with its shape, so a checkpoint made with other ternary options is refused by name.
+            const Checkpoint trained = loadCheckpoint(ternaryCheckpoint_);
+            if (!hasModule(trained, "generator"))
+                throw Error("ternarize: ternary_checkpoint " + ternaryCheckpoint_ + " holds no generator");
+            restoreModule(trained, "generator", *ternaryG, ternaryCheckpoint_);
+            ternaryG->to(run.device);
+            run.observer.onLog(LogLevel::Info, "ternarize: trained ternary weights from " + ternaryCheckpoint_);
+        }
         run.cancel.check();
 
         Json fineTune = nullptr;
@@ -271,6 +289,7 @@ private:
     Json optionsJson() const {
         Json options = toJson(options_);
         options.update(Json{{"fine_tune_iterations", fineTuneIterations_},
+                {"ternary_checkpoint", ternaryCheckpoint_},
                 {"distill_weight", distillWeight_},
                 {"recalibrate_batchnorm", recalibrationBatches_}});
         return options;
@@ -289,6 +308,7 @@ private:
     double distillWeight_ = 0.0;
     std::string runDir_;
     std::string output_;
+    std::string ternaryCheckpoint_;
     int64_t compareSamples_ = 256;
     std::optional<EvaluationProtocol> evaluation_;
     std::string cacheDir_;

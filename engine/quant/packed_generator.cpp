@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/model_files.h"
 #include "quant/ternary_layers.h"
 #include "run/run_directory.h"
 
@@ -228,6 +229,23 @@ PackedGenerator packGenerator(const Generator& ternarized, nlohmann::json meta) 
 }
 
 Generator unpackGenerator(const PackedGenerator& packed) { return buildGenerator(packed, "packed generator"); }
+
+void registerPackedTernaryReader() {
+    setPackedTernaryReader([](const std::string& path) {
+        const PackedGenerator packed = loadPackedGenerator(path);
+        LoadedGenerator out;
+        out.generator = unpackGenerator(packed);
+        out.format = ModelFileFormat::PackedTernary;
+        out.archSource = "file";
+        out.meta = {{"method", packed.method}, {"ternary_layers", packed.layers.size()}, {"meta", packed.meta}};
+        return out;
+    });
+}
+
+namespace {
+// Any program that links this file reads .ctern files without further setup.
+const bool packedTernaryReaderInstalled = (registerPackedTernaryReader(), true);
+}  // namespace
 
 std::int64_t savePackedGenerator(const std::string& path, const PackedGenerator& packed) {
     requireLittleEndianHost();

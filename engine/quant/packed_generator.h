@@ -62,6 +62,11 @@ Generator unpackGenerator(const PackedGenerator& packed);
 std::int64_t savePackedGenerator(const std::string& path, const PackedGenerator& packed);
 PackedGenerator loadPackedGenerator(const std::string& path);
 
+// Makes every generator-file loader (io/model_files.h: loadGeneratorFile, describeModelFile, and with them
+// evaluate, sample, info, stage inputs, the workbench) accept .ctern files as the unpacked generator.
+// Idempotent; also done at program start by this file's static initialiser and by coalesce-cli's main.
+void registerPackedTernaryReader();
+
 // 2-bit packing of codes in {−1, 0, +1} (any integer/float dtype) into ceil(n/4) bytes (uint8 tensor).
 torch::Tensor packTernaryCodes(const torch::Tensor& codes);
 // Inverse of packTernaryCodes for `count` codes (int8). Throws coalesce::Error on the invalid code 3.

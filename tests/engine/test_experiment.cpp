@@ -35,11 +35,13 @@ Json toyExperiment(const std::string& dir) {
                 {"evaluation", {{"reference", "toy:gauss:1,1,0.1:300"}, {"real_samples", 100}, {"fake_samples", 100},
                                 {"w1_samples", 100}, {"diversity_samples", 50}, {"kid_subsets", 2}}},
                 {"evaluation_every", 3},
-                // Post-training TWN, and the paper's learned threshold fine-tuned on the run's local samples.
+                // Post-training TWN, the paper's learned threshold fine-tuned on the run's local samples, and
+                // TWN during the adaptation itself (the run's budget with a ternarised G).
                 {"ternarization", {{"seeds", {1}},
                                    {"quantizers", Json::array({"twn", {{"name", "learned+ft"}, {"method", "learned"},
                                                                         {"iterations", 2}, {"batch_size", 16}, {"n_critic", 1},
-                                                                        {"sample_every", 0}, {"checkpoint_every", 0}}})}}},
+                                                                        {"sample_every", 0}, {"checkpoint_every", 0}},
+                                                               {{"name", "twn@adapt"}, {"mode", "adaptation"}, {"method", "twn"}}})}}},
                 {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
 }
 
@@ -151,13 +153,34 @@ private Q_SLOTS:
         QVERIFY(!plan.average.is_null());
         // Ternarisation of the barycenter runs (default "of") for seed 1 at every n, per quantiser;
         // only fine-tuning jobs get the run's local samples.
-        QCOMPARE(plan.ternarizations.size(), size_t(2 * 3));
+        QCOMPARE(plan.ternarizations.size(), size_t(3 * 3));
         for (const auto& t : plan.ternarizations) {
             QCOMPARE(t.job["kind"].get<std::string>(), std::string("ternarize"));
             QVERIFY(t.job["generator"].get<std::string>().find("runs/x/runs/barycenter/n") == 0);
             QCOMPARE(t.job["evaluation"], c["evaluation"]);
             QCOMPARE(t.job.contains("k"), t.quantizer == "learned+ft");
+            QCOMPARE(t.adaptation.is_null(), t.quantizer != "twn@adapt");
+            if (t.adaptation.is_null()) continue;
+            // Adaptation mode: the barycenter run's own adapt job (budget, n, seed), with a ternarised G,
+            // scored from its checkpoint against the float run.
+            const auto run = std::find_if(plan.runs.begin(), plan.runs.end(),
+                                          [&](const PlannedRun& r) { return r.runDir == t.sourceRunDir; });
+            QVERIFY(run != plan.runs.end());
+            Json expected = run->job;
+            expected["ternarize"] = {{"method", "twn"}};
+            expected["run_dir"] = t.runDir + "_adaptation";
+            QCOMPARE(t.adaptation, expected);
+            QCOMPARE(t.job["ternary_checkpoint"].get<std::string>(), t.runDir + "_adaptation/checkpoints/latest.coalesce");
+            QCOMPARE(t.job["iterations"].get<int>(), 0);
         }
+        Json bad = c;
+        bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "adaptation"}, {"iterations", 5}}};
+        QVERIFY(errorOf(bad).find("does not apply in adaptation mode") != std::string::npos);
+        bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "adaptation"}}};
+        bad["ternarization"]["of"] = {"transfer_gan"};
+        QVERIFY2(errorOf(bad).find("needs an adapt run") != std::string::npos, errorOf(bad).c_str());
+        bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "during"}}};
+        QVERIFY(errorOf(bad).find("post_training or adaptation") != std::string::npos);
         c["ternarization"]["of"] = {"freezed_typo"};
         QVERIFY(errorOf(c).find("freezed_typo") != std::string::npos);
         c["ternarization"] = {{"quantizers", {"twn"}}, {"seeds", {9}}};
@@ -226,14 +249,22 @@ private Q_SLOTS:
         QVERIFY(fs::exists(fs::path(dir) / "plan.json"));
         QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("transfer_gan") != std::string::npos);
         // Ternarisation rows: float and ternary scored under the protocol, real sizes, per-layer sparsity.
-        QCOMPARE(summary["ternarization"].size(), size_t(2));
+        QCOMPARE(summary["ternarization"].size(), size_t(3));
         for (const auto& row : summary["ternarization"]) {
-            QCOMPARE(row["status"].get<std::string>(), std::string("finished"));
+            QVERIFY2(row["status"].get<std::string>() == "finished", row.dump().c_str());
             QVERIFY(row["metrics"]["w1"]["float"].get<double>() > 0 && row["metrics"]["w1"]["ternary"].get<double>() > 0);
             QVERIFY(row["sizes"]["ternary_weight_ratio"].get<double>() > 10);
             QCOMPARE(row["layers"].size(), size_t(4));
         }
         QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("## Ternarization") != std::string::npos);
+        // The adaptation-mode row scores the G trained ternarised (its own run) against the float run.
+        const Json adaptRow = summary["ternarization"][2];
+        QCOMPARE(adaptRow["quantizer"].get<std::string>(), std::string("twn@adapt"));
+        const std::string adaptDir = adaptRow["run_dir"].get<std::string>() + "_adaptation";
+        QCOMPARE(adaptRow["options"]["ternary_checkpoint"].get<std::string>(), adaptDir + "/checkpoints/latest.coalesce");
+        QVERIFY(fs::exists(fs::path(adaptDir) / "generator.ctern"));
+        QCOMPARE(adaptRow["metrics"]["w1"]["float"], summary["ternarization"][0]["metrics"]["w1"]["float"]);
+        QVERIFY(adaptRow["metrics"]["w1"]["ternary"] != summary["ternarization"][0]["metrics"]["w1"]["ternary"]);
 
         // Again: nothing is retrained (finished runs are kept untouched).
         const auto stamp = fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv");

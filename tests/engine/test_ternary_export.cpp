@@ -142,6 +142,51 @@ private Q_SLOTS:
         }
     }
 
+    // Every generator-file loader reads .ctern files (io/model_files.h's reader installed by quant/):
+    // evaluate, sample, info and stage inputs take a packed generator like any other model file.
+    void modelFileLoadersReadPackedFiles() {
+        Generator g = trainedLookingGenerator("small", 1);
+        TernaryOptions options;
+        options.method = TernaryMethod::Twn;
+        options.keepLastFloat = true;
+        Generator tg = ternarizeGenerator(g, options);
+        tg->eval();
+        const auto dir = test::scratchDir("ctern-model-files");
+        const auto path = dir + "/g.ctern";
+        savePackedGenerator(path, packGenerator(tg, {{"note", "test"}}));
+
+        QCOMPARE(modelFileFormatName(detectModelFileFormat(path)), std::string("coalesce-ternary"));
+        LoadedGenerator loaded = loadGeneratorFile(path, g->spec());
+        QCOMPARE(loaded.format, ModelFileFormat::PackedTernary);
+        QCOMPARE(loaded.meta["method"].get<std::string>(), std::string("twn"));
+        QVERIFY(!loaded.generator->is_training());
+        {
+            torch::NoGradGuard noGrad;
+            auto z = g->sampleLatent(8);
+            QVERIFY(maxAbsDiff(loaded.generator->forward(z), tg->forward(z)) < 1e-6);
+        }
+        const nlohmann::json described = describeModelFile(path);
+        QCOMPARE(described["format"].get<std::string>(), std::string("coalesce-ternary"));
+        QVERIFY(!described.contains("problem"));
+        QCOMPARE(described["arch"], g->spec().toJson());
+
+        // A different expected architecture and a damaged file are clear errors, as for other formats.
+        try {
+            loadGeneratorFile(path, ArchSpec::preset("dcgan32", "paper", 1));
+            QFAIL("expected an architecture mismatch");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("not the expected") != std::string::npos, e.what());
+        }
+        const std::string bytes = readFile(path);
+        writeFile(dir + "/cut.ctern", bytes.substr(0, bytes.size() / 2));
+        try {
+            loadGenerator(dir + "/cut.ctern");
+            QFAIL("expected a truncation error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("cut.ctern") != std::string::npos, e.what());
+        }
+    }
+
     void independentPythonReaderAgrees() {
         Generator g = trainedLookingGenerator("small", 2);
         TernaryOptions options;
