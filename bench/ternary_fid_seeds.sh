@@ -39,8 +39,8 @@ seeds = seeds.split()
 rows = []
 for i, pair in enumerate(pairs, start=1):
     label, path = pair.split("=", 1)
-    fids = [json.load(open(f"{work}/{i}_{s}.json"))["fid"] for s in seeds]
-    kids = [json.load(open(f"{work}/{i}_{s}.json"))["kid"] for s in seeds]
+    fids = [json.load(open(f"{work}/{i}_{s}.json"))["metrics"]["fid"] for s in seeds]
+    kids = [json.load(open(f"{work}/{i}_{s}.json"))["metrics"]["kid"] for s in seeds]
     rows.append((label, path, fids, kids))
 base = statistics.mean(rows[0][2])
 lines = [f"FID over evaluation seeds {', '.join(seeds)} ({samples} real {reference} vs {samples} generated each).",

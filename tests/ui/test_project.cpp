@@ -317,6 +317,78 @@ private Q_SLOTS:
         QVERIFY(!looksLikeModelFile("x.png"));
     }
 
+    // Packed ternary generators (engine quant/packed_generator.h), written by hand: the UI reads only
+    // the preamble and the JSON header, so the CRC and the data bytes need not be real.
+    void packedTernaryInspection() {
+        const QString dir = scratch("model_files_ctern");
+        const auto ctern = [](const QJsonObject& arch, const QString& method, int dataBytes = 4) {
+            const QJsonObject header{
+                {"format", "coalesce-ternary"}, {"version", 1}, {"arch", arch}, {"method", method},
+                {"data_bytes", dataBytes}, {"meta", QJsonObject{{"step", 700}}},
+                {"ternary", QJsonArray{QJsonObject{{"name", "net.0"}, {"kind", "conv_transpose2d"}, {"shape", QJsonArray{1}},
+                                                   {"offset", 0}, {"bytes", 1}, {"scale_pos", 0.5}, {"scale_neg", 0.5}}}},
+                {"tensors", QJsonObject{{"net.1.bias", QJsonObject{{"dtype", "float32"}, {"shape", QJsonArray{0}}, {"offset", 1}, {"bytes", 0}}}}}};
+            const QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
+            QByteArray bytes("COALTERN");
+            bytes += QByteArray(16, 0);
+            qToLittleEndian<quint32>(1, bytes.data() + 8);
+            qToLittleEndian<quint32>(0xdeadbeef, bytes.data() + 12);  // any CRC: only the engine checks it
+            qToLittleEndian<quint64>(quint64(json.size()), bytes.data() + 16);
+            return bytes + json + QByteArray(4, 0);
+        };
+        writeFile(dir + "/good.ctern", ctern(dcganArch(), "twn"));
+        const ModelFileInfo good = inspectModelFile(dir + "/good.ctern");
+        QVERIFY2(good.usable(), qPrintable(good.error));
+        QCOMPARE(good.format, ModelFileInfo::Format::PackedTernary);
+        QVERIFY2(good.architecture.startsWith("dcgan32 1×32×32, z=100"), qPrintable(good.architecture));
+        QVERIFY2(good.architecture.endsWith("(ternary, twn)"), qPrintable(good.architecture));
+        QCOMPARE(good.meta["step"].toInt(), 700);
+        QCOMPARE(good.generatorTensors, 2);
+        QVERIFY(good.isImageModel);
+        // Coalesces with float generators of the same architecture.
+        writeFile(dir + "/float.coalesce", fakeCheckpoint(dcganArch(), {}));
+        QCOMPARE(good.compatibilityKey, inspectModelFile(dir + "/float.coalesce").compatibilityKey);
+
+        const QByteArray full = ctern(dcganArch(), "learned");
+        writeFile(dir + "/short.ctern", full.left(20));
+        const ModelFileInfo shortFile = inspectModelFile(dir + "/short.ctern");
+        QVERIFY(!shortFile.usable());
+        QCOMPARE(shortFile.format, ModelFileInfo::Format::PackedTernary);
+        QVERIFY2(shortFile.error.contains("short.ctern") && shortFile.error.contains("truncated"), qPrintable(shortFile.error));
+
+        writeFile(dir + "/cut_header.ctern", full.left(60));
+        const ModelFileInfo cutHeader = inspectModelFile(dir + "/cut_header.ctern");
+        QVERIFY2(!cutHeader.usable() && cutHeader.error.contains("truncated"), qPrintable(cutHeader.error));
+
+        writeFile(dir + "/cut_data.ctern", full.left(full.size() - 2));
+        const ModelFileInfo cutData = inspectModelFile(dir + "/cut_data.ctern");
+        QVERIFY2(!cutData.usable() && cutData.error.contains("data section"), qPrintable(cutData.error));
+
+        QByteArray garbled = full;
+        garbled[24] = '#';  // first byte of the JSON header
+        writeFile(dir + "/garbled.ctern", garbled);
+        const ModelFileInfo bad = inspectModelFile(dir + "/garbled.ctern");
+        QVERIFY2(!bad.usable() && bad.error.contains("corrupt header"), qPrintable(bad.error));
+
+        QByteArray version2 = full;
+        qToLittleEndian<quint32>(2, version2.data() + 8);
+        writeFile(dir + "/v2.ctern", version2);
+        QVERIFY2(inspectModelFile(dir + "/v2.ctern").error.contains("version 2"), qPrintable(inspectModelFile(dir + "/v2.ctern").error));
+
+        writeFile(dir + "/method.ctern", ctern(dcganArch(), "binary"));
+        QVERIFY2(inspectModelFile(dir + "/method.ctern").error.contains("unknown ternary method"),
+                 qPrintable(inspectModelFile(dir + "/method.ctern").error));
+
+        QJsonObject badArch = dcganArch();
+        badArch["family"] = "transformer";
+        writeFile(dir + "/badarch.ctern", ctern(badArch, "ttq"));
+        const ModelFileInfo badArchInfo = inspectModelFile(dir + "/badarch.ctern");
+        QVERIFY2(!badArchInfo.usable() && badArchInfo.error.contains("badarch.ctern"), qPrintable(badArchInfo.error));
+
+        QVERIFY(looksLikeModelFile("x.CTERN"));
+        QVERIFY(modelFileDialogFilter().contains("*.ctern"));
+    }
+
     void readsRunDirectories() {
         const QString dir = scratch("run_reader") + "/pretrain-1";
         writeFile(dir + "/config.json", R"({"kind": "pretrain", "iterations": 3})");

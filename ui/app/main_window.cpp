@@ -618,7 +618,7 @@ void MainWindow::openPaths(const QStringList& paths) {
         } else if (looksLikeModelFile(path)) {
             models << path;
         } else {
-            problems << tr("%1: not a generator file, project or run directory (expected .coalesce, .safetensors, .pt, "
+            problems << tr("%1: not a generator file, project or run directory (expected .coalesce, .ctern, .safetensors, .pt, "
                            ".%2 or a folder)").arg(fi.fileName(), Project::kSuffix);
         }
     }

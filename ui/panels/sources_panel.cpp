@@ -153,7 +153,7 @@ SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent),
 
     auto* addRow = new QHBoxLayout;
     auto* add = new QPushButton(tr("Add generators…"), this);
-    add->setToolTip(tr("Add pre-trained generator files (.coalesce, safetensors, TorchScript); "
+    add->setToolTip(tr("Add pre-trained generator files (.coalesce, packed ternary .ctern, safetensors, TorchScript); "
                        "you can also drop files or folders on the window"));
     addRow->addWidget(add);
     addRow->addStretch(1);

@@ -1,16 +1,18 @@
 // What a generator file is, read without loading any weights (and without torch): the native
 // ".coalesce" format is safetensors-laid-out (io/checkpoint.h), so its JSON header carries the
 // architecture and metadata. Used for the source cards, drag-and-drop validation and the
-// "mismatched architectures" check before a barycenter run.
+// "mismatched architectures" check before a barycenter run. Packed ternary generators (".ctern",
+// engine quant/packed_generator.h) carry the same information in their own JSON header.
 #pragma once
 #include <QJsonObject>
 #include <QString>
 
 struct ModelFileInfo {
-    enum class Format { Missing, Coalesce, Safetensors, TorchArchive, NotAModel };
+    enum class Format { Missing, Coalesce, PackedTernary, Safetensors, TorchArchive, NotAModel };
     Format format = Format::NotAModel;
     QString error;            // why the file cannot be used (empty when usable)
     QString architecture;     // one line, e.g. "dcgan32 1×32×32, z=100, G 256-64-32, D 32-64-128"
+                              // (".ctern" files add the method: "… (ternary, twn)")
     QString compatibilityKey; // equal keys = same sample space and latent size (can be coalesced)
     bool isImageModel = true;
     QJsonObject arch;         // the architecture JSON
