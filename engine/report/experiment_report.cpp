@@ -160,7 +160,10 @@ ExperimentReport writeExperimentReport(const std::string& outDir, const std::vec
     result.plots = writePlots(loaded, options, out, result.summary);
     for (auto& entry : result.summary["by_shots"]) entry["headline"] = report::headlineSentence(result.summary, entry);
     const nlohmann::json ternary = report::summarizeTernarization(options.ternarization, out);
-    if (!ternary.empty()) result.summary["ternarization"] = ternary;
+    if (!ternary.empty()) {
+        result.summary["ternarization"] = ternary;
+        result.summary["ternarization_by_quantizer"] = report::aggregateTernarization(ternary);
+    }
 
     result.summaryJsonPath = (out / "summary.json").string();
     result.markdownPath = (out / "summary.md").string();

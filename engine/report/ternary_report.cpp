@@ -1,12 +1,15 @@
 #include "report/ternary_report.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
 #include "report/report_format.h"
 #include "report/report_plots.h"
+#include "report/seed_statistics.h"
 #include "run/run_directory.h"
 
 namespace fs = std::filesystem;
@@ -76,9 +79,39 @@ nlohmann::json summarizeTernarization(const std::vector<TernaryRunRecord>& runs,
     return rows;
 }
 
+nlohmann::json aggregateTernarization(const nlohmann::json& rows) {
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::string> order;  // quantisers in the order they first appear
+    for (const auto& row : rows)
+        if (std::find(order.begin(), order.end(), row["quantizer"].get<std::string>()) == order.end())
+            order.push_back(row["quantizer"].get<std::string>());
+    for (const auto& quantizer : order) {
+        const double missing = std::numeric_limits<double>::quiet_NaN();  // not NAN: json::value would return float
+        std::vector<double> ratios, zeros, fileRatios;
+        for (const auto& row : rows) {
+            if (row["quantizer"] != quantizer || row["status"] != "finished") continue;
+            ratios.push_back(row.contains("fid_ratio") ? row["fid_ratio"].get<double>() : missing);
+            zeros.push_back(row.value("zero_fraction", missing));
+            fileRatios.push_back(row.contains("sizes") ? row["sizes"].value("whole_file_ratio", missing) : missing);
+        }
+        out.push_back({{"quantizer", quantizer},
+                       {"runs", ratios.size()},
+                       {"fid_ratio", toJson(summarizeSeeds(ratios))},
+                       {"zero_fraction", toJson(summarizeSeeds(zeros))},
+                       {"whole_file_ratio", toJson(summarizeSeeds(fileRatios))}});
+    }
+    return out;
+}
+
 std::string renderTernaryMarkdown(const nlohmann::json& rows) {
     if (!rows.is_array() || rows.empty()) return "";
     std::ostringstream md;
+    auto meanStd = [](const nlohmann::json& stats, double scale) -> std::string {
+        if (stats["mean"].is_null()) return "n/a";
+        std::string text = formatValue(scale * stats["mean"].get<double>());
+        if (!stats["std"].is_null()) text += " ± " + formatValue(scale * stats["std"].get<double>());
+        return text;
+    };
     auto pair = [](const nlohmann::json& row, const char* metric) -> std::string {
         if (!row.contains("metrics") || !row["metrics"].contains(metric)) return "n/a";
         return formatValue(row["metrics"][metric]["float"].get<double>()) + " → " +
@@ -87,8 +120,20 @@ std::string renderTernaryMarkdown(const nlohmann::json& rows) {
     md << "\n## Ternarization (2-bit generators)\n\n"
        << "Each adapted generator below was ternarised with each quantiser (fine-tuning settings in `options`),\n"
        << "then the float and the ternary generator were scored under the experiment's protocol.\n"
-       << "FID ratio = ternary FID / float FID (goal: ≤ 1.15 at ≥ 14× smaller weights).\n\n"
-       << "| run | quantiser | FID float → ternary | FID ratio | KID | W1 | diversity | zeros | file ratio | weight ratio |\n"
+       << "FID ratio = ternary FID / float FID (goal: ≤ 1.15 at ≥ 14× smaller weights).\n\n";
+    const nlohmann::json aggregated = aggregateTernarization(rows);
+    const bool repeated = std::any_of(aggregated.begin(), aggregated.end(),
+                                      [](const nlohmann::json& a) { return a["runs"].get<int>() >= 2; });
+    if (repeated) {
+        md << "Per quantiser, mean ± std over its finished runs:\n\n"
+           << "| quantiser | runs | FID ratio | zeros % | file ratio |\n| --- | --- | --- | --- | --- |\n";
+        for (const auto& a : aggregated)
+            md << "| " << markdownCell(a["quantizer"].get<std::string>()) << " | " << a["runs"].get<int>() << " | "
+               << meanStd(a["fid_ratio"], 1) << " | " << meanStd(a["zero_fraction"], 100) << " | "
+               << meanStd(a["whole_file_ratio"], 1) << "× |\n";
+        md << "\n";
+    }
+    md << "| run | quantiser | FID float → ternary | FID ratio | KID | W1 | diversity | zeros | file ratio | weight ratio |\n"
        << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
     for (const auto& row : rows) {
         md << "| " << markdownCell(row["run"].get<std::string>()) << " | " << markdownCell(row["quantizer"].get<std::string>()) << " | ";

@@ -24,7 +24,11 @@ namespace report {
 // Throws coalesce::Error naming the file when a finished run's report is missing or malformed.
 nlohmann::json summarizeTernarization(const std::vector<TernaryRunRecord>& runs, const std::filesystem::path& outDir);
 
-// The markdown section: a table (FID/KID/W1/diversity float → ternary, FID ratio, zeros, sizes), the
+// One row per quantiser over its finished runs (seeds, n, methods): {"quantizer", "runs", "fid_ratio",
+// "zero_fraction", "whole_file_ratio"}, each statistic as {"mean", "std", "count"} (report/seed_statistics.h).
+nlohmann::json aggregateTernarization(const nlohmann::json& rows);
+
+// The markdown section: the per-quantiser summary (when some quantiser has 2+ runs), a table (FID/KID/W1/diversity float → ternary, FID ratio, zeros, sizes), the
 // per-layer sparsity and scales of each quantiser, and the side-by-side grids. Empty for no rows.
 std::string renderTernaryMarkdown(const nlohmann::json& rows);
 

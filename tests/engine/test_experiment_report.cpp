@@ -17,6 +17,7 @@
 #include "imageio/line_chart.h"
 #include "report/experiment_report.h"
 #include "report/metrics_csv.h"
+#include "report/ternary_report.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -167,6 +168,36 @@ ExperimentReportOptions testOptions() {
 class TestExperimentReport : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // The per-quantiser summary of ternarisation rows: mean and sample std over finished runs only, in the
+    // order quantisers first appear; the markdown shows it when a quantiser has two or more runs.
+    void ternarizationIsSummarisedPerQuantizer() {
+        auto row = [](const char* quantizer, const char* status, double ratio, double zeros, double fileRatio) {
+            nlohmann::json r{{"run", "barycenter n=20 seed 1"}, {"quantizer", quantizer}, {"status", status}};
+            if (std::string(status) == "finished")
+                r.update({{"fid_ratio", ratio}, {"zero_fraction", zeros}, {"sizes", {{"whole_file_ratio", fileRatio}}},
+                          {"metrics", nlohmann::json::object()}, {"layers", nlohmann::json::array()},
+                          {"float_layers", nlohmann::json::array()}, {"grids", {{"float", ""}, {"ternary", ""}}}});
+            return r;
+        };
+        const nlohmann::json rows = nlohmann::json::array(
+            {row("twn", "finished", 1.0, 0.3, 15.0), row("ttq", "finished", 1.5, 0.1, 15.2),
+             row("twn", "finished", 1.2, 0.5, 15.0), row("twn", "failed: x", 0, 0, 0)});
+        const nlohmann::json a = report::aggregateTernarization(rows);
+        QCOMPARE(a.size(), size_t(2));
+        QCOMPARE(a[0]["quantizer"].get<std::string>(), std::string("twn"));
+        QCOMPARE(a[0]["runs"].get<int>(), 2);
+        QVERIFY(std::abs(a[0]["fid_ratio"]["mean"].get<double>() - 1.1) < 1e-12);
+        QVERIFY(std::abs(a[0]["fid_ratio"]["std"].get<double>() - std::sqrt(0.02)) < 1e-12);  // (0.1² + 0.1²) / 1
+        QVERIFY2(std::abs(a[0]["zero_fraction"]["mean"].get<double>() - 0.4) < 1e-12, a.dump().c_str());
+        QCOMPARE(a[1]["runs"].get<int>(), 1);
+        QVERIFY(a[1]["fid_ratio"]["std"].is_null());
+        const std::string md = report::renderTernaryMarkdown(rows);
+        QVERIFY2(md.find("| twn | 2 | 1.100 ± 0.1414 | 40.00 ± 14.14 | 15.00 ± 0.000× |") != std::string::npos, md.c_str());
+        // A single run per quantiser: no summary table.
+        const std::string single = report::renderTernaryMarkdown(nlohmann::json::array({rows[0], rows[1]}));
+        QVERIFY(single.find("Per quantiser") == std::string::npos);
+    }
+
     void metricSeriesLookups() {
         const std::string dir = test::scratchDir("metric-series");
         std::ofstream(dir + "/metrics.csv") << "step,name,value\n0,eval/fid,10\n100,eval/fid,4\n50,eval/fid,7\n"
