@@ -162,6 +162,11 @@ private Q_SLOTS:
         QCOMPARE(c["shots"].toArray(), (QJsonArray{20}));
         // Scored on the held-out split of the same classes.
         QCOMPARE(c["evaluation"].toObject()["reference"].toString(), QString("fashion-mnist:test:8,9"));
+        // The ternarize stage: the measured best post-training quantiser, scored on the same split.
+        const QJsonObject t = effectiveStageConfig("ternarize", p);
+        QCOMPARE(t["method"].toString(), QString("twn"));
+        QVERIFY(t["keep_last_float"].toBool());
+        QCOMPARE(t["evaluation"].toObject()["reference"].toString(), QString("fashion-mnist:test:8,9"));
     }
     void saveLoadRoundTripWithRelativePaths() {
         const QString dir = scratch("project_roundtrip");
