@@ -64,7 +64,8 @@ PackedGenerator loadPackedGenerator(const std::string& path);
 
 // Makes every generator-file loader (io/model_files.h: loadGeneratorFile, describeModelFile, and with them
 // evaluate, sample, info, stage inputs, the workbench) accept .ctern files as the unpacked generator.
-// Idempotent; also done at program start by this file's static initialiser and by coalesce-cli's main.
+// Idempotent; done at program start by this file's static initialiser (whenever the program links it) and
+// again by registerBuiltinJobs (jobs/job_factory.h), so job runners never depend on link order.
 void registerPackedTernaryReader();
 
 // 2-bit packing of codes in {−1, 0, +1} (any integer/float dtype) into ceil(n/4) bytes (uint8 tensor).

@@ -111,7 +111,8 @@ private Q_SLOTS:
             for (const auto& run : plan.runs) jobs.push_back(run.job);
             for (const auto& t : plan.ternarizations) jobs.push_back(t.job);
             for (Json job : jobs) {
-                // "@transfer_source" placeholders are resolved at run time; any existing file stands in.
+                // "@transfer_source" is resolved at run time; constructing a job does not open files, so
+                // any file name stands in for it here.
                 for (const char* key : {"init", "init_critic"})
                     if (job.contains(key) && job[key].is_string() && job[key].get<std::string>().rfind("@", 0) == 0)
                         job[key] = "x.coalesce";
