@@ -120,7 +120,8 @@ int runExperiment(const ParsedArgs& a) {
         const ExperimentPlan plan = planExperiment(config);
         for (const auto& s : plan.sources)
             std::printf("source      %-14s %s%s\n", s.name.c_str(), s.generator.c_str(), s.pretrain.is_null() ? "" : " (pretrained here)");
-        if (!plan.barycenter.is_null()) std::printf("stage 1     barycenter     %s\n", plan.barycenter["run_dir"].get<std::string>().c_str());
+        for (const auto& job : plan.stage1Jobs)
+            std::printf("stage 1     %-14s %s\n", job.contains("radius_estimation") ? "auto radii" : "", job["run_dir"].get<std::string>().c_str());
         if (!plan.average.is_null()) std::printf("average     %-14s %s\n", "", plan.average["output"].get<std::string>().c_str());
         for (const auto& r : plan.runs)
             std::printf("run         %-14s n=%-4lld seed %-3llu %s\n", r.method.c_str(), static_cast<long long>(r.shots),

@@ -8,6 +8,10 @@
 //  "lambda_barycenter": 1, "lambda_local": 1,             (normalised; the reference uses 1:1)
 //  "radius_barycenter": 0.5, "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
 //  "source_samples": 0,                                   (0 = sample B online; N = freeze N samples)
+//  "barycenter_schedule": "constant" | "linear" | "cosine", (λ_B decays to 0 over the run: critic_weights.h)
+//  "critic_init": "runs/bary/checkpoints/latest.coalesce", "critic_init_prefix": "critic0",
+//                                                         (both critics start from a stage-1 critic, not fresh)
+//  "freeze_critic_blocks": 0,                             (FreezeD: the local critic's first blocks stay fixed)
 //  "ternarize": {"method": "learned", ...},               (optional, jobs/ternary_config.h: adapt a ternarised
 //                                                          G (METHOD.md stage 3 during stage 2); writes
 //                                                          generator.ctern and generator.coalesce = the
@@ -33,7 +37,7 @@ public:
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
                       "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples",
-                      "ternarize"});
+                      "ternarize", "barycenter_schedule", "critic_init", "critic_init_prefix", "freeze_critic_blocks"});
         for (const auto& k : protocolEvaluationKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
         const std::string barycenter = r.text("barycenter", "");
@@ -52,7 +56,19 @@ public:
         Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"},
                               {"lambda", r.number("lambda_barycenter", 1.0)}};
         if (r.has("radius_barycenter")) barycenterSource["radius"] = r.number("radius_barycenter", 0);
+        if (r.has("barycenter_schedule")) barycenterSource["schedule"] = config_["barycenter_schedule"];
         Json localSource{{"data", data}, {"name", "local"}, {"lambda", r.number("lambda_local", 1.0)}};
+        if (r.has("critic_init")) {
+            const std::string file = r.text("critic_init", "");
+            if (file.empty()) throw Error("adapt: critic_init must name a checkpoint file (or be left out)");
+            for (Json* source : {&barycenterSource, &localSource}) {
+                (*source)["critic"] = file;
+                (*source)["critic_prefix"] = r.text("critic_init_prefix", "critic0");
+            }
+        } else if (r.has("critic_init_prefix")) {
+            throw Error("adapt: critic_init_prefix needs critic_init (the checkpoint holding that critic)");
+        }
+        if (r.has("freeze_critic_blocks")) localSource["freeze_critic_blocks"] = config_["freeze_critic_blocks"];
         if (r.has("k")) localSource["k"] = config_["k"];
         if (r.has("k_seed")) localSource["k_seed"] = config_["k_seed"];
         bary["sources"] = Json::array({barycenterSource, localSource});

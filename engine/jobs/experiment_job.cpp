@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <torch/torch.h>
 
@@ -94,7 +95,7 @@ public:
             total_ = 0;
             for (const auto& s : plan_.sources)
                 if (!s.pretrain.is_null()) total_ += plannedIterations(s.pretrain);
-            if (!plan_.barycenter.is_null()) total_ += plannedIterations(plan_.barycenter);
+            for (const auto& job : plan_.stage1Jobs) total_ += plannedIterations(job);
             total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
             for (const auto& t : plan_.ternarizations) total_ += ternarizationIterations(t);
             done_ = 0;
@@ -102,9 +103,6 @@ public:
             if (reportOnly_) observer.onLog(LogLevel::Info, "experiment: report only, from the runs that finished");
             for (const auto& s : plan_.sources)
                 if (!s.pretrain.is_null() && !reportOnly_) runDependency("source " + s.name, s.pretrain, s.generator, observer, cancel);
-            if (!plan_.barycenter.is_null() && !reportOnly_)
-                runDependency("barycenter", plan_.barycenter,
-                              (fs::path(plan_.barycenter["run_dir"].get<std::string>()) / "generator.coalesce").string(), observer, cancel);
             if (!plan_.average.is_null() && !reportOnly_ && !fs::exists(plan_.average["output"].get<std::string>()))
                 runDependency("average", plan_.average, plan_.average["output"].get<std::string>(), observer, cancel);
             if (!reportOnly_) chooseTransferSource(observer, cancel);
@@ -180,8 +178,8 @@ private:
         for (const auto& r : plan_.runs) runs.push_back(r.job);
         Json sources = Json::array();
         for (const auto& s : plan_.sources) sources.push_back({{"name", s.name}, {"generator", s.generator}, {"pretrain", s.pretrain}});
-        Json plan{{"config", config_}, {"provenance", provenance()}, {"sources", sources},
-                        {"barycenter", plan_.barycenter}, {"average", plan_.average}, {"runs", runs}};
+        Json plan{{"config", config_}, {"provenance", provenance()}, {"sources", sources}, {"barycenter", plan_.barycenter},
+                  {"stage1", plan_.stage1Jobs}, {"average", plan_.average}, {"runs", runs}};
         Json ternary = Json::array();
         for (const auto& t : plan_.ternarizations) ternary.push_back(t.job);
         if (!ternary.empty()) plan["ternarizations"] = ternary;
@@ -239,6 +237,15 @@ private:
         if (!fs::exists(output)) throw Error(label + ": finished but " + output + " is missing");
     }
 
+    // A run's stage 1 (a barycenter, or sequential transfer's first fine-tuning), once per run_dir.
+    void runStage1(const Json& job, JobObserver& observer, CancelToken& cancel) {
+        const std::string dir = job["run_dir"].get<std::string>();
+        if (stage1Done_.count(dir)) return;
+        const std::string label = "stage 1 " + fs::relative(dir, plan_.runDir).string();
+        runDependency(label, job, (fs::path(dir) / "generator.coalesce").string(), observer, cancel);
+        stage1Done_.insert(dir);
+    }
+
     void chooseTransferSource(JobObserver& observer, CancelToken& cancel) {
         const bool needed = std::any_of(plan_.runs.begin(), plan_.runs.end(), [](const PlannedRun& r) {
             return r.method == "transfer_gan" || r.method == "freezed";
@@ -294,6 +301,7 @@ private:
                                   std::to_string(planned.seed);
         const auto started = std::chrono::steady_clock::now();
         try {
+            if (!planned.stage1.is_null()) runStage1(planned.stage1, observer, cancel);
             const Json job = resolveTransferSource(planned.job, transferGenerator_, transferCritic_);
             const std::string series = planned.method + (planned.shots > 0 ? " n=" + std::to_string(planned.shots) : " all") +
                                        " seed " + std::to_string(planned.seed);
@@ -381,6 +389,7 @@ private:
     RuntimeOptions runtime_;
     bool reportOnly_ = false;  // write the report from what finished; run nothing
     int64_t total_ = 0, done_ = 0;
+    std::set<std::string> stage1Done_;  // stage-1 run dirs finished (or found finished) in this run
     std::string transferGenerator_, transferCritic_;
     Json transferChoice_ = Json::object();
 };

@@ -16,6 +16,29 @@ namespace {
 
 const char* kTransferSource = "@transfer_source";
 const char* kTransferCritic = "@transfer_critic";
+const char* kStage1Checkpoint = "@stage1_checkpoint";
+
+// A method as the config names it: a built-in, or a variant of one with its own job fields.
+struct MethodSpec {
+    std::string name;  // runs/<name>/..., the report's label
+    std::string base;  // the built-in method it runs
+    Json stage1;       // barycenter/sequential: stage-1 job fields of this variant
+    Json adaptation;   // stage-2 job fields of this variant
+};
+
+// Replaces every string equal to `placeholder` (Error naming `where` if it has no value here).
+Json resolvePlaceholder(const Json& job, const std::string& placeholder, const Json& value, const std::string& where) {
+    if (job.is_string() && job.get<std::string>() == placeholder) {
+        if (value.is_null()) throw Error(where + ": " + placeholder + " is only known for methods with a stage 1 (barycenter, sequential)");
+        return value;
+    }
+    if (job.is_array() || job.is_object()) {
+        Json out = job;
+        for (auto& item : out) item = resolvePlaceholder(item, placeholder, value, where);
+        return out;
+    }
+    return job;
+}
 
 std::string joinPath(const std::string& a, const std::string& b) { return (fs::path(a) / b).string(); }
 
@@ -154,7 +177,7 @@ void planTernarization(ExperimentPlan& plan, const Json& section, const std::str
 }  // namespace
 
 std::vector<std::string> experimentMethods() {
-    return {"barycenter", "average", "transfer_gan", "freezed", "ensemble", "edge_only", "edge_only_all"};
+    return {"barycenter", "average", "transfer_gan", "sequential", "freezed", "ensemble", "edge_only", "edge_only_all"};
 }
 
 Json resolveTransferSource(const Json& job, const std::string& generatorFile, const std::string& criticFile) {
@@ -200,34 +223,56 @@ ExperimentPlan planExperiment(const Json& config) {
     const int64_t freezeBlocks = r.integer("freeze_critic_blocks", 1);
     if (freezeBlocks < 0) throw Error("experiment: freeze_critic_blocks must be >= 0");
 
-    // Methods.
+    // Methods: built-in names, or variants {"name", "method" (a built-in), "barycenter": {stage-1 job
+    // fields}, "adaptation": {stage-2 job fields}} (e.g. the same method with old and new defaults).
     const auto known = experimentMethods();
-    if (r.has("methods")) {
-        const Json& methods = r.raw("methods");
-        if (!methods.is_array() || methods.empty()) throw Error("experiment: methods must be a non-empty array of method names");
-        for (const auto& m : methods) {
-            const std::string name = m.is_string() ? m.get<std::string>() : m.dump();
-            if (std::find(known.begin(), known.end(), name) == known.end()) {
-                std::string list;
-                for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-                throw Error("experiment: methods: unknown method '" + name + "' (known: " + list + ")");
-            }
-            if (std::find(plan.methods.begin(), plan.methods.end(), name) != plan.methods.end())
-                throw Error("experiment: methods: '" + name + "' is listed twice");
-            plan.methods.push_back(name);
+    std::vector<MethodSpec> specs;
+    auto knownList = [&] {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        return list;
+    };
+    const Json methods = r.has("methods") ? r.raw("methods") : Json::array({"barycenter", "transfer_gan", "average", "edge_only"});
+    if (!methods.is_array() || methods.empty()) throw Error("experiment: methods must be a non-empty array of method names");
+    for (const auto& m : methods) {
+        MethodSpec spec;
+        if (m.is_string()) {
+            spec.name = spec.base = m.get<std::string>();
+        } else if (m.is_object()) {
+            ConfigReader v(m, "experiment: methods");
+            v.rejectUnknownKeys({"name", "method", "barycenter", "adaptation"});
+            spec.name = v.text("name", "");
+            spec.base = v.text("method", "");
+            if (spec.name.empty() || spec.base.empty())
+                throw Error("experiment: methods: a variant needs \"name\" and \"method\" (a built-in method), got " + m.dump());
+            if (v.has("barycenter")) spec.stage1 = v.raw("barycenter");
+            if (v.has("adaptation")) spec.adaptation = v.raw("adaptation");
+            if (!spec.stage1.is_null() && spec.base != "barycenter" && spec.base != "sequential")
+                throw Error("experiment: methods: " + spec.name + ": \"barycenter\" fields apply to the barycenter and sequential methods only");
+        } else {
+            throw Error("experiment: methods: each entry is a method name or a variant object, got " + m.dump());
         }
-    } else {
-        plan.methods = {"barycenter", "transfer_gan", "average", "edge_only"};
+        if (std::find(known.begin(), known.end(), spec.base) == known.end())
+            throw Error("experiment: methods: unknown method '" + spec.base + "' (known: " + knownList() + ")");
+        for (const auto& other : specs)
+            if (other.name == spec.name) throw Error("experiment: methods: '" + spec.name + "' is listed twice");
+        if (spec.name.empty() || spec.name.find_first_of("/\\ ") != std::string::npos)
+            throw Error("experiment: methods: name '" + spec.name + "' must be a non-empty word (it names run folders)");
+        specs.push_back(spec);
+        plan.methods.push_back(spec.name);
     }
-    auto uses = [&](const std::string& m) { return std::find(plan.methods.begin(), plan.methods.end(), m) != plan.methods.end(); };
+    auto uses = [&](const std::string& base) {
+        return std::any_of(specs.begin(), specs.end(), [&](const MethodSpec& m) { return m.base == base; });
+    };
 
     // Sources: given generator files, or pretrained here from data.
     const Json sources = r.has("sources") ? r.raw("sources") : Json::array();
     if (!sources.is_array()) throw Error("experiment: sources must be an array");
-    const bool needSources = uses("barycenter") || uses("average") || uses("transfer_gan") || uses("freezed") || uses("ensemble");
+    const bool needSources = uses("barycenter") || uses("average") || uses("transfer_gan") || uses("freezed") ||
+                             uses("ensemble") || uses("sequential");
     if (needSources && sources.empty()) throw Error("experiment: sources are required by the methods listed");
-    if ((uses("barycenter") || uses("average") || uses("ensemble")) && sources.size() < 2)
-        throw Error("experiment: barycenter, average and ensemble need at least two sources");
+    if ((uses("barycenter") || uses("average") || uses("ensemble") || uses("sequential")) && sources.size() < 2)
+        throw Error("experiment: barycenter, average, ensemble and sequential need at least two sources");
     std::set<std::string> names;
     for (size_t i = 0; i < sources.size(); ++i) {
         const std::string where = "experiment: sources[" + std::to_string(i) + "]";
@@ -256,26 +301,52 @@ ExperimentPlan planExperiment(const Json& config) {
     if (plan.transferSource != "auto" && !names.count(plan.transferSource))
         throw Error("experiment: transfer_source '" + plan.transferSource + "' is not a source name (or use \"auto\")");
 
-    // Stage 1 and the model average, shared by every run.
-    if (uses("barycenter")) {
-        plan.barycenter = Json{{"kind", "barycenter"}};
+    // Stage 1: the barycenter of the sources (per variant; per (n, seed) too when its radii are
+    // estimated from the run's local samples, "radii": "auto").
+    const Json stage1Fields = r.has("barycenter") ? r.raw("barycenter") : Json();
+    const std::set<std::string> stage1Reserved{"kind", "sources", "run_dir", "resume", "runtime"};
+    auto stage1Job = [&](const MethodSpec& m, int64_t n, uint64_t seed) {
+        Json job{{"kind", "barycenter"}};
         Json list = Json::array();
         bool allRadii = true;
-        for (const auto& s : plan.sources) allRadii = allRadii && s.radius > 0;
-        for (const auto& s : plan.sources) {
-            Json entry{{"generator", s.generator}, {"name", s.name}};
-            if (allRadii) entry["radius"] = s.radius;
+        for (const auto& src : plan.sources) allRadii = allRadii && src.radius > 0;
+        mergeFields(job, stage1Fields, "experiment: barycenter", stage1Reserved);
+        mergeFields(job, m.stage1, "experiment: methods: " + m.name + ": barycenter", stage1Reserved);
+        const bool autoRadii = job.value("radii", std::string("given")) == "auto";
+        for (const auto& src : plan.sources) {
+            Json entry{{"generator", src.generator}, {"name", src.name}};
+            if (allRadii && !autoRadii) entry["radius"] = src.radius;
             list.push_back(entry);
         }
-        plan.barycenter["sources"] = list;
-        mergeFields(plan.barycenter, r.has("barycenter") ? r.raw("barycenter") : Json(), "experiment: barycenter",
-                    {"kind", "sources", "run_dir", "resume", "runtime"});
-        plan.barycenter["run_dir"] = joinPath(plan.runDir, "barycenter");
-        plan.barycenter["runtime"] = runtime;
+        job["sources"] = list;
+        std::string dir = m.name == "barycenter" ? joinPath(plan.runDir, "barycenter") : joinPath(joinPath(plan.runDir, "stage1"), m.name);
+        if (m.base == "sequential") {
+            // The paper's T.GAN-T.GAN: G from the first source, fine-tuned on the second source's samples
+            // (one critic), then on the local samples like TransferGAN.
+            job["sources"] = Json::array({list[1]});
+            job["sources"][0].erase("radius");
+            job["init"] = Json{{"generator", plan.sources[0].generator}};
+            job.erase("radii");
+            job.erase("radius_estimation");
+        } else if (autoRadii) {
+            // η from the run's own local samples: the same k-shot subset stage 2 adapts to.
+            Json estimation = job.value("radius_estimation", Json::object());
+            for (const char* key : {"data", "k", "k_seed"})
+                if (estimation.contains(key))
+                    throw Error("experiment: barycenter: radius_estimation." + std::string(key) + " is set by the experiment (the run's local samples)");
+            estimation["data"] = target;
+            estimation["k"] = n;
+            estimation["k_seed"] = seed;
+            job["radius_estimation"] = estimation;
+            dir = joinPath(dir, "n" + std::to_string(n) + "_seed" + std::to_string(seed));
+        }
+        job["run_dir"] = dir;
+        job["runtime"] = runtime;
         // Scored against the target at its start and end: how close stage 1 alone gets.
-        plan.barycenter["evaluation"] = plan.evaluation;
-        plan.barycenter["evaluation_every"] = 0;
-    }
+        job["evaluation"] = plan.evaluation;
+        job["evaluation_every"] = 0;
+        return job;
+    };
     if (uses("average") || uses("ensemble")) {
         Json files = Json::array();
         for (const auto& s : plan.sources) files.push_back(s.generator);
@@ -288,22 +359,28 @@ ExperimentPlan planExperiment(const Json& config) {
                 {"kind", "data", "k", "k_seed", "seed", "run_dir", "resume", "runtime", "sources", "barycenter", "init",
                  "evaluation", "evaluation_every"});
     plan.iterationsPerRun = adaptation.value("iterations", int64_t(2000));
-    auto makeRun = [&](const std::string& method, int64_t n, uint64_t seed, const std::string& dirName) {
-        PlannedRun run{method, n, seed, joinPath(joinPath(joinPath(plan.runDir, "runs"), method), dirName), adaptation};
+    const std::set<std::string> adaptationReserved{"kind", "data", "k", "k_seed", "seed", "run_dir", "resume", "runtime",
+                                                   "sources", "barycenter", "init", "evaluation", "evaluation_every"};
+    auto makeRun = [&](const MethodSpec& m, int64_t n, uint64_t seed, const std::string& dirName) {
+        const std::string& method = m.base;
+        PlannedRun run{m.name, n, seed, joinPath(joinPath(joinPath(plan.runDir, "runs"), m.name), dirName), adaptation};
+        mergeFields(run.job, m.adaptation, "experiment: methods: " + m.name + ": adaptation", adaptationReserved);
         run.job["seed"] = seed;
         run.job["evaluation"] = plan.evaluation;
         run.job["evaluation_every"] = evaluationEvery;
         run.job["runtime"] = runtime;
         run.job["run_dir"] = run.runDir;
         const Json local{{"data", target}, {"k", n}, {"k_seed", seed}, {"name", "local"}};
+        if (method == "barycenter" || method == "sequential") run.stage1 = stage1Job(m, n, seed);
+        const std::string stage1Dir = run.stage1.is_null() ? std::string() : run.stage1["run_dir"].get<std::string>();
         if (method == "barycenter" || method == "average") {
             run.job["kind"] = "adapt";
-            run.job["barycenter"] = method == "barycenter" ? joinPath(plan.barycenter["run_dir"].get<std::string>(), "generator.coalesce")
+            run.job["barycenter"] = method == "barycenter" ? joinPath(stage1Dir, "generator.coalesce")
                                                            : plan.average["output"].get<std::string>();
             run.job["data"] = target;
             run.job["k"] = n;
             run.job["k_seed"] = seed;
-        } else if (method == "transfer_gan" || method == "freezed") {
+        } else if (method == "transfer_gan" || method == "freezed" || method == "sequential") {
             run.job["kind"] = "barycenter";
             Json source = local;
             if (method == "freezed") {
@@ -311,7 +388,7 @@ ExperimentPlan planExperiment(const Json& config) {
                 source["freeze_critic_blocks"] = freezeBlocks;
             }
             run.job["sources"] = Json::array({source});
-            run.job["init"] = Json{{"generator", kTransferSource}};
+            run.job["init"] = Json{{"generator", method == "sequential" ? joinPath(stage1Dir, "generator.coalesce") : kTransferSource}};
         } else if (method == "ensemble") {
             run.job["kind"] = "barycenter";
             Json pooled = Json::array();
@@ -327,15 +404,25 @@ ExperimentPlan planExperiment(const Json& config) {
                 run.job["k_seed"] = seed;
             }
         }
+        // "@stage1_checkpoint" (e.g. "critic_init" of an adapt variant): the stage-1 run's last checkpoint.
+        run.job = resolvePlaceholder(run.job, kStage1Checkpoint,
+                                     stage1Dir.empty() ? Json() : Json(joinPath(joinPath(stage1Dir, "checkpoints"), "latest.coalesce")),
+                                     "experiment: methods: " + m.name);
+        if (!run.stage1.is_null() && plan.barycenter.is_null() && method == "barycenter") plan.barycenter = run.stage1;
         return run;
     };
     for (uint64_t seed : plan.seeds)
-        if (uses("edge_only_all")) plan.runs.push_back(makeRun("edge_only_all", 0, seed, "seed" + std::to_string(seed)));
+        for (const auto& m : specs)
+            if (m.base == "edge_only_all") plan.runs.push_back(makeRun(m, 0, seed, "seed" + std::to_string(seed)));
     for (int64_t n : plan.shots)
         for (uint64_t seed : plan.seeds)
-            for (const auto& method : plan.methods)
-                if (method != "edge_only_all")
-                    plan.runs.push_back(makeRun(method, n, seed, "n" + std::to_string(n) + "_seed" + std::to_string(seed)));
+            for (const auto& m : specs)
+                if (m.base != "edge_only_all")
+                    plan.runs.push_back(makeRun(m, n, seed, "n" + std::to_string(n) + "_seed" + std::to_string(seed)));
+    std::set<std::string> stage1Dirs;
+    for (const auto& run : plan.runs)
+        if (!run.stage1.is_null() && stage1Dirs.insert(run.stage1["run_dir"].get<std::string>()).second)
+            plan.stage1Jobs.push_back(run.stage1);
     if (r.has("ternarization")) planTernarization(plan, r.raw("ternarization"), target, runtime);
     return plan;
 }

@@ -34,6 +34,12 @@
 //   barycenter     adapt job from the stage-1 barycenter (two critics: frozen B and the n local samples)
 //   average        adapt job from the element-wise average of the sources (BatchNorm buffers included)
 //   transfer_gan   one critic on the n local samples, G from the best single source
+//   sequential     the paper's T.GAN-T.GAN: G from the first source fine-tuned on the second source's samples
+//                  (stage 1, "barycenter" fields: iterations, batch, ...), then on the n local samples
+// A method may also be a variant: {"name": "barycenter_paper", "method": "barycenter",
+//   "barycenter": {stage-1 fields, e.g. "radii": "auto", "radius_estimation": {"space": "features"}},
+//   "adaptation": {stage-2 fields, e.g. "barycenter_schedule": "cosine", "critic_init": "@stage1_checkpoint"}}.
+//   With "radii": "auto" stage 1 runs per (n, seed): η is estimated from that run's own local samples.
 //   freezed        transfer_gan with the critic started from that source's critic, first blocks frozen
 //   ensemble       one critic on the pooled sources and one on the local samples, G from the sources' average
 //   edge_only      from scratch on the n local samples
@@ -60,6 +66,8 @@ struct PlannedRun {
     uint64_t seed = 0;
     std::string runDir;
     Json job;  // the job config; "init"/"sources" may name "@transfer_source" (resolved when it is known)
+    Json stage1;  // barycenter/sequential: the stage-1 job this run starts from (run first; shared by runs
+                  // with the same run_dir), else null
 };
 
 // One ternarisation of one adapted generator (the "ternarize" job).
@@ -76,7 +84,8 @@ struct ExperimentPlan {
     std::string name;
     std::string runDir;
     std::vector<PlannedSource> sources;
-    Json barycenter;            // barycenter job config (null when no method needs it)
+    Json barycenter;            // the plain "barycenter" method's (first) stage-1 job (null when none)
+    std::vector<Json> stage1Jobs;  // every distinct stage-1 job (barycenters per variant, per (n, seed) with auto radii)
     Json average;               // average job config (null when no method needs it)
     std::string transferSource; // "auto" or a source name
     std::vector<PlannedRun> runs;

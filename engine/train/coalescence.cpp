@@ -41,7 +41,7 @@ InitMode parseInitMode(const Json& v, std::string* file, const std::string& cont
 
 std::set<std::string> coalescenceKeys() {
     std::set<std::string> keys{"sources", "weights", "update_every", "step_size", "penalty", "init", "mode",
-                               "source_samples", "arch", "eval_every", "eval_samples"};
+                               "source_samples", "arch", "eval_every", "eval_samples", "radii", "radius_estimation"};
     for (const auto& k : protocolEvaluationKeys()) keys.insert(k);
     return keys;
 }
@@ -60,7 +60,7 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
         const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
         ConfigReader s(sources[i], where);
         s.rejectUnknownKeys({"generator", "generators", "data", "k", "k_seed", "lambda", "radius", "name", "samples",
-                             "critic", "critic_prefix", "freeze_critic_blocks"});
+                             "critic", "critic_prefix", "freeze_critic_blocks", "schedule"});
         CoalescenceSource src;
         src.generatorPath = s.text("generator", "");
         src.dataSpec = s.text("data", "");
@@ -92,6 +92,11 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
             ++typed;
         }
         if (s.has("radius")) src.radius = s.number("radius", 0);
+        try {
+            src.schedule = parseWeightSchedule(s.text("schedule", "constant"));
+        } catch (const Error& e) {
+            throw Error(where + ": " + e.what());
+        }
         src.frozenSamples = s.integer("samples", sourceSamples);
         if (src.frozenSamples < 0) throw Error(where + ": samples must be >= 0 (0 = sample online)");
         if (!src.dataSpec.empty() && s.has("samples"))
@@ -116,13 +121,34 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     c.weights.updateEvery = r.integer("update_every", c.weights.updateEvery);
     c.weights.stepSize = r.number("step_size", c.weights.stepSize);
     c.weights.penalty = r.number("penalty", c.weights.penalty);
+    bool anySchedule = false;
     for (const auto& s : c.sources) {
         if (typed) c.weights.lambdas.push_back(s.lambda);
         c.weights.radii.push_back(s.radius);
+        c.weights.schedules.push_back(s.schedule);
+        anySchedule = anySchedule || s.schedule != WeightSchedule::Constant;
     }
+    if (!anySchedule) c.weights.schedules.clear();
+    c.weights.horizon = c.trainer.iterations;
     bool anyRadius = false;
     for (double x : c.weights.radii) anyRadius = anyRadius || !std::isnan(x);
     if (!anyRadius) c.weights.radii.clear();
+    const std::string radii = r.text("radii", "given");
+    if (radii != "given" && radii != "auto")
+        throw Error(r.context() + ": radii must be \"given\" (from each source's radius) or \"auto\" (estimated from the local data)");
+    if (radii == "auto") {
+        for (size_t i = 0; i < c.sources.size(); ++i) {
+            const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
+            if (c.sources[i].generatorPath.empty())
+                throw Error(where + ": radii \"auto\" estimates η for generator sources only");
+            if (!std::isnan(c.sources[i].radius) || typed)
+                throw Error(where + ": radii \"auto\" estimates η; remove the typed radius/lambda (or use radii \"given\")");
+        }
+        c.autoRadii = readRadiusEstimation(r);
+        c.weights.radii.assign(c.sources.size(), 1.0);  // placeholders for the checks below; estimated at the start
+    } else if (r.has("radius_estimation")) {
+        throw Error(r.context() + ": radius_estimation is used only with radii \"auto\"");
+    }
     try {
         CriticWeights check(c.weights, c.sources.size());  // validates λ, η, ρ, M now, not after loading
     } catch (const Error& e) {
@@ -135,6 +161,8 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     c.recursive = mode == "recursive";
     if (c.recursive && c.weights.mode == WeightMode::Constrained)
         throw Error(r.context() + ": constrained weights need mode joint (an intermediate barycenter has no radius)");
+    if (c.recursive && !c.weights.schedules.empty())
+        throw Error(r.context() + ": a weight schedule needs mode joint (recursive stages have weights of their own)");
     if (c.recursive && c.sources.size() < 2) throw Error(r.context() + ": recursive mode needs at least 2 sources");
     if (r.has("arch")) c.arch = readArchSpec(r, ArchSpec::preset("dcgan32"));
     c.evalEvery = r.integer("eval_every", c.trainer.sampleEvery);
@@ -330,7 +358,8 @@ Json sourceSummary(const SourceInput& s, double lambda, double wHat, const std::
 
 }  // namespace
 
-Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
+Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
+    CoalescenceConfig cfg = given;  // radii "auto" fills in the estimated η below
     // 1. Load every source (generator files on the CPU; datasets with the generator's channel count).
     std::vector<SourceInput> inputs(cfg.sources.size());
     std::optional<ArchSpec> firstGeneratorArch;
@@ -349,6 +378,29 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
             if (!firstGeneratorArch) firstGeneratorArch = inputs[k].generator->spec();
         }
         run.cancel.check();
+    }
+    Json estimatedRadii;
+    if (cfg.autoRadii) {
+        std::vector<Generator> generators;
+        std::vector<std::string> names;
+        for (const auto& in : inputs) {
+            generators.push_back(in.generator);
+            names.push_back(in.name);
+        }
+        const auto estimates = estimateRadiiForSources(generators, names, *cfg.autoRadii, run.observer, run.cancel);
+        std::vector<double> etas;
+        estimatedRadii = Json::array();
+        for (size_t k = 0; k < estimates.size(); ++k) {
+            etas.push_back(estimates[k].eta);
+            inputs[k].radius = estimates[k].eta;
+            Json e = estimates[k].toJson();
+            e["name"] = inputs[k].name;
+            estimatedRadii.push_back(e);
+        }
+        cfg.weights.radii = etas;
+        cfg.weights.lambdas = weightsFromRadii(etas, cfg.autoRadii->power);
+        run.runDir.recordConfig("radii_estimated", Json{{"options", cfg.autoRadii->toJson()}, {"sources", estimatedRadii},
+                                                        {"lambda", cfg.weights.lambdas}});
     }
     const std::vector<double> initialLambdas = CriticWeights(cfg.weights, cfg.sources.size()).lambdas();
 
@@ -438,6 +490,7 @@ Json runCoalescence(const CoalescenceConfig& cfg, TrainingRun& run) {
                                    std::to_string(inputs.size()) + " critics; generator: " + output},
                    {"generator", output}, {"steps", out.steps}, {"sources", sourcesOut}, {"init", initDescription}};
         if (!out.artifacts.is_null()) summary["transform"] = out.artifacts;
+        if (!estimatedRadii.is_null()) summary["radii_estimated"] = estimatedRadii;
         return summary;
     }
 

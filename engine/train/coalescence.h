@@ -30,6 +30,7 @@
 
 #include "models/arch_spec.h"
 #include "train/critic_weights.h"
+#include "train/radius_estimation.h"
 #include "train/generator_transform.h"
 #include "train/multi_critic_trainer.h"
 #include "train/protocol_evaluation.h"
@@ -47,6 +48,7 @@ struct CoalescenceSource {
     uint64_t kSeed = 1;         // dataset: subset seed
     double lambda = std::nan("");  // typed weight (all sources or none)
     double radius = std::nan("");  // η_k (optional)
+    WeightSchedule schedule = WeightSchedule::Constant;  // λ_k(t) over the run (critic_weights.h)
     int64_t frozenSamples = 0;     // generator: 0 = sample online, N = freeze N samples once
     std::string criticFile;        // FreezeD: start this critic from a training checkpoint ...
     std::string criticPrefix = "critic0";  // ... its "<prefix>.*" weights ...
@@ -67,6 +69,9 @@ struct CoalescenceConfig {
     int64_t evalEvery = 100;
     int64_t evalSamples = 512;
     ProtocolEvaluationOptions evaluation;  // live FID/KID/W1 under a protocol ("evaluation", "evaluation_every")
+    // "radii": "auto": η_k estimated from the local data when the run starts (train/radius_estimation.h),
+    // then λ_k ∝ η_k^−power (fixed) or the constrained mode from there.
+    std::optional<RadiusEstimationOptions> autoRadii;
     // Optional: train a transformed G (e.g. ternarised during stage 2; set by the jobs, which know quant/).
     // generator.coalesce is then the transform's exportable float generator. Not with recursive mode.
     std::shared_ptr<const GeneratorTransform> transform;

@@ -14,6 +14,30 @@ WeightMode parseWeightMode(const std::string& name) {
 
 const char* toString(WeightMode mode) { return mode == WeightMode::Constrained ? "constrained" : "fixed"; }
 
+WeightSchedule parseWeightSchedule(const std::string& name) {
+    if (name == "constant") return WeightSchedule::Constant;
+    if (name == "linear") return WeightSchedule::Linear;
+    if (name == "cosine") return WeightSchedule::Cosine;
+    throw Error("schedule: unknown schedule '" + name + "' (use constant, linear or cosine)");
+}
+
+const char* toString(WeightSchedule schedule) {
+    switch (schedule) {
+        case WeightSchedule::Linear: return "linear";
+        case WeightSchedule::Cosine: return "cosine";
+        default: return "constant";
+    }
+}
+
+double scheduleFactor(WeightSchedule schedule, double progress) {
+    const double p = std::min(1.0, std::max(0.0, progress));
+    switch (schedule) {
+        case WeightSchedule::Linear: return 1.0 - p;
+        case WeightSchedule::Cosine: return 0.5 * (1.0 + std::cos(M_PI * p));
+        default: return 1.0;
+    }
+}
+
 namespace {
 std::vector<double> normalised(std::vector<double> v) {
     double sum = 0;
@@ -48,6 +72,10 @@ CriticWeights::CriticWeights(const CriticWeightOptions& options, size_t sourceCo
             ++withRadius;
         }
     }
+    if (!options_.schedules.empty() && options_.schedules.size() != k)
+        throw Error("schedule: " + std::to_string(options_.schedules.size()) + " schedules given for " + std::to_string(k) +
+                    " sources");
+    if (scheduled() && options_.horizon < 1) throw Error("schedule: a weight schedule needs the run's iterations (>= 1)");
     if (options_.mode == WeightMode::Constrained) {
         if (withRadius == 0) throw Error("weights: constrained mode needs a radius η for at least one source");
         if (options_.updateEvery < 1)
@@ -87,12 +115,20 @@ bool CriticWeights::afterIteration(int64_t step, const std::vector<double>& wHat
     return moved;
 }
 
-std::vector<double> CriticWeights::effectiveWeights(const std::vector<double>& wHat) const {
-    if (!damped()) return lambdas_;
+bool CriticWeights::scheduled() const {
+    for (WeightSchedule s : options_.schedules)
+        if (s != WeightSchedule::Constant) return true;
+    return false;
+}
+
+std::vector<double> CriticWeights::effectiveWeights(const std::vector<double>& wHat, int64_t step) const {
     std::vector<double> w = lambdas_;
-    for (size_t k = 0; k < w.size(); ++k)
-        if (hasRadius(k) && k < wHat.size() && std::isfinite(wHat[k]))
-            w[k] = std::max(0.0, lambdas_[k] + options_.penalty * (wHat[k] - options_.radii[k]));
+    if (damped())
+        for (size_t k = 0; k < w.size(); ++k)
+            if (hasRadius(k) && k < wHat.size() && std::isfinite(wHat[k]))
+                w[k] = std::max(0.0, lambdas_[k] + options_.penalty * (wHat[k] - options_.radii[k]));
+    for (size_t k = 0; k < options_.schedules.size() && k < w.size(); ++k)
+        w[k] *= scheduleFactor(options_.schedules[k], static_cast<double>(step) / static_cast<double>(options_.horizon));
     return w;
 }
 

@@ -25,6 +25,11 @@
 // Ŵ oscillated between ~0.5 and ~5.5 for 800 iterations without settling; with κ = 0.2 or 1 the same
 // run settled by iteration ~100–300 at Ŵ ≈ 2.5–2.8 (both constraints met, every λ back to 0). The λ_k
 // themselves still follow the ascent rule above.
+//
+// Schedules (stage 2's anchor): a source's weight can decay over the run, λ_k(t) = λ_k · s(t/T) with
+// T = the run's iterations and s = 1 ("constant"), 1 − t/T ("linear") or (1 + cos πt/T)/2 ("cosine"),
+// so the critic on the frozen barycenter holds G near B early and lets it reach the target later.
+// s depends only on the step, which checkpoints record: a resumed run continues the same schedule.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -35,6 +40,11 @@
 namespace coalesce {
 
 enum class WeightMode { Fixed, Constrained };
+enum class WeightSchedule { Constant, Linear, Cosine };
+WeightSchedule parseWeightSchedule(const std::string& name);  // "constant" | "linear" | "cosine", else Error
+const char* toString(WeightSchedule schedule);
+// s(progress) for progress = t/T in [0, 1] (clamped).
+double scheduleFactor(WeightSchedule schedule, double progress);
 WeightMode parseWeightMode(const std::string& name);  // "fixed" | "constrained", else Error naming "weights"
 const char* toString(WeightMode mode);
 
@@ -45,6 +55,8 @@ struct CriticWeightOptions {
     int64_t updateEvery = 10;     // M, in generator iterations (constrained mode)
     double stepSize = 0.01;       // ρ, λ units per unit of W1 violation (constrained mode)
     double penalty = 0.5;         // κ, the damping above (constrained mode); 0 = METHOD.md's plain rule
+    std::vector<WeightSchedule> schedules;  // per source (empty = all constant)
+    int64_t horizon = 0;          // T of the schedules: the run's generator iterations
 };
 
 class CriticWeights {
@@ -59,8 +71,10 @@ public:
 
     // Call after generator iteration `step` (1-based) with the current smoothed Ŵ; returns true if λ moved.
     bool afterIteration(int64_t step, const std::vector<double>& wHat);
-    // The weights L_G uses given the current Ŵ: λ, plus the damping term in constrained mode.
-    std::vector<double> effectiveWeights(const std::vector<double>& wHat) const;
+    // The weights L_G uses at generator iteration `step` (0-based) given the current Ŵ: λ, plus the
+    // damping term in constrained mode, times each source's schedule factor.
+    std::vector<double> effectiveWeights(const std::vector<double>& wHat, int64_t step) const;
+    bool scheduled() const;  // some source's weight follows a non-constant schedule
     bool damped() const { return options_.mode == WeightMode::Constrained && options_.penalty > 0; }
 
     nlohmann::json state() const;             // λ, for checkpoints

@@ -217,7 +217,8 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
     // (their gradients are not needed); critics with λ_k = 0 are skipped.
     // Ŵ from the iterations so far (the current one is folded in below, after the host sync).
-    const std::vector<double> lambda = wHatInitialised_ ? weights_.effectiveWeights(wHat_) : weights_.lambdas();
+    const std::vector<double> lambda =
+        weights_.effectiveWeights(wHatInitialised_ ? wHat_ : std::vector<double>(wHat_.size(), std::nan("")), step_);
     const bool anyWeight = std::any_of(lambda.begin(), lambda.end(), [](double l) { return l != 0.0; });
     for (size_t k = 0; k < k_count; ++k) setRequiresGrad(slots_[k].trainable, false);
     const torch::Tensor latent = generator_->sampleLatent(b, rng_);
@@ -270,7 +271,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         lastMetrics_["gp" + suffix] = v[3 * k + 1];
         lastMetrics_["w_hat" + suffix] = wHat_[k];
         lastMetrics_["lambda" + suffix] = weights_.lambdas()[k];
-        if (weights_.damped()) lastMetrics_["weight" + suffix] = lambda[k];  // what this G step used
+        if (weights_.damped() || weights_.scheduled()) lastMetrics_["weight" + suffix] = lambda[k];  // what this G step used
         if (weights_.hasRadius(k)) lastMetrics_["eta" + suffix] = weights_.radius(k);
     }
     lastMetrics_["loss_g"] = v[values.size(0) - 1];

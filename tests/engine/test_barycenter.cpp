@@ -24,6 +24,7 @@
 #include "metrics/optimal_transport.h"
 #include "support/test_support.h"
 #include "train/coalescence.h"
+#include "train/critic_weights.h"
 #include "train/sample_source.h"
 
 using namespace coalesce;
@@ -253,6 +254,162 @@ private Q_SLOTS:
         std::ifstream in(dir + "/config.json");
         Json recorded = Json::parse(in)["dataset"];
         QCOMPARE(recorded["sources"][1]["size"].get<int64_t>(), int64_t{8});
+    }
+
+    // radii "auto": η_k = exact W1 between the local samples and source k. Local data N((1,2), 0.3²I)
+    // lies at W1 = 3 from a = N((−2,2), ·) and 1 from b = N((2,2), ·) (equal covariances: W1 = ‖mean
+    // difference‖), so b, the nearer source, gets the larger weight: λ ∝ 1/η gives about 3 : 1.
+    void autoRadiiWeightTheNearerSourceMore() {
+        const std::string dir = coalesce::test::scratchDir("bary_auto_radii") + "/run";
+        Json config = baryConfig(dir, Json::array({{{"generator", a_}, {"name", "a"}}, {{"generator", b_}, {"name", "b"}}}));
+        config["iterations"] = 1;
+        config["radii"] = "auto";
+        config["radius_estimation"] = {{"data", "toy:gauss:1,2,0.3:400"}, {"k", 100}, {"k_seed", 4}, {"source_samples", 400},
+                                       {"bootstrap", 50}};
+        JobResult r = runJob(config);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        const Json est = r.summary["radii_estimated"];
+        QCOMPARE(est.size(), size_t{2});
+        const double etaA = est[0]["eta"].get<double>(), etaB = est[1]["eta"].get<double>();
+        // Finite samples overestimate W1 a little (n = 100 vs m = 400 points in 2-D).
+        QVERIFY2(std::fabs(etaA - 3.0) < 0.35 && std::fabs(etaB - 1.0) < 0.35, qPrintable(QString("η %1 %2").arg(etaA).arg(etaB)));
+        for (const auto& e : est) {
+            QVERIFY(e["stddev"].get<double>() > 0);
+            QVERIFY(e["low"].get<double>() <= e["eta"].get<double>() + 0.05 && e["eta"].get<double>() - 0.05 <= e["high"].get<double>());
+        }
+        const double lambdaA = r.summary["sources"][0]["lambda"].get<double>(), lambdaB = r.summary["sources"][1]["lambda"].get<double>();
+        QVERIFY2(lambdaB > 2 * lambdaA, qPrintable(QString("λ %1 %2").arg(lambdaA).arg(lambdaB)));
+        QVERIFY(std::fabs(lambdaA / lambdaB - etaB / etaA) < 1e-9);
+        // Recorded for the run; the same estimate exactly when run again (seeded).
+        std::ifstream in(dir + "/config.json");
+        QCOMPARE(Json::parse(in)["radii_estimated"]["sources"][1]["eta"].get<double>(), etaB);
+        // Pixel space is the same for points; power sharpens the weights.
+        config["radius_estimation"]["power"] = 2;
+        config["run_dir"] = coalesce::test::scratchDir("bary_auto_radii_p2") + "/run";
+        JobResult r2 = runJob(config);
+        QVERIFY2(r2.status == JobResult::Status::Finished, r2.message.c_str());
+        QCOMPARE(r2.summary["radii_estimated"][1]["eta"].get<double>(), etaB);
+        QVERIFY(std::fabs(r2.summary["sources"][0]["lambda"].get<double>() / r2.summary["sources"][1]["lambda"].get<double>() -
+                          (etaB / etaA) * (etaB / etaA)) < 1e-9);
+
+        // Bad configs name the field.
+        auto expectError = [&](Json c, const std::string& needle) {
+            try {
+                createJob(c);
+                QFAIL(qPrintable(QString::fromStdString("no error for " + c.dump())));
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
+            }
+        };
+        Json c = config;
+        c.erase("radius_estimation");
+        expectError(c, "radius_estimation");
+        c = config;
+        c["radii"] = "guess";
+        expectError(c, "radii");
+        c = config;
+        c["radius_estimation"]["space"] = "latent";
+        expectError(c, "space");
+        c = config;
+        c["radius_estimation"]["power"] = -1;
+        expectError(c, "power");
+        c = config;
+        c["radius_estimation"]["typo"] = 1;
+        expectError(c, "typo");
+        c = config;
+        c["sources"][0]["radius"] = 2;
+        expectError(c, "sources[0]");
+        c = config;
+        c["radii"] = "given";
+        expectError(c, "radius_estimation");
+    }
+
+    void weightSchedulesHaveTheirClosedForms() {
+        QCOMPARE(scheduleFactor(WeightSchedule::Constant, 0.7), 1.0);
+        QCOMPARE(scheduleFactor(WeightSchedule::Linear, 0.0), 1.0);
+        QCOMPARE(scheduleFactor(WeightSchedule::Linear, 0.25), 0.75);
+        QCOMPARE(scheduleFactor(WeightSchedule::Linear, 1.5), 0.0);  // clamped past the horizon
+        QVERIFY(std::fabs(scheduleFactor(WeightSchedule::Cosine, 0.25) - (1 + std::sqrt(0.5)) / 2) < 1e-12);
+        QVERIFY(std::fabs(scheduleFactor(WeightSchedule::Cosine, 1.0)) < 1e-12);
+        CriticWeightOptions o;
+        o.lambdas = {1, 3};
+        o.schedules = {WeightSchedule::Linear, WeightSchedule::Constant};
+        o.horizon = 10;
+        CriticWeights w(o, 2);
+        const std::vector<double> none = {std::nan(""), std::nan("")};
+        QCOMPARE(w.effectiveWeights(none, 0), (std::vector<double>{0.25, 0.75}));
+        QCOMPARE(w.effectiveWeights(none, 4), (std::vector<double>{0.25 * 0.6, 0.75}));
+        QVERIFY(w.scheduled());
+        o.horizon = 0;
+        QVERIFY_THROWS_EXCEPTION(Error, CriticWeights(o, 2));
+        o.horizon = 10;
+        o.schedules = {WeightSchedule::Linear};
+        QVERIFY_THROWS_EXCEPTION(Error, CriticWeights(o, 2));
+    }
+
+    // Stage 2 with the λ_B schedule, critics warm-started from the stage-1 checkpoint and FreezeD: the
+    // G step uses the scheduled weight, and a run cancelled half-way and resumed ends bit-identical to
+    // an uninterrupted one (the schedule follows the checkpointed step; the critics come back from the
+    // run's own checkpoint, not again from the stage-1 file).
+    void adaptScheduleAndCriticWarmStartResumeExactly() {
+        const std::string root = coalesce::test::scratchDir("bary_schedule");
+        Json stage1 = baryConfig(root + "/stage1", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
+        stage1["iterations"] = 2;
+        stage1["checkpoint_every"] = 1;
+        JobResult r1 = runJob(stage1);
+        QVERIFY2(r1.status == JobResult::Status::Finished, r1.message.c_str());
+        auto adaptConfig = [&](const std::string& dir) {
+            return Json{{"kind", "adapt"}, {"barycenter", root + "/stage1/generator.coalesce"},
+                        {"data", "toy:gauss:1,1,0.1:200"}, {"k", 16}, {"iterations", 6}, {"batch_size", 16},
+                        {"lr", 1e-3}, {"seed", 3}, {"sample_every", 0}, {"checkpoint_every", 1}, {"eval_every", 0},
+                        {"barycenter_schedule", "linear"}, {"critic_init", root + "/stage1/checkpoints/latest.coalesce"},
+                        {"critic_init_prefix", "critic1"}, {"freeze_critic_blocks", 1}, {"run_dir", dir},
+                        {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+        };
+        Quiet whole;
+        JobResult full = runJob(adaptConfig(root + "/whole"), &whole);
+        QVERIFY2(full.status == JobResult::Status::Finished, full.message.c_str());
+        // weight/0 (λ_B used by the G step at iteration t = 1..6) = 0.5 · (1 − (t−1)/6).
+        const auto& used = whole.metrics["weight/0"];
+        QCOMPARE(used.size(), size_t{6});
+        for (const auto& [step, value] : used)
+            QVERIFY2(std::fabs(value - 0.5 * (1.0 - (step - 1) / 6.0)) < 1e-9, qPrintable(QString("step %1: %2").arg(step).arg(value)));
+
+        struct CancelAt3 : Quiet {
+            CancelToken* token = nullptr;
+            void onMetric(const std::string& name, int64_t step, double value) override {
+                Quiet::onMetric(name, step, value);
+                if (step >= 3 && token) token->requestCancel();
+            }
+        } stopper;
+        CancelToken cancel;
+        stopper.token = &cancel;
+        JobResult cut = createJob(adaptConfig(root + "/split"))->run(stopper, cancel);
+        QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
+        Json resume = adaptConfig(root + "/split");
+        resume["resume"] = true;
+        JobResult rest = runJob(resume);
+        QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
+        const Checkpoint a = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
+        const Checkpoint b = loadCheckpoint(root + "/split/checkpoints/latest.coalesce");
+        QCOMPARE(a.meta["step"].get<int64_t>(), int64_t{6});
+        QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{6});
+        for (const auto& [name, tensor] : a.tensors)
+            QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
+
+        // Wrong values name the field.
+        Json bad = adaptConfig(root + "/bad");
+        bad["barycenter_schedule"] = "exponential";
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
+        bad = adaptConfig(root + "/bad");
+        bad["critic_init"] = "";
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
+        bad = adaptConfig(root + "/bad");
+        bad.erase("critic_init");
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));  // a prefix without a file
+        bad = adaptConfig(root + "/bad");
+        bad["critic_init"] = root + "/nope.coalesce";
+        QCOMPARE(int(runJob(bad).status), int(JobResult::Status::Failed));
     }
 
     void averagingMeansParametersAndBuffers() {

@@ -93,8 +93,8 @@ private Q_SLOTS:
     // plans, and every job in the plan (stage 1, method runs, ternarisations) accepts its config.
     void bundledSampleExperimentsPlanAndTheirJobsAcceptTheirConfigs() {
         int experiments = 0;
-        for (const auto& entry : fs::directory_iterator(fs::path(COALESCE_SOURCE_DIR) / "samples")) {
-            if (entry.path().extension() != ".json") continue;
+        for (const auto& entry : fs::recursive_directory_iterator(fs::path(COALESCE_SOURCE_DIR) / "samples")) {
+            if (entry.path().extension() != ".json" || entry.path().string().find("/models/") != std::string::npos) continue;
             std::ifstream in(entry.path());
             const Json config = Json::parse(in);
             if (config.value("kind", "") != "experiment") continue;
@@ -109,6 +109,7 @@ private Q_SLOTS:
             QVERIFY2(!plan.runs.empty(), name.c_str());
             std::vector<Json> jobs;
             for (const auto& run : plan.runs) jobs.push_back(run.job);
+            for (const auto& stage1 : plan.stage1Jobs) jobs.push_back(stage1);
             for (const auto& t : plan.ternarizations) jobs.push_back(t.job);
             for (Json job : jobs) {
                 // "@transfer_source" is resolved at run time; constructing a job does not open files, so
@@ -189,6 +190,70 @@ private Q_SLOTS:
         c["ternarization"] = {{"quantizers", {"twn"}}, {"job", {{"generator", "x"}}}};
         QVERIFY(errorOf(c).find("generator") != std::string::npos);
     }
+    // Sequential transfer (source a → source b → local), method variants with their own stage 1 / stage 2
+    // fields, and radii "auto": stage 1 per (n, seed), estimated from that run's own local samples.
+    void planHasSequentialTransferVariantsAndAutoRadii() {
+        Json c = toyExperiment("runs/x");
+        c.erase("ternarization");
+        c["shots"] = {4, 8};
+        c["methods"] = Json::array({"barycenter", "sequential", "transfer_gan",
+                                    {{"name", "bary_auto"}, {"method", "barycenter"},
+                                     {"barycenter", {{"radii", "auto"}, {"radius_estimation", {{"space", "pixels"}}}}},
+                                     {"adaptation", {{"barycenter_schedule", "cosine"}, {"critic_init", "@stage1_checkpoint"}}}}});
+        ExperimentPlan plan = planExperiment(c);
+        QCOMPARE(plan.runs.size(), size_t(4 * 2 * 2));
+        // Stage 1: the shared barycenter, sequential's first fine-tuning, and one auto-radii barycenter per (n, seed).
+        QCOMPARE(plan.stage1Jobs.size(), size_t(1 + 1 + 4));
+        for (const auto& r : plan.runs) {
+            if (r.method == "sequential") {
+                QCOMPARE(r.stage1["sources"].size(), size_t(1));
+                QCOMPARE(r.stage1["sources"][0]["name"].get<std::string>(), std::string("down"));
+                QCOMPARE(r.stage1["init"]["generator"], Json(plan.sources[0].generator));
+                QCOMPARE(r.stage1["iterations"].get<int>(), 6);
+                QCOMPARE(r.job["kind"].get<std::string>(), std::string("barycenter"));
+                QCOMPARE(r.job["init"]["generator"].get<std::string>(), r.stage1["run_dir"].get<std::string>() + "/generator.coalesce");
+                QCOMPARE(r.job["sources"][0]["k"].get<int64_t>(), r.shots);
+            } else if (r.method == "bary_auto") {
+                QCOMPARE(r.stage1["radii"].get<std::string>(), std::string("auto"));
+                const Json e = r.stage1["radius_estimation"];
+                QCOMPARE(e["data"], c["target"]);
+                QCOMPARE(e["k"].get<int64_t>(), r.shots);
+                QCOMPARE(e["k_seed"].get<uint64_t>(), r.seed);
+                QCOMPARE(e["space"].get<std::string>(), std::string("pixels"));
+                QVERIFY(!r.stage1["sources"][0].contains("radius"));
+                const std::string stage1 = r.stage1["run_dir"].get<std::string>();
+                QCOMPARE(stage1, "runs/x/stage1/bary_auto/n" + std::to_string(r.shots) + "_seed" + std::to_string(r.seed));
+                QCOMPARE(r.job["barycenter"].get<std::string>(), stage1 + "/generator.coalesce");
+                QCOMPARE(r.job["critic_init"].get<std::string>(), stage1 + "/checkpoints/latest.coalesce");
+                QCOMPARE(r.job["barycenter_schedule"].get<std::string>(), std::string("cosine"));
+                QCOMPARE(r.runDir, "runs/x/runs/bary_auto/n" + std::to_string(r.shots) + "_seed" + std::to_string(r.seed));
+            } else if (r.method == "barycenter") {
+                QCOMPARE(r.stage1["run_dir"].get<std::string>(), std::string("runs/x/barycenter"));
+                QVERIFY(!r.job.contains("barycenter_schedule"));
+            } else {
+                QVERIFY(r.stage1.is_null());
+            }
+        }
+        // Each job the plan makes is accepted by its job kind.
+        for (const auto& job : plan.stage1Jobs) createJob(job);
+        // Variant errors name the problem.
+        Json bad = c;
+        bad["methods"] = Json::array({{{"name", "x"}}});
+        QVERIFY2(errorOf(bad).find("\"method\"") != std::string::npos, errorOf(bad).c_str());
+        bad["methods"] = Json::array({{{"name", "x"}, {"method", "edge_only"}, {"barycenter", {{"iterations", 1}}}}});
+        QVERIFY2(errorOf(bad).find("barycenter and sequential methods only") != std::string::npos, errorOf(bad).c_str());
+        bad["methods"] = Json::array({{{"name", "x"}, {"method", "transfer_gan"}, {"adaptation", {{"critic_init", "@stage1_checkpoint"}}}}});
+        QVERIFY2(errorOf(bad).find("@stage1_checkpoint") != std::string::npos, errorOf(bad).c_str());
+        bad["methods"] = Json::array({"barycenter", {{"name", "barycenter"}, {"method", "average"}}});
+        QVERIFY2(errorOf(bad).find("listed twice") != std::string::npos, errorOf(bad).c_str());
+        bad["methods"] = Json::array({{{"name", "a b"}, {"method", "average"}}});
+        QVERIFY2(errorOf(bad).find("word") != std::string::npos, errorOf(bad).c_str());
+        bad = c;
+        bad["methods"] = Json::array({{{"name", "x"}, {"method", "barycenter"},
+                                       {"barycenter", {{"radii", "auto"}, {"radius_estimation", {{"k", 3}}}}}}});
+        QVERIFY2(errorOf(bad).find("radius_estimation.k") != std::string::npos, errorOf(bad).c_str());
+    }
+
     void planErrorsNameTheField() {
         Json c = toyExperiment("runs/x");
         c["methods"] = {"barycenter", "wishful"};

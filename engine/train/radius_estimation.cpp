@@ -1,0 +1,163 @@
+#include "train/radius_estimation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "metrics/evaluation_protocol.h"
+#include "metrics/feature_net.h"
+#include "metrics/optimal_transport.h"
+#include "train/sample_source.h"
+
+namespace coalesce {
+
+namespace {
+constexpr uint64_t kStreamSourceSamples = 100;  // + k
+constexpr uint64_t kStreamBootstrap = 200;      // + k
+
+double percentile(std::vector<double> v, double q) {
+    if (v.empty()) return std::nan("");
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+}  // namespace
+
+nlohmann::json RadiusEstimationOptions::toJson() const {
+    return {{"data", data}, {"k", k}, {"k_seed", kSeed}, {"space", space}, {"source_samples", sourceSamples},
+            {"bootstrap", bootstrap}, {"power", power}, {"seed", seed}, {"feature_net_data", featureNetData}};
+}
+
+RadiusEstimationOptions readRadiusEstimation(const ConfigReader& parent) {
+    if (!parent.has("radius_estimation"))
+        throw Error(parent.context() + ": radii \"auto\" needs radius_estimation {\"data\": the local data, \"k\": n, ...}");
+    ConfigReader r(parent.raw("radius_estimation"), parent.context() + ": radius_estimation");
+    r.rejectUnknownKeys({"data", "k", "k_seed", "space", "source_samples", "bootstrap", "power", "seed",
+                         "feature_net_data", "cache_dir"});
+    RadiusEstimationOptions o;
+    o.data = r.text("data", "");
+    if (o.data.empty()) throw Error(r.context() + ": data (the local samples' dataset spec) is required");
+    o.k = r.integer("k", 0);
+    if (o.k < 0) throw Error(r.context() + ": k must be >= 0 (0 = all samples)");
+    const int64_t kSeed = r.integer("k_seed", 1);
+    if (kSeed < 0) throw Error(r.context() + ": k_seed must be >= 0");
+    o.kSeed = static_cast<uint64_t>(kSeed);
+    o.space = r.text("space", "features");
+    if (o.space != "features" && o.space != "pixels")
+        throw Error(r.context() + ": space must be \"features\" or \"pixels\", got \"" + o.space + "\"");
+    o.sourceSamples = r.integer("source_samples", o.sourceSamples);
+    if (o.sourceSamples < 2 || o.sourceSamples > 20000)
+        throw Error(r.context() + ": source_samples must be in 2..20000, got " + std::to_string(o.sourceSamples));
+    const int64_t bootstrap = r.integer("bootstrap", o.bootstrap);
+    if (bootstrap < 0 || bootstrap > 10000) throw Error(r.context() + ": bootstrap must be in 0..10000");
+    o.bootstrap = static_cast<int>(bootstrap);
+    o.power = r.number("power", o.power);
+    if (!(o.power > 0 && o.power <= 20)) throw Error(r.context() + ": power must be in (0, 20], got " + std::to_string(o.power));
+    const int64_t seed = r.integer("seed", 0);
+    if (seed < 0) throw Error(r.context() + ": seed must be >= 0");
+    o.seed = static_cast<uint64_t>(seed);
+    o.featureNetData = r.text("feature_net_data", "");
+    o.cacheDir = r.text("cache_dir", "");
+    return o;
+}
+
+std::vector<double> weightsFromRadii(const std::vector<double>& radii, double power) {
+    std::vector<double> w;
+    double sum = 0;
+    for (double r : radii) {
+        if (!(r > 0) || !std::isfinite(r)) throw Error("radii: every η must be finite and > 0, got " + std::to_string(r));
+        w.push_back(std::pow(r, -power));
+        sum += w.back();
+    }
+    for (double& x : w) x /= sum;
+    return w;
+}
+
+std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
+                                          const std::function<torch::Tensor(const torch::Tensor&)>& embed,
+                                          const RadiusEstimationOptions& options, CancelToken* cancel) {
+    if (!local.defined() || local.size(0) < 2) throw Error("radii auto: at least 2 local samples are needed");
+    const torch::Tensor localFeatures = embed(local).reshape({local.size(0), -1}).to(torch::kDouble);
+    const int64_t n = localFeatures.size(0);
+    std::vector<RadiusEstimate> out;
+    for (size_t k = 0; k < sources.size(); ++k) {
+        if (cancel) cancel->check();
+        Generator g = cloneGenerator(sources[k]);
+        g->to(torch::kCPU);
+        g->eval();
+        auto rng = makeCpuGenerator(deriveSeed(options.seed, kStreamSourceSamples + k));
+        const torch::Tensor samples = GeneratorSource::drawSamples(g, options.sourceSamples, rng);
+        const torch::Tensor sourceFeatures = embed(samples).reshape({samples.size(0), -1}).to(torch::kDouble);
+        if (sourceFeatures.size(1) != localFeatures.size(1))
+            throw Error("radii auto: source " + std::to_string(k) + " samples have " + std::to_string(sourceFeatures.size(1)) +
+                        " features, the local samples " + std::to_string(localFeatures.size(1)));
+        // Ground costs once; each bootstrap replicate takes rows of it (a local sample drawn twice is a
+        // row with twice the mass, exactly the resampled empirical measure).
+        const torch::Tensor cost = torch::cdist(localFeatures, sourceFeatures);
+        RadiusEstimate e;
+        e.eta = exactTransportCost(cost).value;
+        std::vector<double> replicates;
+        auto bootRng = makeCpuGenerator(deriveSeed(options.seed, kStreamBootstrap + k));
+        for (int b = 0; b < options.bootstrap; ++b) {
+            if (cancel && b % 16 == 0) cancel->check();
+            const torch::Tensor rows = torch::randint(n, {n}, bootRng, torch::kLong);
+            replicates.push_back(exactTransportCost(cost.index_select(0, rows)).value);
+        }
+        if (!replicates.empty()) {
+            double mean = 0;
+            for (double v : replicates) mean += v;
+            mean /= static_cast<double>(replicates.size());
+            double var = 0;
+            for (double v : replicates) var += (v - mean) * (v - mean);
+            e.stddev = replicates.size() > 1 ? std::sqrt(var / static_cast<double>(replicates.size() - 1)) : 0.0;
+            e.low = percentile(replicates, 0.05);
+            e.high = percentile(replicates, 0.95);
+        } else {
+            e.low = e.high = e.eta;
+        }
+        if (!(e.eta > 0)) throw Error("radii auto: source " + std::to_string(k) + " is at W1 distance 0 from the local samples");
+        out.push_back(e);
+    }
+    return out;
+}
+
+std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>& sources,
+                                                    const std::vector<std::string>& names,
+                                                    const RadiusEstimationOptions& options, JobObserver& observer,
+                                                    CancelToken& cancel) {
+    if (sources.empty()) throw Error("radii auto: no generator sources");
+    const ArchSpec spec = sources.front()->spec();
+    LoadOptions load;
+    load.channels = spec.isImage() ? spec.channels : 1;
+    Dataset data = loadDataset(options.data, load);
+    if (options.k > 0) data = kShotSubset(data, options.k, options.kSeed);
+    std::function<torch::Tensor(const torch::Tensor&)> embed = [](const torch::Tensor& x) { return x.to(torch::kFloat); };
+    std::string space = spec.isImage() ? options.space : "points";
+    if (spec.isImage() && options.space == "features") {
+        EvaluationProtocol protocol;
+        protocol.reference = options.data;
+        protocol.featureNetData = options.featureNetData;
+        FeatureNetRequest request;
+        request.trainData = protocol.featureNetTrainingData();
+        request.channels = spec.channels;
+        request.cacheDir = options.cacheDir;
+        auto net = std::make_shared<TrainedFeatureNet>(obtainFeatureNet(request, &observer, &cancel));
+        embed = [net](const torch::Tensor& x) { return extractFeatures(net->net, x.to(torch::kFloat)); };
+    }
+    std::vector<RadiusEstimate> estimates = estimateRadii(sources, data.samples, embed, options, &cancel);
+    for (size_t k = 0; k < estimates.size(); ++k) {
+        const RadiusEstimate& e = estimates[k];
+        char line[320];
+        std::snprintf(line, sizeof line, "radii auto: %s: η = %.4g (bootstrap sd %.3g, 90%% interval %.4g–%.4g; exact W1 in %s space, %lld local vs %lld source samples)",
+                      k < names.size() ? names[k].c_str() : std::to_string(k).c_str(), e.eta, e.stddev, e.low, e.high,
+                      space.c_str(), static_cast<long long>(data.size()), static_cast<long long>(options.sourceSamples));
+        observer.onLog(LogLevel::Info, line);
+        observer.onMetric("radius_auto/" + std::to_string(k), 0, e.eta);
+        observer.onMetric("radius_auto_sd/" + std::to_string(k), 0, e.stddev);
+    }
+    return estimates;
+}
+
+}  // namespace coalesce

@@ -1,0 +1,66 @@
+// Trust radii from the local data ("radii": "auto", METHOD.md stage 1; users do not know η_k).
+// η_k is how far source k is from the n samples the edge node holds: the exact W1 (metrics/
+// optimal_transport.h) between the n local samples and m samples of generator k, in the feature space
+// of the project's classifier (the FID/KID features; "features") or between raw pixels ("pixels").
+// 2-D points are always compared as they are. Its uncertainty is a bootstrap over the local samples
+// (n drawn with replacement, B times): the standard deviation and a 90% interval of those W1 values.
+// The weights then follow λ_k ∝ η_k^−power (power 1 = METHOD.md's λ ∝ 1/η), or the constrained mode
+// starts from there with these η_k as its radii.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "core/job.h"
+#include "models/networks.h"
+#include "train/training_config.h"
+
+namespace coalesce {
+
+struct RadiusEstimationOptions {
+    std::string data;             // the local data (dataset spec), required
+    int64_t k = 0;                // k-shot subset of it (0 = all), drawn with kSeed as stage 2 draws it
+    uint64_t kSeed = 1;
+    std::string space = "features";  // "features" | "pixels"
+    int64_t sourceSamples = 500;  // m samples per source
+    int bootstrap = 100;          // B resamples of the local samples (0 = no uncertainty)
+    double power = 1.0;           // λ_k ∝ η_k^−power
+    uint64_t seed = 0;            // source samples and bootstrap draws
+    std::string featureNetData;   // "" = the local data's full training split (fashion-mnist/mnist)
+    std::string cacheDir;         // feature-net cache ("" = the default)
+
+    nlohmann::json toJson() const;
+};
+
+// Reads "radius_estimation" {data, k, k_seed, space, source_samples, bootstrap, power, seed,
+// feature_net_data, cache_dir}; Error naming the field.
+RadiusEstimationOptions readRadiusEstimation(const ConfigReader& reader);
+
+struct RadiusEstimate {
+    double eta = 0;     // W1(local, source) on all n local samples
+    double stddev = 0;  // bootstrap standard deviation
+    double low = 0;     // bootstrap 5th and 95th percentiles
+    double high = 0;
+    nlohmann::json toJson() const { return {{"eta", eta}, {"stddev", stddev}, {"low", low}, {"high", high}}; }
+};
+
+// η_k for each generator against `local` (N×… samples in the generators' sample space). `embed` maps
+// samples to the comparison space (identity for pixels/points; the feature net for "features").
+std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
+                                          const std::function<torch::Tensor(const torch::Tensor&)>& embed,
+                                          const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);
+
+// The whole step as jobs run it: loads the local data (channels of the generators), the feature net if
+// needed (trained and cached on first use), estimates, and logs one line per source.
+std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>& sources,
+                                                    const std::vector<std::string>& names,
+                                                    const RadiusEstimationOptions& options, JobObserver& observer,
+                                                    CancelToken& cancel);
+
+// λ_k ∝ η_k^−power, normalised to Σ λ = 1.
+std::vector<double> weightsFromRadii(const std::vector<double>& radii, double power);
+
+}  // namespace coalesce
