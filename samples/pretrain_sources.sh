@@ -1,31 +1,102 @@
 #!/usr/bin/env bash
-# Pretrains the two default source generators of the sample experiment on Fashion-MNIST
-# (the paper's split: sources {0,1,2,3} and {4,5,6,7}; the target {8,9} is what later stages adapt to).
-# Small preset, a CPU budget of a few minutes each on 2 cores. Re-running reuses finished sources.
-#   samples/pretrain_sources.sh [OUT_DIR] [ITERATIONS]
+# Trains the source generators the bundled protocols start from, and the feature network behind
+# FID/KID, with the project's own CLI. This is the script that made the files shipped in
+# samples/models/ (each with its run's config.json, metrics.csv and final grid as provenance).
+#
+#   samples/pretrain_sources.sh [--protocol disjoint|overlapping|all] [--ship] [OUT_DIR]
+#
+#   disjoint     sources {0,1,2,3} and {4,5,6,7} (target {8,9})           source_0123, source_4567
+#   overlapping  sources {0,1,2,3,4} and {5,6,7,8,9} (target: all ten)    source_01234, source_56789
+#   --ship       copy each finished source (generator + provenance) to samples/models/<name>/ and the
+#                feature network to samples/models/feature_net/
+# Runs go to OUT_DIR (default runs/sources); re-running resumes unfinished runs and skips finished ones.
+# Env: ITERATIONS (generator iterations per source, default 4000), THREADS (LibTorch threads per run,
+#      default 1), PARALLEL (sources trained at once, default 2: two one-thread runs use both cores of
+#      the 2-core machine better than one two-thread run), COALESCE_CLI.
+# Each source is scored every 500 iterations (FID/KID/W1/P-R against 1000 held-out test images of its
+# own classes), so metrics.csv shows when it is good enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT="${1:-runs/sources}"
-ITERS="${2:-500}"
+PROTOCOL=all
+SHIP=0
+OUT=runs/sources
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --protocol) PROTOCOL="$2"; shift 2 ;;
+    --ship) SHIP=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -*) echo "pretrain_sources.sh: unknown option $1" >&2; exit 2 ;;
+    *) OUT="$1"; shift ;;
+  esac
+done
+ITERATIONS="${ITERATIONS:-4000}"
+THREADS="${THREADS:-1}"
+PARALLEL="${PARALLEL:-2}"
 CLI="${COALESCE_CLI:-build/app/coalesce-cli}"
-# LibTorch threads (0 = all cores). Use 1 when something else shares the machine: two OpenMP threads
-# that wait for each other on a busy 2-core machine were measured 5-20x slower than one thread.
-THREADS="${THREADS:-0}"
+[ -x "$CLI" ] || { echo "pretrain_sources.sh: $CLI not found (run scripts/setup.sh first)" >&2; exit 1; }
 mkdir -p "$OUT"
 
+# name classes seed
+SOURCES=()
+case "$PROTOCOL" in
+  disjoint) SOURCES=("source_0123 0,1,2,3 1" "source_4567 4,5,6,7 2") ;;
+  overlapping) SOURCES=("source_01234 0,1,2,3,4 3" "source_56789 5,6,7,8,9 4") ;;
+  all) SOURCES=("source_01234 0,1,2,3,4 3" "source_56789 5,6,7,8,9 4" "source_0123 0,1,2,3 1" "source_4567 4,5,6,7 2") ;;
+  *) echo "pretrain_sources.sh: --protocol must be disjoint, overlapping or all" >&2; exit 2 ;;
+esac
+
+# The feature net first (cached; the runs' live evaluation needs it and must not train it twice at once).
+"$CLI" evaluator train --data fashion-mnist:train --threads "$THREADS" --quiet
+
 pretrain() {  # name classes seed
-  local dir="$OUT/$1"
+  local name=$1 classes=$2 seed=$3 dir="$OUT/$1"
   if [ -f "$dir/generator.coalesce" ]; then
-    echo "[sources] $dir/generator.coalesce exists, skipping"
-  elif [ -f "$dir/checkpoints/latest.coalesce" ]; then
-    echo "[sources] resuming $dir"
-    "$CLI" pretrain --data "fashion-mnist:train:$2" --out "$dir" --iterations "$ITERS" --seed "$3" --resume --threads "$THREADS"
-  else
-    "$CLI" pretrain --data "fashion-mnist:train:$2" --out "$dir" --iterations "$ITERS" --seed "$3" \
-      --preset small --batch-size 64 --sample-every 100 --checkpoint-every 250 --threads "$THREADS"
+    echo "[sources] $dir finished, skipping"
+    return
   fi
-  "$CLI" sample --generator "$dir/generator.coalesce" --out "$dir/final_grid.png" --n 64 --seed 7
+  local config="$OUT/$name.json"
+  # WGAN-GP (n_critic 5, γ 10) with the Adam settings of Gulrajani et al. for DCGAN-sized nets.
+  cat > "$config" <<JSON
+{"kind": "pretrain", "data": "fashion-mnist:train:$classes",
+ "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
+ "iterations": $ITERATIONS, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
+ "sample_every": 250, "checkpoint_every": 250, "keep_checkpoints": 4,
+ "evaluation": {"reference": "fashion-mnist:test:$classes", "real_samples": 1000, "fake_samples": 1000,
+                "w1_samples": 1000, "diversity_samples": 100, "seed": 0},
+ "evaluation_every": 500,
+ "runtime": {"threads": $THREADS, "device": "auto"}}
+JSON
+  local resume=()
+  [ -f "$dir/checkpoints/latest.coalesce" ] && resume=(--resume)
+  echo "[sources] training $name on classes $classes -> $dir ${resume[*]}"
+  "$CLI" run "$config" --run-dir "$dir" "${resume[@]}" --quiet
+  "$CLI" sample --generator "$dir/generator.coalesce" --out "$dir/final_grid.png" --n 64 --seed 7 --quiet
 }
 
-pretrain source_0123 0,1,2,3 1
-pretrain source_4567 4,5,6,7 2
+running=0
+for entry in "${SOURCES[@]}"; do
+  # shellcheck disable=SC2086
+  pretrain $entry > "$OUT/$(echo "$entry" | cut -d' ' -f1).log" 2>&1 &
+  running=$((running + 1))
+  if [ "$running" -ge "$PARALLEL" ]; then
+    wait -n || { echo "[sources] a source run failed (see $OUT/*.log)" >&2; wait; exit 1; }
+    running=$((running - 1))
+  fi
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || { echo "[sources] a source run failed (see $OUT/*.log)" >&2; wait; exit 1; }
+  running=$((running - 1))
+done
+
+if [ "$SHIP" = 1 ]; then
+  for entry in "${SOURCES[@]}"; do
+    name=${entry%% *}
+    mkdir -p "samples/models/$name"
+    cp "$OUT/$name/generator.coalesce" "$OUT/$name/config.json" "$OUT/$name/metrics.csv" \
+       "$OUT/$name/final_grid.png" "$OUT/$name/summary.json" "samples/models/$name/"
+  done
+  mkdir -p samples/models/feature_net
+  cp "${XDG_CACHE_HOME:-$HOME/.cache}"/coalesce/feature-net-*.coalesce samples/models/feature_net/
+  echo "[sources] shipped to samples/models/"
+fi
+echo "[sources] done"

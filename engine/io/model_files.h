@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/model_file_description.h"
 #include "models/arch_spec.h"
 #include "models/networks.h"
 
@@ -53,11 +54,7 @@ inline Generator loadGenerator(const std::string& path, const std::optional<Arch
     return loadGeneratorFile(path, archHint).generator;
 }
 
-// For `coalesce-cli info`: {"file", "size_bytes", "format", "arch" (JSON or null), "arch_description",
-// "arch_source", "generator_parameters", "modules": {"generator": {"tensors", "elements"}, ...},
-// "tensors": [{"name", "dtype", "shape"}], "meta", "problem" (only when the weights do not fit the
-// architecture)}. Throws Error only if the file cannot be read at all.
-nlohmann::json describeModelFile(const std::string& path);
+// describeModelFile (for `coalesce-cli info` and the GUI) is declared in io/model_file_description.h.
 
 // Exports (all atomic). Tensor names are the Python state_dict names ("net.0.weight").
 // (a) safetensors with the architecture in its metadata (key "arch") plus a sidecar JSON

@@ -20,6 +20,7 @@
 // Job "average" (the model-average baseline's first step): the element-wise mean of generator files'
 // parameters and buffers (BatchNorm statistics included), written as one generator file.
 // {"kind": "average", "generators": ["a.coalesce", "b.coalesce"], "output": "avg.coalesce"}
+// (or "run_dir": DIR instead of "output": writes DIR/generator.coalesce with config.json and summary.json)
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -27,6 +28,7 @@
 #include "core/error.h"
 #include "io/model_files.h"
 #include "jobs/job_factory.h"
+#include "jobs/one_shot_job.h"
 #include "train/coalescence.h"
 
 namespace coalesce {
@@ -67,42 +69,38 @@ private:
 class AverageJob : public Job {
 public:
     explicit AverageJob(const Json& config) : config_(config) {
-        ConfigReader r(config_, "average");
-        r.rejectUnknownKeys({"kind", "generators", "output", "runtime", "name", "notes"});
-        const Json& files = r.raw("generators");
-        if (!files.is_array() || files.size() < 2)
+        requireKnownOneShotKeys(config_, {"generators", "output"});
+        if (!config_.contains("generators") || !config_["generators"].is_array() || config_["generators"].size() < 2)
             throw Error("average: generators must be an array of at least two generator files");
-        for (const auto& f : files) {
+        for (const auto& f : config_["generators"]) {
             if (!f.is_string()) throw Error("average: generators must hold file names, got " + f.dump());
             files_.push_back(f.get<std::string>());
         }
-        output_ = r.text("output", "");
-        if (output_.empty()) throw Error("average: output is required (the generator file to write)");
+        output_ = optionalString(config_, "output");
+        const std::string runDir = optionalString(config_, "run_dir");
+        if (output_.empty() && !runDir.empty()) output_ = (std::filesystem::path(runDir) / "generator.coalesce").string();
+        if (output_.empty()) throw Error("average: output (the generator file to write) or run_dir is required");
+        oneShotRuntimeOptions(config_);  // validated; averaging runs on the CPU
     }
     std::string kind() const override { return "average"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        JobResult result;
-        try {
+        JobResult result = runOneShotJob(config_, observer, [&](JobObserver& obs) {
             std::vector<Generator> generators;
-            for (const auto& f : files_) {
+            for (size_t i = 0; i < files_.size(); ++i) {
                 cancel.check();
-                generators.push_back(loadGenerator(f));
+                obs.onProgress(static_cast<int64_t>(i), static_cast<int64_t>(files_.size()) + 1, "average");
+                generators.push_back(loadGenerator(files_[i]));
             }
             Generator mean = averageGenerators(generators);
             if (std::filesystem::path(output_).has_parent_path())
                 std::filesystem::create_directories(std::filesystem::path(output_).parent_path());
             writeGeneratorFile(output_, mean, {{"job", "average"}, {"sources", files_}});
+            obs.onProgress(static_cast<int64_t>(files_.size()) + 1, static_cast<int64_t>(files_.size()) + 1, "average");
+            return Json{{"status", "finished"}, {"generator", output_}, {"sources", files_}};
+        });
+        if (result.status == JobResult::Status::Finished) {
             result.message = "averaged " + std::to_string(files_.size()) + " generators into " + output_;
-            result.summary = {{"status", "finished"}, {"generator", output_}, {"sources", files_}};
             observer.onLog(LogLevel::Info, "average: " + result.message);
-        } catch (const Cancelled&) {
-            result.status = JobResult::Status::Cancelled;
-            result.message = "cancelled";
-        } catch (const std::exception& e) {
-            result.status = JobResult::Status::Failed;
-            const std::string m = e.what();
-            result.message = m.substr(0, m.find('\n'));
-            observer.onLog(LogLevel::Error, "average: " + result.message);
         }
         return result;
     }

@@ -4,7 +4,8 @@
 // evaluate:
 //   {"kind": "evaluate", "generator": "G.coalesce" (any format io/model_files.h reads), "protocol": {EvaluationProtocol JSON, optional},
 //    "output": "metrics.json" (optional, written atomically), "cache_dir": "" (feature-net cache),
-//    "retrain_feature_net": false, "runtime": {"threads": 0, "device": "auto"}, "run_dir": optional}
+//    "retrain_feature_net": false, "runtime": {"threads": 0, "device": "auto"}, "run_dir": optional,
+//    "resume": re-run an unfinished run_dir}
 //   Summary = {"protocol", "reference", "feature_net", "generator", "metrics", "seconds"}; every metric
 //   is also reported as "eval/<name>" at step 0.
 // evaluator-train:
@@ -20,97 +21,28 @@
 #include "jobs/job_factory.h"
 #include "metrics/evaluator.h"
 #include "metrics/feature_net.h"
-#include "run/run_directory.h"
+#include "jobs/one_shot_job.h"
 
 namespace coalesce {
 
 namespace {
 
-void requireKnownKeys(const Json& config, std::initializer_list<const char*> known) {
-    for (const auto& item : config.items()) {
-        bool ok = false;
-        for (const char* k : known) ok = ok || item.key() == k;
-        if (!ok) throw Error(config["kind"].get<std::string>() + " job config: unknown field \"" + item.key() + "\"");
-    }
-}
-
-std::string optionalString(const Json& config, const char* key) {
-    if (!config.contains(key)) return "";
-    if (!config[key].is_string())
-        throw Error(config["kind"].get<std::string>() + " job config: \"" + key + "\" must be a string, got " + config[key].dump());
-    return config[key].get<std::string>();
-}
-
-bool optionalBool(const Json& config, const char* key) {
-    if (!config.contains(key)) return false;
-    if (!config[key].is_boolean())
-        throw Error(config["kind"].get<std::string>() + " job config: \"" + key + "\" must be true or false");
-    return config[key].get<bool>();
-}
-
-RuntimeOptions runtimeOptions(const Json& config) {
-    RuntimeOptions options;
-    if (!config.contains("runtime")) return options;
-    const auto& r = config["runtime"];
-    if (!r.is_object()) throw Error("job config: \"runtime\" must be an object {\"threads\": N, \"device\": \"auto\"}");
-    if (r.contains("threads")) {
-        if (!r["threads"].is_number_integer()) throw Error("job config: runtime.threads must be an integer");
-        options.threads = r["threads"].get<int>();
-    }
-    if (r.contains("device")) {
-        if (!r["device"].is_string()) throw Error("job config: runtime.device must be a string");
-        options.device = r["device"].get<std::string>();
-    }
-    return options;
-}
-
-// Runs `body` with the job's observers, turning exceptions into a JobResult.
-template <typename Body>
-JobResult runGuarded(const Json& config, JobObserver& observer, Body&& body) {
-    JobResult result;
-    try {
-        ObserverFanout fanout;
-        fanout.add(&observer);
-        std::unique_ptr<RunDirectory> runDir;
-        const std::string dir = optionalString(config, "run_dir");
-        if (!dir.empty()) {
-            runDir = std::make_unique<RunDirectory>(dir, config, false);
-            runDir->recordConfig("provenance", provenance());
-            fanout.add(runDir.get());
-            result.runDir = runDir->path();
-        }
-        result.summary = body(static_cast<JobObserver&>(fanout));
-        if (runDir) runDir->writeSummary(result.summary);
-        result.status = JobResult::Status::Finished;
-    } catch (const Cancelled&) {
-        result.status = JobResult::Status::Cancelled;
-        result.message = "cancelled";
-        observer.onLog(LogLevel::Warning, "cancelled");
-    } catch (const std::exception& e) {
-        result.status = JobResult::Status::Failed;
-        result.message = e.what();
-        observer.onLog(LogLevel::Error, e.what());
-    }
-    return result;
-}
-
 class EvaluateJob : public Job {
 public:
     explicit EvaluateJob(const Json& config) : config_(config) {
-        requireKnownKeys(config, {"kind", "generator", "protocol", "output", "cache_dir", "retrain_feature_net",
-                                  "runtime", "run_dir"});
+        requireKnownOneShotKeys(config, {"generator", "protocol", "output", "cache_dir", "retrain_feature_net"});
         generatorPath_ = optionalString(config, "generator");
         if (generatorPath_.empty()) throw Error("evaluate job config: \"generator\" (a .coalesce file) is required");
         protocol_ = EvaluationProtocol::fromJson(config.value("protocol", Json::object()));
         options_.cacheDir = optionalString(config, "cache_dir");
         options_.retrainFeatureNet = optionalBool(config, "retrain_feature_net");
         output_ = optionalString(config, "output");
-        runtime_ = runtimeOptions(config);
+        runtime_ = oneShotRuntimeOptions(config);
     }
     std::string kind() const override { return "evaluate"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        auto result = runGuarded(config_, observer, [&](JobObserver& obs) {
+        auto result = runOneShotJob(config_, observer, [&](JobObserver& obs) {
             configureThreads(runtime_.threads);
             const auto device = resolveDevice(runtime_.device);
             options_.device = device.str();
@@ -141,8 +73,7 @@ private:
 class EvaluatorTrainJob : public Job {
 public:
     explicit EvaluatorTrainJob(const Json& config) : config_(config) {
-        requireKnownKeys(config, {"kind", "data", "test_data", "channels", "training", "cache_dir", "retrain", "runtime",
-                                  "run_dir"});
+        requireKnownOneShotKeys(config, {"data", "test_data", "channels", "training", "cache_dir", "retrain"});
         const std::string data = optionalString(config, "data");
         if (!data.empty()) request_.trainData = data;
         request_.testData = optionalString(config, "test_data");
@@ -154,12 +85,12 @@ public:
         if (config.contains("training")) request_.training = FeatureNetTraining::fromJson(config["training"]);
         request_.cacheDir = optionalString(config, "cache_dir");
         retrain_ = optionalBool(config, "retrain");
-        runtime_ = runtimeOptions(config);
+        runtime_ = oneShotRuntimeOptions(config);
     }
     std::string kind() const override { return "evaluator-train"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        auto result = runGuarded(config_, observer, [&](JobObserver& obs) {
+        auto result = runOneShotJob(config_, observer, [&](JobObserver& obs) {
             configureThreads(runtime_.threads);
             request_.device = resolveDevice(runtime_.device).str();
             auto net = obtainFeatureNet(request_, &obs, &cancel, retrain_);

@@ -53,13 +53,28 @@ Json provenance() {
     return Json{{"coalesce_version", COALESCE_VERSION}, {"created", isoTimeNow()}, {"host", host}};
 }
 
-RunDirectory::RunDirectory(const std::string& dir, const Json& config, bool resume) : dir_(dir), config_(config) {
+bool RunDirectory::isFinished(const std::string& dir) {
+    std::ifstream in(fs::path(dir) / "summary.json");
+    if (!in) return false;
+    try {
+        const Json summary = Json::parse(in);
+        // Training jobs write {"status": ...}; one-shot jobs write their result (finished when present).
+        return !summary.contains("status") || summary["status"] == "finished";
+    } catch (const Json::exception&) {
+        return false;
+    }
+}
+
+RunDirectory::RunDirectory(const std::string& dir, const Json& config, Mode mode) : dir_(dir), config_(config) {
     if (dir.empty()) throw Error("run directory: empty path");
-    if (!resume && fs::exists(dir) && fs::is_directory(dir) && !fs::is_empty(dir))
+    const bool occupied = fs::exists(dir) && fs::is_directory(dir) && !fs::is_empty(dir);
+    if (mode == Mode::Create && occupied)
         throw Error(dir + ": run directory exists and is not empty (runs are immutable; pick a new one, or resume)");
+    if (mode == Mode::Rerun && occupied && isFinished(dir))
+        throw Error(dir + ": this run has finished (runs are immutable; pick a new folder)");
     fs::create_directories(fs::path(dir) / "checkpoints");
     fs::create_directories(fs::path(dir) / "samples");
-    if (resume) {
+    if (mode == Mode::Resume) {
         if (!hasLatestCheckpoint()) throw Error(dir + ": cannot resume, no checkpoints/latest.coalesce");
         auto configPath = fs::path(dir) / "config.json";
         if (fs::exists(configPath)) {
@@ -76,11 +91,12 @@ RunDirectory::RunDirectory(const std::string& dir, const Json& config, bool resu
         config_["provenance"] = provenance();
     }
     writeFileAtomically((fs::path(dir) / "config.json").string(), config_.dump(2) + "\n");
-    const bool metricsExisted = fs::exists(fs::path(dir) / "metrics.csv");
-    metrics_.open(fs::path(dir) / "metrics.csv", std::ios::app);
+    const auto append = mode == Mode::Rerun ? std::ios::trunc : std::ios::app;
+    const bool metricsExisted = mode != Mode::Rerun && fs::exists(fs::path(dir) / "metrics.csv");
+    metrics_.open(fs::path(dir) / "metrics.csv", std::ios::out | append);
     if (!metrics_) throw Error(dir + "/metrics.csv: cannot open for writing");
     if (!metricsExisted) metrics_ << "step,name,value\n" << std::flush;
-    log_.open(fs::path(dir) / "log.txt", std::ios::app);
+    log_.open(fs::path(dir) / "log.txt", std::ios::out | append);
 }
 
 std::string RunDirectory::checkpointPath(std::int64_t step) const {

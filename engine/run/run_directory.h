@@ -16,9 +16,16 @@ namespace coalesce {
 
 class RunDirectory : public JobObserver {
 public:
-    // Creates `dir` (and subfolders). With resume=false an existing non-empty run directory is an
-    // Error (runs are immutable); with resume=true the directory must hold a checkpoint.
-    RunDirectory(const std::string& dir, const Json& config, bool resume);
+    // Create: an existing non-empty run directory is an Error (runs are immutable).
+    // Resume: the directory must hold a checkpoint; metrics and log are appended to.
+    // Rerun (one-shot jobs such as evaluate or average, which have no checkpoint): an unfinished
+    //   directory is started over (metrics and log truncated); a finished one is an Error.
+    enum class Mode { Create, Resume, Rerun };
+    RunDirectory(const std::string& dir, const Json& config, Mode mode);
+    RunDirectory(const std::string& dir, const Json& config, bool resume)
+        : RunDirectory(dir, config, resume ? Mode::Resume : Mode::Create) {}
+    // True when summary.json says the run finished.
+    static bool isFinished(const std::string& dir);
 
     const std::string& path() const { return dir_; }
     std::string checkpointPath(std::int64_t step) const;   // checkpoints/step_XXXXXX.coalesce

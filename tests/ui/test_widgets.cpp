@@ -4,6 +4,8 @@
 // and the GUI thread's longest stall while a job streams events is measured.
 #include <QtTest/QtTest>
 
+#include <QTreeWidget>
+
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -18,6 +20,7 @@
 #include "bridge/job_runner.h"
 #include "panels/log_panel.h"
 #include "panels/radius_slider.h"
+#include "panels/runs_panel.h"
 #include "panels/sources_panel.h"
 #include "panels/stage_panel.h"
 #include "plots/curves_panel.h"
@@ -54,7 +57,7 @@ QStringList makeModels(const QString& dir, int count) {
     QStringList paths;
     for (int i = 0; i < count; ++i) {
         const QString p = QStringLiteral("%1/models/source%2.coalesce").arg(dir).arg(i);
-        uitest::writeFile(p, uitest::fakeCheckpoint(uitest::dcganArch(), QJsonObject{{"step", 1000 * (i + 1)}}));
+        uitest::writeFile(p, uitest::generatorFileBytes(uitest::dcganArch(), QJsonObject{{"step", 1000 * (i + 1)}}));
         paths << p;
     }
     return paths;
@@ -217,7 +220,7 @@ private Q_SLOTS:
 
         // Mismatched architectures: added, but flagged, and a barycenter refuses to start.
         const QStringList good = makeModels(w.dir, 1);
-        uitest::writeFile(w.dir + "/models/wide.coalesce", uitest::fakeCheckpoint(uitest::dcganArch(64)));
+        uitest::writeFile(w.dir + "/models/wide.coalesce", uitest::generatorFileBytes(uitest::dcganArch(64)));
         w->addGeneratorFiles({good[0], w.dir + "/models/wide.coalesce"});
         QCOMPARE(w->project()->sources().size(), 2);
         QVERIFY(w->sourcesPanel()->cards()[1]->warningText().contains("does not match"));
@@ -287,6 +290,74 @@ private Q_SLOTS:
         QCOMPARE(w2->project()->sources().size(), 3);
         QCOMPARE(w2->sourcesPanel()->cards().size(), 3);
         QCOMPARE(w2->project()->combineMode(), CombineMode::Recursive);
+    }
+
+    // Issue "tried as a new user", defect 3: what the user did to runs and typed into the stage editor
+    // is in the saved project.
+    void savingKeepsRunEditsAndTypedStageSettings() {
+        Window w("widgets_save_edits");
+        QVERIFY(w->saveProjectTo(w.dir + "/p.coalesce-project"));
+        // A run made here, then removed with Runs ▸ Remove: the project is modified and forgets it.
+        w->stagePanel()->selectKind("fake");
+        w->stagePanel()->setConfigText(R"({"iterations": 5})");
+        QSignalSpy finished(w.window.get(), &MainWindow::jobFinished);
+        QTest::mouseClick(w->stagePanel()->startButton(), Qt::LeftButton);
+        QVERIFY(finished.count() == 1 || finished.wait(10000));
+        QCOMPARE(w->project()->runs().size(), 1);
+        QVERIFY(w->saveProjectTo(w.dir + "/p.coalesce-project"));
+        QVERIFY(!w->project()->isModified());
+        auto* tree = w->runsPanel()->findChild<QTreeWidget*>();
+        QVERIFY(tree && tree->topLevelItemCount() == 1);
+        tree->setCurrentItem(tree->topLevelItem(0));
+        QPushButton* remove = nullptr;
+        for (auto* b : w->runsPanel()->findChildren<QPushButton*>())
+            if (b->text() == "Remove") remove = b;
+        QVERIFY(remove);
+        QTest::mouseClick(remove, Qt::LeftButton);
+        QCOMPARE(tree->topLevelItemCount(), 0);
+        QVERIFY(w->project()->runs().isEmpty());
+        QVERIFY(w->project()->isModified());
+
+        // A run added with "Open run…" is remembered.
+        const QString opened = w.dir + "/elsewhere/pretrain-old";
+        uitest::writeFile(opened + "/config.json", R"({"kind": "pretrain", "data": "fashion-mnist:train:0,1"})");
+        uitest::writeFile(opened + "/metrics.csv", "step,name,value\n1,loss_g,0.5\n2,loss_g,0.25\n");
+        uitest::writeFile(opened + "/summary.json", R"({"status": "finished"})");
+        QVERIFY(w->openRunDirectory(opened) >= 0);
+        QCOMPARE(w->project()->runs().size(), 1);
+        QCOMPARE(w->project()->runs()[0].status, QString("finished"));
+
+        // Typed into the editor and saved at once (no stage switch): a ternarize "threads": 1 stays 1.
+        w->stagePanel()->selectKind("fake");
+        w->stagePanel()->setConfigText(R"({"iterations": 77, "runtime": {"threads": 1, "device": "auto"}})");
+        QVERIFY(w->saveProjectTo(w.dir + "/p.coalesce-project"));
+
+        Window w2("widgets_save_edits_reopen");
+        QVERIFY(w2->openProject(w.dir + "/p.coalesce-project"));
+        QCOMPARE(w2->project()->runs().size(), 1);
+        QCOMPARE(QFileInfo(w2->project()->runs()[0].dir).fileName(), QString("pretrain-old"));
+        QVERIFY(w2->runs()->findByDir(QFileInfo(opened).absoluteFilePath()) >= 0);
+        const QJsonObject typed = w2->project()->stageConfig("fake");
+        QCOMPARE(typed.value("iterations").toInt(), 77);
+        QCOMPARE(typed.value("runtime").toObject().value("threads").toInt(), 1);
+    }
+
+    // Defect 5: the same file twice, or a damaged one, is refused when added, with the reason.
+    void addingTheSameOrADamagedFileIsRefused() {
+        Window w("widgets_add_checks");
+        const QStringList models = makeModels(w.dir, 1);
+        QVERIFY(w->addGeneratorFiles(models).isEmpty());
+        const QStringList again = w->addGeneratorFiles(models);
+        QCOMPARE(again.size(), 1);
+        QVERIFY2(again[0].contains("already in the project"), qPrintable(again[0]));
+        QFile f(models[0]);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray bytes = f.readAll();
+        uitest::writeFile(w.dir + "/models/cut.coalesce", bytes.left(bytes.size() / 2));
+        const QStringList cut = w->addGeneratorFiles({w.dir + "/models/cut.coalesce"});
+        QCOMPARE(cut.size(), 1);
+        QVERIFY2(cut[0].startsWith("cut.coalesce: "), qPrintable(cut[0]));
+        QCOMPARE(w->project()->sources().size(), 1);
     }
 
     void dockLayoutIsRemembered() {

@@ -1,4 +1,4 @@
-// Shared by the UI test suites: scratch files, tiny fake generator files in the native layout, and a
+// Shared by the UI test suites: scratch files, tiny real generator files in the native layout, and a
 // job catalog of fake jobs (tests/ui/fake_job.h) the MainWindow can run.
 #pragma once
 #include <QDir>
@@ -7,11 +7,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QtEndian>
 
 #include "bridge/job_catalog.h"
 #include "fake_job.h"
+#include "models/networks.h"
 #include "support/test_support.h"
+#include "train/training_job.h"
 
 namespace uitest {
 
@@ -29,18 +30,25 @@ inline QJsonObject dcganArch(int latent = 100) {
             {"generator_widths", QJsonArray{256, 64, 32}}, {"critic_widths", QJsonArray{32, 64, 128}}};
 }
 
-// A minimal file in the native layout (io/checkpoint.h): u64 LE header length, JSON header, data.
-inline QByteArray fakeCheckpoint(const QJsonObject& arch, const QJsonObject& meta = {}) {
-    QJsonObject header;
-    header["generator.net.0.weight"] = QJsonObject{{"dtype", "F32"}, {"shape", QJsonArray{1}}, {"data_offsets", QJsonArray{0, 4}}};
-    header["__metadata__"] = QJsonObject{{"format", "coalesce-checkpoint"},
-                                         {"version", "1"},
-                                         {"arch", QString::fromUtf8(QJsonDocument(arch).toJson(QJsonDocument::Compact))},
-                                         {"meta", QString::fromUtf8(QJsonDocument(meta).toJson(QJsonDocument::Compact))}};
-    const QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    QByteArray bytes(8, 0);
-    qToLittleEndian<quint64>(quint64(json.size()), bytes.data());
-    return bytes + json + QByteArray(4, 0);
+inline nlohmann::json toJson(const QJsonObject& o) {
+    return nlohmann::json::parse(QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
+}
+
+// A real generator of `arch` with fixed random weights, as the engine builds it.
+inline coalesce::Generator makeGenerator(const QJsonObject& arch = dcganArch(), int seed = 1) {
+    torch::manual_seed(seed);
+    coalesce::Generator g(coalesce::ArchSpec::fromJson(toJson(arch)));
+    g->eval();
+    return g;
+}
+
+// The bytes of a real native generator file (what a run writes: io/checkpoint.h, CRC-checked), so that
+// the workbench's full validation (the engine's loader) accepts it.
+inline QByteArray generatorFileBytes(const QJsonObject& arch = dcganArch(), const QJsonObject& meta = {}, int seed = 1) {
+    const QString tmp = scratch("generator_bytes") + "/g.coalesce";
+    coalesce::writeGeneratorFile(tmp.toStdString(), makeGenerator(arch, seed), toJson(meta));
+    QFile f(tmp);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 // Kinds "fake" and "barycenter" (a fake standing in for the real one), configured by JSON:

@@ -3,6 +3,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDirIterator>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -11,6 +12,7 @@
 #include <QFutureWatcher>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QMap>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -30,6 +32,7 @@
 #include "app/icons.h"
 #include "app/model_export.h"
 #include "app/point_sampler.h"
+#include "app/radius_estimator.h"
 #include "bridge/job_runner.h"
 #include "panels/local_data_panel.h"
 #include "panels/log_panel.h"
@@ -154,6 +157,8 @@ void MainWindow::createDocks() {
     connect(stages_, &StagePanel::cancelRequested, runner_, &JobRunner::cancel);
     connect(stages_, &StagePanel::kindChanged, this, [this](const QString& kind) { stages_->setResumeDirectory(resumable_.value(kind)); });
     connect(runsPanel_, &RunsPanel::openRunRequested, this, &MainWindow::openRunDialog);
+    connect(runsPanel_, &RunsPanel::runRemovedByUser, project_, &Project::removeRun);
+    connect(sourcesPanel_, &SourcesPanel::estimateRadiiRequested, this, &MainWindow::estimateRadii);
     connect(runsPanel_, &RunsPanel::showSamplesRequested, this, [this](int id) {
         samples_->setFollowLatest(false);
         samples_->showRun(id);
@@ -455,6 +460,7 @@ void MainWindow::showProblem(const QString& title, const QString& text) {
 // ------------------------------------------------------------------------------------ files
 
 bool MainWindow::maybeSave() {
+    stages_->commitEdits();
     if (!project_->isModified() || !interactive_) return true;
     const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
                                               tr("Save the changes to “%1”?").arg(project_->displayName()),
@@ -518,7 +524,7 @@ bool MainWindow::saveAs() {
 }
 
 bool MainWindow::saveProjectTo(const QString& path) {
-    stages_->currentKind();  // (edits are committed as they happen)
+    stages_->commitEdits();  // what is in the editor now, even if typed a moment ago
     QString error;
     if (!project_->save(path, &error)) {
         showProblem(tr("Cannot save"), error);
@@ -540,12 +546,21 @@ void MainWindow::addGeneratorsDialog() {
 
 QStringList MainWindow::addGeneratorFiles(const QStringList& files, bool report) {
     QStringList accepted, rejected;
+    QMap<QString, QString> present;  // absolute path -> source name
+    for (const SourceModel& s : project_->sources()) present.insert(QDir::cleanPath(QFileInfo(s.path).absoluteFilePath()), s.name);
     for (const QString& f : files) {
+        const QString absolute = QDir::cleanPath(QFileInfo(f).absoluteFilePath());
+        if (present.contains(absolute)) {
+            rejected << tr("%1: already in the project as “%2”").arg(QFileInfo(f).fileName(), present.value(absolute));
+            continue;
+        }
         const ModelFileInfo info = inspectModelFile(f);
-        if (info.usable())
+        if (info.usable()) {
             accepted << f;
-        else
+            present.insert(absolute, QFileInfo(f).fileName());
+        } else {
             rejected << info.error;
+        }
     }
     if (!accepted.isEmpty()) {
         project_->addSources(accepted);
@@ -575,6 +590,11 @@ int MainWindow::openRunDirectory(const QString& dir) {
         return -1;
     }
     pointSampler_->sampleRun(id);
+    // The project remembers opened runs (reopening the project shows them again).
+    if (const RunData* r = runs_->run(id)) {
+        const QString runDir = QFileInfo(r->dir).absoluteFilePath();
+        project_->addRun({r->kind, runDir, r->label, recordedRunStatus(runDir), QFileInfo(runDir + "/config.json").lastModified()});
+    }
     message(tr("Opened run %1: %2 metric values, %3 grids%4")
                 .arg(QFileInfo(dir).fileName())
                 .arg(contents.metricRows)
@@ -754,7 +774,11 @@ bool MainWindow::startStage(const QString& kind, QJsonObject config, const QStri
     const QString runDir = resume ? resumeDir : !typedDir.isEmpty() ? QFileInfo(typedDir).absoluteFilePath() : newRunDirectory(kind, *project_);
     config["kind"] = kind;
     config["run_dir"] = runDir;
-    config["resume"] = resume;
+    // Only a resumed run says so: one-shot jobs (evaluate, average, …) have no checkpoint to resume from.
+    if (resume)
+        config["resume"] = true;
+    else
+        config.remove("resume");
     coalesce::Json json;
     try {
         json = coalesce::Json::parse(QJsonDocument(config).toJson(QJsonDocument::Compact).toStdString());
@@ -843,6 +867,36 @@ void MainWindow::onJobFinished(const JobOutcome& outcome) {
     activeRunId_ = -1;
     updateRunActions();
     Q_EMIT jobFinished(outcome);
+}
+
+void MainWindow::estimateRadii(const QString& space) {
+    QStringList ids, files;
+    for (const SourceModel& s : project_->sources())
+        if (s.enabled) {
+            ids << s.id;
+            files << s.path;
+        }
+    const LocalDataSettings local = project_->localData();
+    if (files.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("add generators (and enable them) first"));
+    if (local.spec.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("choose the local data first (Local data dock)"));
+    sourcesPanel_->setEstimatingRadii(true);
+    message(tr("Estimating η of %n generator(s) from %1 local samples…", nullptr, int(files.size())).arg(local.count));
+    auto* watcher = new QFutureWatcher<RadiusEstimation>(this);
+    connect(watcher, &QFutureWatcher<RadiusEstimation>::finished, this, [this, watcher, ids] {
+        const RadiusEstimation e = watcher->result();
+        watcher->deleteLater();
+        sourcesPanel_->setEstimatingRadii(false);
+        Q_EMIT radiiEstimated(e.error);
+        if (!e.error.isEmpty()) return showProblem(tr("Cannot estimate η"), e.error);
+        QMap<QString, double> radii;
+        for (int k = 0; k < ids.size() && k < e.eta.size(); ++k)
+            if (project_->source(ids[k])) radii.insert(ids[k], e.eta[k]);
+        project_->setRadii(radii, tr("η from local data"));
+        for (const QString& line : e.log) message(line);
+    });
+    watcher->setFuture(QtConcurrent::run([files, local, space] {
+        return estimateRadiiFromLocalData(files, local.spec, local.count, local.seed, space);
+    }));
 }
 
 void MainWindow::requestLocalPreview(const QString& spec, int count, qint64 seed) {

@@ -81,6 +81,7 @@ public:
 
 Q_SIGNALS:
     void jobFinished(const JobOutcome& outcome);
+    void radiiEstimated(const QString& error);  // "η from local data" finished ("" = the radii were set)
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -115,6 +116,7 @@ private:
     void onJobProgress(const JobProgress& progress);
     void onJobFinished(const JobOutcome& outcome);
     void requestLocalPreview(const QString& spec, int count, qint64 seed);
+    void estimateRadii(const QString& space);  // "η from local data" (Sources dock), off the GUI thread
     void showProblem(const QString& title, const QString& text);
     void message(const QString& text, int level = 1);
     QString lastDirectory(const QString& key) const;

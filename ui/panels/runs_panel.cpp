@@ -48,7 +48,10 @@ RunsPanel::RunsPanel(RunStore* store, QWidget* parent) : QWidget(parent), store_
     connect(remove, &QPushButton::clicked, this, [this] {
         const int id = selectedRun();
         const RunData* r = store_->run(id);
-        if (r && r->status != "running" && r->status != "paused") store_->removeRun(id);
+        if (!r || r->status == "running" || r->status == "paused") return;
+        const QString dir = r->dir;
+        store_->removeRun(id);
+        if (!dir.isEmpty()) Q_EMIT runRemovedByUser(dir);
     });
     connect(tree_, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem* item, int column) {
         if (updating_ || column != 0) return;

@@ -17,6 +17,7 @@ public:
 Q_SIGNALS:
     void openRunRequested();              // "Open run directory…"
     void showSamplesRequested(int runId);
+    void runRemovedByUser(const QString& dir);  // "Remove": the project forgets the run too
 
 private:
     void onRunAdded(int id);

@@ -4,6 +4,7 @@
 
 #include <QButtonGroup>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDateTime>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
@@ -11,6 +12,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QProgressBar>
 #include <QPushButton>
@@ -39,8 +41,10 @@ SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* paren
 
     enabled_ = new QCheckBox(this);
     enabled_->setToolTip(tr("Include this generator in the barycenter"));
-    name_ = new QLabel(this);
-    name_->setTextFormat(Qt::PlainText);
+    name_ = new QLineEdit(this);
+    name_->setObjectName("sourceName");
+    name_->setFrame(false);
+    name_->setStyleSheet(QStringLiteral("QLineEdit { background: transparent; }"));
     QFont bold = name_->font();
     bold.setBold(true);
     name_->setFont(bold);
@@ -103,6 +107,12 @@ SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* paren
         project_->setRadius(id_, radius_slider::fromPosition(position), slider_->isSliderDown() ? dragKey_ : 0);
     });
     connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double value) { project_->setRadius(id_, value); });
+    connect(name_, &QLineEdit::editingFinished, this, [this] {
+        const SourceModel* s = project_->source(id_);
+        if (!s) return;
+        project_->renameSource(id_, name_->text());  // refused when empty or another source's name
+        if (const SourceModel* now = project_->source(id_)) name_->setText(now->name);
+    });
     connect(enabled_, &QCheckBox::toggled, this, [this](bool on) { project_->setSourceEnabled(id_, on); });
     connect(remove_, &QToolButton::clicked, this, [this] {
         // Deferred: removing destroys this card.
@@ -114,8 +124,8 @@ SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* paren
 void SourceCard::refresh() {
     const SourceModel* s = project_->source(id_);
     if (!s) return;
-    name_->setText(s->name);
-    name_->setToolTip(s->path);
+    if (!name_->hasFocus()) name_->setText(s->name);
+    name_->setToolTip(tr("%1\nClick to rename").arg(s->path));
     const QSignalBlocker b1(slider_), b2(spin_), b3(enabled_);
     if (!slider_->isSliderDown()) slider_->setValue(radius_slider::toPosition(s->radius));
     spin_->setValue(s->radius);
@@ -136,8 +146,10 @@ void SourceCard::setInfo(const ModelFileInfo& info) {
     QString text = info.architecture;
     if (info.meta.contains("step")) text += tr(" · step %1").arg(info.meta.value("step").toVariant().toLongLong());
     if (info.fileSize > 0) text += QStringLiteral(" · %1 KiB").arg(info.fileSize / 1024);
-    arch_->setText(text.isEmpty() ? QFileInfo(name_->toolTip()).fileName() : text);
-    arch_->setToolTip(name_->toolTip());
+    const SourceModel* source = project_->source(id_);
+    const QString path = source ? source->path : QString();
+    arch_->setText(text.isEmpty() ? QFileInfo(path).fileName() : text);
+    arch_->setToolTip(path);
 }
 
 void SourceCard::setWarning(const QString& text) {
@@ -192,6 +204,20 @@ SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent),
     modeHint_->setWordWrap(true);
     modeHint_->setForegroundRole(QPalette::PlaceholderText);
     modesLayout->addWidget(modeHint_, 2, 0, 1, 4);
+    estimate_ = new QPushButton(tr("η from local data"), modes);
+    estimate_->setObjectName("estimateRadii");
+    estimate_->setToolTip(tr("Set each radius η_k to the exact W1 distance between the n local samples and samples of "
+                             "generator k, in the feature space behind FID (bootstrap uncertainty in the log). "
+                             "The nearer a generator is to your data, the more it is trusted."));
+    auto* space = new QComboBox(modes);
+    space->setObjectName("estimateSpace");
+    space->addItem(tr("features"), "features");
+    space->addItem(tr("pixels"), "pixels");
+    space->setToolTip(tr("Where distances are measured: the classifier features behind FID/KID, or raw pixels"));
+    modesLayout->addWidget(new QLabel(tr("Radii"), modes), 3, 0);
+    modesLayout->addWidget(estimate_, 3, 1);
+    modesLayout->addWidget(space, 3, 2);
+    connect(estimate_, &QPushButton::clicked, this, [this, space] { Q_EMIT estimateRadiiRequested(space->currentData().toString()); });
     outer->addWidget(modes);
     connect(fixed_, &QRadioButton::toggled, this, [this](bool on) {
         if (on) project_->setWeightMode(WeightMode::Fixed);
@@ -270,6 +296,11 @@ SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent),
     connect(project_, &Project::reset, this, &SourcesPanel::refreshModes);
     rebuildCards();
     refreshModes();
+}
+
+void SourcesPanel::setEstimatingRadii(bool running) {
+    estimate_->setEnabled(!running);
+    estimate_->setText(running ? tr("Estimating η…") : tr("η from local data"));
 }
 
 SourceCard* SourcesPanel::card(const QString& sourceId) const { return cards_.value(sourceId); }

@@ -17,6 +17,7 @@ class QDoubleSpinBox;
 class QProgressBar;
 class QSlider;
 class QLabel;
+class QLineEdit;
 class QListWidget;
 class QPushButton;
 class QRadioButton;
@@ -36,8 +37,14 @@ public:
     // Cached header inspection of a source file (re-read when the file changes on disk).
     ModelFileInfo info(const QString& path) const;
 
+    // While an estimate runs, the button is disabled and says so.
+    void setEstimatingRadii(bool running);
+
 Q_SIGNALS:
     void addRequested();
+    // "η from local data": estimate every enabled source's radius from the project's local samples in
+    // `space` ("features" or "pixels"); the window runs it (engine) and sets the radii (one undo step).
+    void estimateRadiiRequested(const QString& space);
 
 private:
     void rebuildCards();
@@ -57,6 +64,7 @@ private:
     QListWidget* order_ = nullptr;
     QLabel* orderHint_ = nullptr;
     QLabel* modeHint_ = nullptr;
+    QPushButton* estimate_ = nullptr;
     QHash<QString, SourceCard*> cards_;
     mutable QHash<QString, QPair<qint64, ModelFileInfo>> infoCache_;  // path -> (mtime, info)
 };
@@ -80,7 +88,7 @@ private:
     Project* project_;
     QString id_;
     QCheckBox* enabled_;
-    QLabel* name_;
+    QLineEdit* name_;  // editable: Enter or leaving the field renames (one undo step)
     QLabel* arch_;
     QLabel* lambda_;
     QProgressBar* lambdaBar_;

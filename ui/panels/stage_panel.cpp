@@ -8,6 +8,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalBlocker>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include "project/project.h"
@@ -67,7 +68,14 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
         showKind(currentKind());
         Q_EMIT kindChanged(currentKind());
     });
-    connect(editor_, &QPlainTextEdit::textChanged, this, &StagePanel::validate);
+    commitTimer_ = new QTimer(this);
+    commitTimer_->setSingleShot(true);
+    commitTimer_->setInterval(400);
+    connect(commitTimer_, &QTimer::timeout, this, &StagePanel::commitEdits);
+    connect(editor_, &QPlainTextEdit::textChanged, this, [this] {
+        validate();
+        if (!settingText_) commitTimer_->start();  // typed, not shown from the project
+    });
     connect(defaults_, &QPushButton::clicked, this, [this] {
         project_->setStageConfig(currentKind(), {});
         showKind(currentKind());
@@ -188,6 +196,7 @@ void StagePanel::refreshDerived() {
 }
 
 void StagePanel::commitEdits() {
+    commitTimer_->stop();
     if (shownKind_.isEmpty()) return;
     QJsonObject config;
     QString error;

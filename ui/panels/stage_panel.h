@@ -12,6 +12,7 @@ class QLabel;
 class QListWidget;
 class QPlainTextEdit;
 class QPushButton;
+class QTimer;
 
 class StagePanel : public QWidget {
     Q_OBJECT
@@ -28,6 +29,9 @@ public:
     void setConfigText(const QString& json);  // tests / scripted runs
     void setRunning(bool running, bool paused);
     void setResumeDirectory(const QString& dir);  // a resumable run of the current kind ("" = none)
+    // Stores the editor's valid config in the project now (also done shortly after each edit, on
+    // switching stage and before a start): saving the project must never miss what was typed.
+    void commitEdits();
 
     QPushButton* startButton() const { return start_; }
     QPushButton* pauseButton() const { return pause_; }
@@ -44,7 +48,6 @@ private:
     void rebuildList();
     void showKind(const QString& kind);
     void refreshDerived();
-    void commitEdits();
     void validate();
 
     Project* project_;
@@ -58,6 +61,7 @@ private:
     QPushButton* cancel_;
     QPushButton* resume_;
     QPushButton* defaults_;
+    QTimer* commitTimer_;  // commits typed edits once typing pauses
     QString shownKind_;
     QString resumeDir_;
     bool running_ = false;

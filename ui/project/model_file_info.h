@@ -1,8 +1,7 @@
-// What a generator file is, read without loading any weights (and without torch): the native
-// ".coalesce" format is safetensors-laid-out (io/checkpoint.h), so its JSON header carries the
-// architecture and metadata. Used for the source cards, drag-and-drop validation and the
-// "mismatched architectures" check before a barycenter run. Packed ternary generators (".ctern",
-// engine quant/packed_generator.h) carry the same information in their own JSON header.
+// What a generator file is, for the source cards, drag-and-drop validation and the "mismatched
+// architectures" check before a barycenter run. Read by the engine's own loader
+// (io/model_file_description.h, the same code as `coalesce-cli info`): every format the CLI reads is
+// accepted, and a file is checked in full (checksum, truncation, shapes) when it is added, not at Start.
 #pragma once
 #include <QJsonObject>
 #include <QString>

@@ -133,13 +133,41 @@ QStringList Project::mergeOrder() const {
 
 // ---------------------------------------------------------------- edits through the undo stack
 
+QString defaultSourceName(const QString& path) {
+    const QFileInfo file(path);
+    QString name = file.completeBaseName();
+    QDir folder = file.dir();
+    // A checkpoint inside a run: "<run> step_000400".
+    if (folder.dirName() == QLatin1String("checkpoints") && folder.cdUp()) name = folder.dirName() + QLatin1Char(' ') + name;
+    // File names that every run writes say nothing: the run folder does.
+    static const QStringList generic = {"generator", "latest", "model", "g", "netg", "checkpoint", "final"};
+    if (generic.contains(name.toLower()) && !folder.dirName().isEmpty()) name = folder.dirName();
+    // The classes the run was trained on, when its config.json says and the name does not.
+    QFile config(folder.filePath(QStringLiteral("config.json")));
+    if (config.open(QIODevice::ReadOnly)) {
+        const QString data = QJsonDocument::fromJson(config.readAll()).object().value("data").toString();
+        const QStringList parts = data.split(QLatin1Char(':'));
+        const QString classes = parts.size() >= 3 && !data.startsWith(QLatin1String("folder:")) && !data.startsWith(QLatin1String("idx:"))
+                                    ? parts.last() : QString();
+        if (!classes.isEmpty() && !name.contains(QString(classes).remove(QLatin1Char(','))) && !name.contains(classes))
+            name += QStringLiteral(" (classes %1)").arg(classes);
+    }
+    return name;
+}
+
 void Project::addSources(const QStringList& paths) {
     QVector<SourceModel> added;
+    QStringList taken;
+    for (const SourceModel& s : sources_) taken << s.name;
     for (const QString& p : paths) {
         SourceModel s;
         s.id = newSourceId();
         s.path = QDir::cleanPath(QFileInfo(p).absoluteFilePath());
-        s.name = QFileInfo(p).completeBaseName();
+        // Unique: names label curves and undo steps, and the experiment refuses a name used twice.
+        const QString base = defaultSourceName(s.path);
+        s.name = base;
+        for (int i = 2; taken.contains(s.name); ++i) s.name = QStringLiteral("%1 (%2)").arg(base).arg(i);
+        taken << s.name;
         s.radius = 1.0;
         added << s;
     }
@@ -158,6 +186,12 @@ void Project::setRadius(const QString& id, double radius, int mergeKey) {
     undo_->push(new SetRadiusCommand(this, id, radius, mergeKey));
 }
 
+void Project::setRadii(const QMap<QString, double>& radii, const QString& label) {
+    undo_->beginMacro(label);
+    for (auto it = radii.cbegin(); it != radii.cend(); ++it) setRadius(it.key(), it.value());
+    undo_->endMacro();
+}
+
 void Project::setSourceEnabled(const QString& id, bool enabled) {
     const SourceModel* s = source(id);
     if (!s || s->enabled == enabled) return;
@@ -167,7 +201,9 @@ void Project::setSourceEnabled(const QString& id, bool enabled) {
 
 void Project::renameSource(const QString& id, const QString& name) {
     const SourceModel* s = source(id);
-    if (!s || s->name == name || name.trimmed().isEmpty()) return;
+    if (!s || s->name == name.trimmed() || name.trimmed().isEmpty()) return;
+    for (const SourceModel& other : sources_)
+        if (other.id != id && other.name == name.trimmed()) return;  // names stay unique
     undo_->push(new SetValueCommand<QString>(tr("Rename %1").arg(s->name), s->name, name.trimmed(),
                                              [this, id](const QString& v) { applyName(id, v); }));
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <QDateTime>
 #include <QJsonObject>
+#include <QMap>
 #include <QObject>
 #include <QStringList>
 #include <QVector>
@@ -79,6 +80,8 @@ public:
     void removeSource(const QString& id);
     // mergeKey != 0: consecutive calls with the same key (one slider drag) merge into one undo step.
     void setRadius(const QString& id, double radius, int mergeKey = 0);
+    // Several radii at once (e.g. estimated from the local data): one undo step named `label`.
+    void setRadii(const QMap<QString, double>& radii, const QString& label);
     void setSourceEnabled(const QString& id, bool enabled);
     void renameSource(const QString& id, const QString& name);
     void setWeightMode(WeightMode mode);
@@ -141,6 +144,10 @@ private:
     bool resultsDirty_ = false;
     int nextSourceNumber_ = 1;
 };
+
+// A source's name when it is added: the file's base name, or its run folder's for the generic names
+// runs write ("generator", "latest"), plus the classes its run trained on when config.json says.
+QString defaultSourceName(const QString& path);
 
 QString weightModeName(WeightMode mode);   // "fixed", "constrained" (as in the file)
 QString combineModeName(CombineMode mode); // "joint", "recursive"

@@ -84,6 +84,8 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
         if (!project.localData().spec.isEmpty()) c["evaluation"] = defaultEvaluation(project);
         c["runtime"] = runtime;
     } else if (kind == "evaluate") {
+        // Scored like the experiment and the ternarize stage: on the held-out split of the local data.
+        if (!project.localData().spec.isEmpty()) c["protocol"] = defaultEvaluation(project);
         c["runtime"] = runtime;
     }
     return c;
@@ -135,6 +137,10 @@ QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
             const QString bary = latestGenerator(project, {"barycenter"});
             if (!bary.isEmpty()) d["barycenter"] = bary;
         }
+    } else if (kind == "average") {
+        QJsonArray files;  // the enabled sources, as the experiment's model-average baseline takes them
+        for (const QJsonValue& source : enabledSources(project)) files.append(source.toObject().value("generator"));
+        d["generators"] = files;
     } else if (kind == "ternarize" || kind == "evaluate") {
         const QString g = latestGenerator(project, {"adapt", "barycenter", "pretrain"});
         if (!g.isEmpty()) d["generator"] = g;

@@ -14,6 +14,14 @@ bool isRunDirectory(const QString& dir) {
     return QFileInfo(dir).isDir() && (d.exists("config.json") || d.exists("metrics.csv"));
 }
 
+QString recordedRunStatus(const QString& dir) {
+    QFile file(dir + "/summary.json");
+    if (!file.open(QIODevice::ReadOnly)) return QStringLiteral("unfinished");
+    const QJsonObject summary = QJsonDocument::fromJson(file.readAll()).object();
+    // Training jobs record {"status": ...}; one-shot jobs write their result only when they finish.
+    return summary.value("status").toString(QStringLiteral("finished"));
+}
+
 int loadRunDirectory(const QString& dir, RunStore& store, RunDirectoryContents* contents, QString* error) {
     RunDirectoryContents c;
     const QDir d(dir);

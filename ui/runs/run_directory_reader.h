@@ -17,5 +17,8 @@ struct RunDirectoryContents {
 
 // True if `dir` looks like a run directory (has config.json or metrics.csv).
 bool isRunDirectory(const QString& dir);
+// What the run's summary.json says it ended as: "finished", "failed", "cancelled", or "unfinished"
+// (no summary yet: running elsewhere, or killed).
+QString recordedRunStatus(const QString& dir);
 // Loads into a new run of `store`; returns its id, or -1 with *error set.
 int loadRunDirectory(const QString& dir, RunStore& store, RunDirectoryContents* contents, QString* error);

@@ -1,0 +1,46 @@
+#include "app/radius_estimator.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "io/model_files.h"
+#include "train/radius_estimation.h"
+
+namespace {
+struct LogCollector : coalesce::JobObserver {
+    QStringList lines;
+    void onLog(coalesce::LogLevel, const std::string& message) override { lines << QString::fromStdString(message); }
+};
+}  // namespace
+
+RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QString& localSpec, int count,
+                                            qint64 seed, const QString& space) {
+    RadiusEstimation out;
+    try {
+        std::vector<coalesce::Generator> generators;
+        std::vector<std::string> names;
+        for (const QString& f : generatorFiles) {
+            generators.push_back(coalesce::loadGenerator(f.toStdString()));
+            names.push_back(f.toStdString());
+        }
+        coalesce::RadiusEstimationOptions options;
+        options.data = localSpec.toStdString();
+        options.k = count;
+        options.kSeed = static_cast<uint64_t>(std::max<qint64>(seed, 0));
+        options.space = space.toStdString();
+        LogCollector log;
+        coalesce::CancelToken cancel;
+        const auto estimates = coalesce::estimateRadiiForSources(generators, names, options, log, cancel);
+        for (const auto& e : estimates) {
+            out.eta << e.eta;
+            out.stddev << e.stddev;
+            out.low << e.low;
+            out.high << e.high;
+        }
+        out.log = log.lines;
+    } catch (const std::exception& e) {
+        const std::string m = e.what();
+        out.error = QString::fromStdString(m.substr(0, m.find('\n')));
+    }
+    return out;
+}
