@@ -28,6 +28,11 @@ public:
     static bool isFinished(const std::string& dir);
 
     const std::string& path() const { return dir_; }
+    // config.json as it stands (on resume: the recorded one, with what earlier parts added).
+    Json config() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return config_;
+    }
     std::string checkpointPath(std::int64_t step) const;   // checkpoints/step_XXXXXX.coalesce
     std::string latestCheckpointPath() const;              // checkpoints/latest.coalesce
     bool hasLatestCheckpoint() const;
@@ -42,7 +47,7 @@ public:
 private:
     std::string dir_;
     Json config_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::ofstream metrics_;
     std::ofstream log_;
 };

@@ -27,7 +27,7 @@ RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
 std::set<std::string> resumableChanges() {
     return {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "runtime", "run_dir", "resume",
             "name", "notes", "provenance", "resumed", "recorded", "eval_every", "evaluation_recorded",
-            "evaluation_cache_dir"};
+            "evaluation_cache_dir", "elapsed_seconds", "radii_estimated"};
 }
 
 namespace {
@@ -43,6 +43,15 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const std:
     std::unique_ptr<RunDirectory> dir;
     ObserverFanout observer;
     observer.add(&callerObserver);
+    const auto started = std::chrono::steady_clock::now();
+    // Wall time over every part of a run: a resumed run adds this part to what config.json recorded for
+    // the earlier parts ("elapsed_seconds"), so a report shows the whole run, not its last part.
+    double earlierSeconds = 0;
+    auto totalSeconds = [&] {
+        const double part = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        if (dir) dir->recordConfig("elapsed_seconds", earlierSeconds + part);
+        return earlierSeconds + part;
+    };
     auto fail = [&](JobResult::Status status, const std::string& message) {
         result.status = status;
         result.message = message;
@@ -50,24 +59,24 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const std:
         result.summary = {{"status", toString(status)}, {"message", message}};
         if (dir) {
             try {
+                result.summary["wall_seconds"] = totalSeconds();
                 dir->writeSummary(result.summary);
             } catch (...) {
             }
         }
     };
-    const auto started = std::chrono::steady_clock::now();
     try {
         const int threads = configureThreads(runtime.threads);
         const torch::Device device = resolveDevice(runtime.device);
         dir = std::make_unique<RunDirectory>(runDir, config, resume);
+        if (resume) earlierSeconds = dir->config().value("elapsed_seconds", 0.0);
         observer.add(dir.get());
         dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads}});
         observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device));
         TrainingRun run{config, *dir, observer, cancel, device, resume};
         Json summary = body(run);
         summary["status"] = "finished";
-        summary["wall_seconds"] =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        summary["wall_seconds"] = totalSeconds();
         dir->writeSummary(summary);
         result.summary = summary;
         result.message = summary.value("message", kind + " finished");

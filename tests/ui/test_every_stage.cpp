@@ -12,6 +12,7 @@
 #include "app/main_window.h"
 #include "bridge/job_event.h"
 #include "bridge/job_runner.h"
+#include "panels/local_data_panel.h"
 #include "panels/sources_panel.h"
 #include "panels/stage_panel.h"
 #include "project/project.h"
@@ -102,6 +103,26 @@ private Q_SLOTS:
             w.project()->undoStack()->undo();
             for (const SourceModel& s : w.project()->sources()) QCOMPARE(s.radius, 1.0);
             w.project()->undoStack()->redo();
+        }
+
+        // Config errors are found before a run exists, with what to do next; none leaves a failed run.
+        {
+            QString error;
+            QJsonObject bad = effectiveStageConfig("barycenter", *w.project());
+            bad["iterations"] = -5;
+            QVERIFY(!w.startStage("barycenter", bad, QString(), &error));
+            QVERIFY2(error.contains("iterations"), qPrintable(error));
+            bad = effectiveStageConfig("barycenter", *w.project());
+            bad["iteration"] = 5;
+            QVERIFY(!w.startStage("barycenter", bad, QString(), &error));
+            QVERIFY2(error.contains("iteration") && error.contains("misspelt"), qPrintable(error));
+            QVERIFY(!w.startStage("adapt", effectiveStageConfig("adapt", *w.project()), QString(), &error));
+            QVERIFY2(error.contains("Run the Barycenter stage first"), qPrintable(error));
+            QVERIFY(w.project()->runs().isEmpty());
+            QDir().mkpath(dir + "/empty/class0");
+            QVERIFY2(LocalDataPanel::checkSpec("folder:" + dir + "/empty").contains("no image files"),
+                     qPrintable(LocalDataPanel::checkSpec("folder:" + dir + "/empty")));
+            QVERIFY(LocalDataPanel::checkSpec("folder:" + imageFolder).isEmpty());
         }
 
         StagePanel* stages = w.stagePanel();

@@ -10,6 +10,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QMap>
@@ -98,6 +99,9 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     connect(runner_, &JobRunner::finished, this, &MainWindow::onJobFinished);
     connect(runner_, &JobRunner::pausedChanged, this, [this](bool paused) {
         if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, paused ? "paused" : "running");
+        // While paused nothing counts down: say "Paused", not an ETA that is no longer true.
+        jobLabel_->setText(paused ? tr("Paused %1").arg(activeKind_) : tr("Running %1").arg(activeKind_));
+        if (paused) etaLabel_->setText(tr("paused — Continue (F6) or Cancel"));
         updateRunActions();
     });
 
@@ -155,7 +159,10 @@ void MainWindow::createDocks() {
             [this](const QString& kind, const QJsonObject& config, const QString& dir) { startStage(kind, config, dir); });
     connect(stages_, &StagePanel::pauseRequested, runner_, &JobRunner::setPaused);
     connect(stages_, &StagePanel::cancelRequested, runner_, &JobRunner::cancel);
-    connect(stages_, &StagePanel::kindChanged, this, [this](const QString& kind) { stages_->setResumeDirectory(resumable_.value(kind)); });
+    connect(stages_, &StagePanel::kindChanged, this, [this](const QString& kind) {
+        stages_->setResumeDirectory(resumable_.value(kind));
+        updateRunActions();
+    });
     connect(runsPanel_, &RunsPanel::openRunRequested, this, &MainWindow::openRunDialog);
     connect(runsPanel_, &RunsPanel::runRemovedByUser, project_, &Project::removeRun);
     connect(sourcesPanel_, &SourcesPanel::estimateRadiiRequested, this, &MainWindow::estimateRadii);
@@ -219,6 +226,14 @@ void MainWindow::createActions() {
                          [this](bool on) { runner_->setPaused(on); });
     pause->setCheckable(true);
     add("cancel", tr("&Cancel"), "stop", QKeySequence(Qt::SHIFT | Qt::Key_F5), tr("Stop the running job"), [this] { runner_->cancel(); });
+    add("resume", tr("&Resume Stopped Run"), "start", QKeySequence(Qt::CTRL | Qt::Key_F5),
+        tr("Continue the last cancelled or failed run of the selected stage from its checkpoint"), [this] {
+            const QString dir = resumable_.value(stages_->currentKind());
+            QJsonObject config;
+            QString error;
+            if (dir.isEmpty() || !stages_->currentConfig(&config, &error)) return;
+            startStage(stages_->currentKind(), config, dir);
+        });
     add("curvesView", tr("&Curves"), "curves", QKeySequence(Qt::CTRL | Qt::Key_1), tr("Live metric curves"), [this] { showView(View::Curves); });
     add("samplesView", tr("&Samples"), "samples", QKeySequence(Qt::CTRL | Qt::Key_2), tr("Sample grids"), [this] { showView(View::Samples); });
     add("compareView", tr("C&ompare"), "compare", QKeySequence(Qt::CTRL | Qt::Key_3), tr("Two grids side by side"), [this] { showView(View::Compare); });
@@ -278,6 +293,7 @@ void MainWindow::createMenus() {
     run->addAction(actions_["start"]);
     run->addAction(actions_["pause"]);
     run->addAction(actions_["cancel"]);
+    run->addAction(actions_["resume"]);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(actions_["about"]);
@@ -338,6 +354,7 @@ void MainWindow::connectProject() {
                 resumable_[r.kind] = r.dir;
         }
         stages_->setResumeDirectory(resumable_.value(stages_->currentKind()));
+        updateRunActions();
     });
 }
 
@@ -414,6 +431,7 @@ void MainWindow::updateRunActions() {
     actions_["start"]->setEnabled(!running && stages_->isAvailable(stages_->currentKind()));
     actions_["pause"]->setEnabled(running);
     actions_["cancel"]->setEnabled(running);
+    actions_["resume"]->setEnabled(!running && resumable_.contains(stages_->currentKind()));
     {
         const QSignalBlocker b(actions_["pause"]);
         actions_["pause"]->setChecked(running && runner_->isPaused());
@@ -757,6 +775,17 @@ QStringList MainWindow::stageProblems(const QString& kind) const {
     return problems;
 }
 
+// What to do next when a stage lacks its input generator.
+QString MainWindow::missingInputHint(const QString& kind, const QJsonObject& config) {
+    if (kind == "adapt" && config.value("barycenter").toString().isEmpty())
+        return tr("\nRun the Barycenter stage first, or set \"barycenter\" to a generator file in the stage settings.");
+    if ((kind == "ternarize" || kind == "evaluate") && config.value("generator").toString().isEmpty())
+        return tr("\nRun Pretrain, Barycenter or Adapt first (the newest finished one is used), or set \"generator\" to a file.");
+    if (kind == "average" && config.value("generators").toArray().size() < 2)
+        return tr("\nAdd at least two generators in the Sources dock.");
+    return {};
+}
+
 bool MainWindow::startStage(const QString& kind, QJsonObject config, const QString& resumeDir, QString* error) {
     auto fail = [&](const QString& why) {
         if (error) *error = why;
@@ -782,8 +811,12 @@ bool MainWindow::startStage(const QString& kind, QJsonObject config, const QStri
     coalesce::Json json;
     try {
         json = coalesce::Json::parse(QJsonDocument(config).toJson(QJsonDocument::Compact).toStdString());
+        // The engine checks the whole config now (constructing a job reads and validates it, loads
+        // nothing): a misspelt key or a negative count is said here, and no failed run is left behind.
+        catalog_.create(json);
     } catch (const std::exception& e) {
-        return fail(QString::fromUtf8(e.what()));
+        const QString why = QString::fromUtf8(e.what()).section('\n', 0, 0);
+        return fail(why + missingInputHint(kind, config));
     }
 
     int id = resume ? runs_->findByDir(runDir) : -1;
@@ -824,6 +857,7 @@ void MainWindow::onJobEvents(const QVector<JobEvent>& events) {
 }
 
 void MainWindow::onJobProgress(const JobProgress& p) {
+    if (runner_->isPaused()) return;  // the pause label stands until the job continues
     QString eta;
     if (p.total > 0) {
         progress_->setRange(0, 1000);

@@ -116,7 +116,8 @@ private:
     void onJobProgress(const JobProgress& progress);
     void onJobFinished(const JobOutcome& outcome);
     void requestLocalPreview(const QString& spec, int count, qint64 seed);
-    void estimateRadii(const QString& space);  // "η from local data" (Sources dock), off the GUI thread
+    void estimateRadii(const QString& space);
+    static QString missingInputHint(const QString& kind, const QJsonObject& config);  // "η from local data" (Sources dock), off the GUI thread
     void showProblem(const QString& title, const QString& text);
     void message(const QString& text, int level = 1);
     QString lastDirectory(const QString& key) const;

@@ -80,6 +80,10 @@ bool JobRunner::start(const QString& title, JobFactory factory) {
         observer->close();
         job.reset();  // destroyed on the worker, so a slow destructor never blocks the GUI
         outcome->seconds = t.elapsed() / 1000.0;
+        // A resumed training run reports its whole wall time (every part), as its summary records it.
+        const auto summary = nlohmann::json::parse(outcome->summaryJson.toStdString(), nullptr, false);
+        if (summary.is_object() && summary.contains("wall_seconds") && summary["wall_seconds"].is_number())
+            outcome->seconds = std::max(outcome->seconds, summary["wall_seconds"].get<double>());
     });
     thread_->setObjectName(QStringLiteral("coalesce-job"));
     connect(thread_, &QThread::finished, this, &JobRunner::onWorkerFinished);

@@ -3,6 +3,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
+#include <QDirIterator>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -46,6 +47,11 @@ QString LocalDataPanel::checkSpec(const QString& spec) {
     if (kind == "folder") {
         const QString dir = pathPart(spec.mid(7));
         if (!QFileInfo(dir).isDir()) return QObject::tr("folder %1 does not exist").arg(dir);
+        // The engine reads PNG/JPG/BMP files in class sub-folders (data/image_folder.h); say so now
+        // rather than at Start.
+        QDirIterator images(dir, {"*.png", "*.PNG", "*.jpg", "*.JPG", "*.jpeg", "*.JPEG", "*.bmp", "*.BMP"}, QDir::Files,
+                            QDirIterator::Subdirectories);
+        if (!images.hasNext()) return QObject::tr("folder %1 holds no image files (PNG, JPG or BMP, one sub-folder per class)").arg(dir);
         return {};
     }
     if (kind == "idx") {
@@ -189,8 +195,16 @@ void LocalDataPanel::commit() {
     validate();
 }
 
-void LocalDataPanel::validate() {
+QString LocalDataPanel::problem() const {
     const QString why = checkSpec(currentSpec());
+    if (!why.isEmpty()) return why;
+    // What the engine said when it loaded exactly these samples for the preview.
+    return previewKey() == errorKey_ ? previewError_ : QString();
+}
+
+void LocalDataPanel::validate() {
+    const QString why = problem();
+    if (!why.isEmpty() && !pending_) setPreviewError(why);  // never an old preview beside a ✗
     if (why.isEmpty()) {
         status_->setStyleSheet(QString());
         status_->setText(tr("✓ %1 · n = %2, seed %3").arg(currentSpec()).arg(count_->value()).arg(seed_->value()));
@@ -202,13 +216,21 @@ void LocalDataPanel::validate() {
 
 void LocalDataPanel::setPreview(const QImage& image, const QString& caption) {
     pending_ = false;
+    previewError_.clear();
+    errorKey_.clear();
     if (isVisible() && previewKey() != shownKey_) autoPreview_.start();  // edited while it loaded
     preview_->setImage(image);
     preview_->setCaption(caption);
 }
 
 void LocalDataPanel::setPreviewError(const QString& message) {
+    const bool fromEngine = pending_;
     pending_ = false;
+    if (fromEngine) {  // the engine could not load these samples: the spec is not usable as it stands
+        previewError_ = message;
+        errorKey_ = shownKey_;
+        validate();
+    }
     preview_->setImage({});
     preview_->setCaption({});
     preview_->setPlaceholder(message);

@@ -18,7 +18,8 @@ public:
     explicit LocalDataPanel(Project* project, QWidget* parent = nullptr);
     // Checks the spec without loading anything: "" if it looks usable, else a user-facing reason.
     static QString checkSpec(const QString& spec);
-    QString problem() const { return checkSpec(currentSpec()); }
+    // checkSpec, or the engine's error from loading exactly these samples for the preview.
+    QString problem() const;
     QString currentSpec() const;
     void setPreview(const QImage& image, const QString& caption);
     void setPreviewError(const QString& message);
@@ -51,4 +52,5 @@ private:
     QTimer autoPreview_;
     QString shownKey_;  // spec|n|seed of the preview shown or loading
     bool pending_ = false;
+    QString previewError_, errorKey_;  // the engine's error for the samples of key errorKey_
 };

@@ -75,7 +75,10 @@ SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* paren
                        "Smaller radius = more trust = larger weight."));
     slider_ = new QSlider(Qt::Horizontal, this);
     slider_->setRange(0, radius_slider::kSteps);
-    slider_->setToolTip(eta->toolTip());
+    slider_->setTickPosition(QSlider::TicksBelow);
+    slider_->setTickInterval(radius_slider::kSteps / radius_slider::kDecades);
+    slider_->setPageStep(radius_slider::kSteps / (2 * radius_slider::kDecades));  // a click on the groove: ×√10
+    slider_->setToolTip(eta->toolTip() + tr("\nSlider: 0.01 to 100 (one tick per factor 10); type any value from 0.001 to 1000 in the box."));
     spin_ = new QDoubleSpinBox(this);
     spin_->setDecimals(3);
     spin_->setRange(1e-3, 1e3);
@@ -86,18 +89,32 @@ SourceCard::SourceCard(Project* project, const QString& sourceId, QWidget* paren
     radiusRow->addWidget(slider_, 1);
     radiusRow->addWidget(spin_);
     grid->addLayout(radiusRow, 2, 1, 1, 3);
+    // Decade labels under the slider's ticks.
+    auto* scale = new QHBoxLayout;
+    scale->setContentsMargins(eta->sizeHint().width() + 6, 0, spin_->sizeHint().width() + 6, 0);
+    const QStringList decades{"0.01", "0.1", "1", "10", "100"};
+    for (int i = 0; i < decades.size(); ++i) {
+        auto* label = new QLabel(decades[i], this);
+        QFont f = label->font();
+        f.setPointSizeF(f.pointSizeF() - 1.5);
+        label->setFont(f);
+        label->setForegroundRole(QPalette::PlaceholderText);
+        if (i > 0) scale->addStretch(1);  // equal gaps: the labels sit near the ticks
+        scale->addWidget(label);
+    }
+    grid->addLayout(scale, 3, 1, 1, 3);
 
     lambdaBar_ = new QProgressBar(this);
     lambdaBar_->setRange(0, 1000);
     lambdaBar_->setTextVisible(false);
     lambdaBar_->setFixedHeight(4);
-    grid->addWidget(lambdaBar_, 3, 1, 1, 3);
+    grid->addWidget(lambdaBar_, 4, 1, 1, 3);
 
     warning_ = new QLabel(this);
     warning_->setWordWrap(true);
     warning_->setVisible(false);
     warning_->setStyleSheet(QStringLiteral("color: #d9534f;"));
-    grid->addWidget(warning_, 4, 1, 1, 3);
+    grid->addWidget(warning_, 5, 1, 1, 3);
     grid->setColumnStretch(1, 1);
 
     // A drag is one undo step: every value of one drag carries the same merge key.

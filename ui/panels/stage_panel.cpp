@@ -245,6 +245,9 @@ void StagePanel::setRunning(bool running, bool paused) {
     }
     cancel_->setEnabled(running);
     resume_->setEnabled(!running && !resumeDir_.isEmpty());
+    // Shown only when there is a stopped run to continue: a grey "Resume" beside "Continue" (a paused
+    // job) read as two ways of doing one thing.
+    resume_->setVisible(!resumeDir_.isEmpty());
 }
 
 void StagePanel::setResumeDirectory(const QString& dir) {
