@@ -73,6 +73,15 @@ JSON
   "$CLI" sample --generator "$dir/generator.coalesce" --out "$dir/final_grid.png" --n 64 --seed 7 --quiet
 }
 
+ship() {  # name: the generator and its provenance into samples/models/<name>/
+  local name=$1 dir="$OUT/$1"
+  mkdir -p "samples/models/$name"
+  # The critic alone (FreezeD starts from it): runs made before pretrain wrote it get it from the checkpoint.
+  [ -f "$dir/critic.coalesce" ] || "$CLI" export --generator "$dir/checkpoints/latest.coalesce" --format critic --out "$dir/critic.coalesce"
+  cp "$dir/generator.coalesce" "$dir/critic.coalesce" "$dir/config.json" "$dir/metrics.csv" "$dir/final_grid.png" "$dir/summary.json" \
+     "samples/models/$name/"
+}
+
 running=0
 for entry in "${SOURCES[@]}"; do
   # shellcheck disable=SC2086
@@ -89,12 +98,7 @@ while [ "$running" -gt 0 ]; do
 done
 
 if [ "$SHIP" = 1 ]; then
-  for entry in "${SOURCES[@]}"; do
-    name=${entry%% *}
-    mkdir -p "samples/models/$name"
-    cp "$OUT/$name/generator.coalesce" "$OUT/$name/config.json" "$OUT/$name/metrics.csv" \
-       "$OUT/$name/final_grid.png" "$OUT/$name/summary.json" "samples/models/$name/"
-  done
+  for entry in "${SOURCES[@]}"; do ship "${entry%% *}"; done
   mkdir -p samples/models/feature_net
   cp "${XDG_CACHE_HOME:-$HOME/.cache}"/coalesce/feature-net-*.coalesce samples/models/feature_net/
   echo "[sources] shipped to samples/models/"

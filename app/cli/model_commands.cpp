@@ -13,6 +13,7 @@
 #include "core/tensor_image.h"
 #include "imageio/image_io.h"
 #include "io/model_files.h"
+#include "train/training_job.h"
 #include "run/run_directory.h"
 
 namespace coalesce::cli {
@@ -121,18 +122,24 @@ CommandSpec exportSpec() {
             "coalesce-cli export --generator FILE --format safetensors|torchscript|state_dict --out FILE",
             {{"generator", OptionType::String, "generator file (any format `info` understands)", "", true},
              {"format", OptionType::String,
-              "safetensors (+ sidecar .json), torchscript (torch.jit.load), state_dict (torch.load)", "", true},
+              "safetensors (+ sidecar .json), torchscript (torch.jit.load), state_dict (torch.load); "
+              "critic: the critic of a training checkpoint alone (for FreezeD)", "", true},
              {"out", OptionType::String, "file to write (atomically)", "", true},
              {"arch", OptionType::String, "architecture JSON for files that do not carry one", ""}}};
 }
 
 int runExport(const ParsedArgs& a) {
+    if (a.str("format") == "critic") {
+        writeCriticFile(a.str("generator"), a.str("out"));
+        std::printf("wrote %s (the critic of %s)\n", a.str("out").c_str(), a.str("generator").c_str());
+        return 0;
+    }
     LoadedGenerator loaded = loadGeneratorFile(a.str("generator"), archHint(a));
     const std::string format = a.str("format"), out = a.str("out");
     if (format == "safetensors") exportGeneratorSafetensors(loaded.generator, out, loaded.meta);
     else if (format == "torchscript") exportGeneratorTorchScript(loaded.generator, out, loaded.meta);
     else if (format == "state_dict") exportGeneratorStateDict(loaded.generator, out);
-    else throw Error("--format: expected safetensors, torchscript or state_dict, got '" + format + "'");
+    else throw Error("--format: expected safetensors, torchscript, state_dict or critic, got '" + format + "'");
     std::printf("wrote %s (%s, %s)\n", out.c_str(), format.c_str(), loaded.generator->spec().describe().c_str());
     return 0;
 }

@@ -279,9 +279,11 @@ private:
         }
         if (!chosen) throw Error("experiment: no transfer source could be chosen");
         transferGenerator_ = chosen->generator;
-        const fs::path checkpoint = fs::path(chosen->generator).parent_path() / "checkpoints" / "latest.coalesce";
-        // FreezeD takes the source's critic from the pretrain run the generator file sits in.
-        transferCritic_ = fs::exists(checkpoint) ? checkpoint.string() : "";
+        // FreezeD takes the source's critic from the pretrain run the generator file sits in: its
+        // critic.coalesce (what shipped sources keep), else its last checkpoint.
+        const fs::path run = fs::path(chosen->generator).parent_path();
+        const fs::path critic = run / "critic.coalesce", checkpoint = run / "checkpoints" / "latest.coalesce";
+        transferCritic_ = fs::exists(critic) ? critic.string() : fs::exists(checkpoint) ? checkpoint.string() : "";
         transferChoice_ = {{"name", chosen->name}, {"generator", chosen->generator}, {"rule", plan_.transferSource}, {"scores", scores}};
         observer.onLog(LogLevel::Info, "TransferGAN/FreezeD start from source " + chosen->name);
     }

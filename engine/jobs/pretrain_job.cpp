@@ -9,7 +9,8 @@
 //  "evaluation": {protocol}, "evaluation_every": N     (optional live FID/KID/W1/...: train/protocol_evaluation.h)
 //  "run_dir": "runs/x", "resume": false, "runtime": {"threads": 0, "device": "auto"}}
 //
-// Writes the run directory (train/training_job.h) and <run_dir>/generator.coalesce. Every eval_every
+// Writes the run directory (train/training_job.h), <run_dir>/generator.coalesce and critic.coalesce (the
+// critic alone, for FreezeD and critic warm starts when the checkpoints are not kept). Every eval_every
 // steps it logs "sliced_w1/data": sliced W1 between 512 generated samples (fixed z) and 512 fixed
 // training samples, a cheap progress signal (images are compared as flat pixel vectors).
 #include <filesystem>
@@ -108,6 +109,8 @@ private:
         writeGeneratorFile(output, trainer.generator(),
                            {{"job", "pretrain"}, {"step", trainer.step()}, {"dataset", data.name},
                             {"dataset_hash", data.hash}, {"config", config_}});
+        const std::string critic = (std::filesystem::path(run.runDir.path()) / "critic.coalesce").string();
+        if (!trainer.lastCheckpointPath().empty()) writeCriticFile(trainer.lastCheckpointPath(), critic);
         Json metrics = Json::object();
         for (const auto& [name, value] : trainer.lastMetrics()) metrics[name] = value;
         return {{"message", "trained " + std::to_string(trainer.step()) + " generator iterations; generator: " + output},

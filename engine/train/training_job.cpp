@@ -112,6 +112,18 @@ void resumeTrainer(MultiCriticTrainer& trainer, const TrainingRun& run, const st
     run.observer.onLog(LogLevel::Info, "resumed from " + path + " at step " + std::to_string(trainer.step()));
 }
 
+void writeCriticFile(const std::string& checkpointPath, const std::string& path, const std::string& prefix) {
+    const Checkpoint source = loadCheckpoint(checkpointPath);
+    Checkpoint c;
+    c.arch = source.arch;
+    for (const auto& [name, tensor] : source.tensors)
+        if (name.rfind(prefix + ".", 0) == 0) c.tensors["critic0." + name.substr(prefix.size() + 1)] = tensor;
+    if (c.tensors.empty()) throw Error(checkpointPath + ": holds no critic \"" + prefix + "\"");
+    c.meta = {{"kind", "critic"}, {"from", checkpointPath}, {"step", source.meta.value("step", int64_t(0))},
+              {"job", source.meta.value("job", std::string())}};
+    saveCheckpoint(path, c);
+}
+
 void writeGeneratorFile(const std::string& path, const Generator& generator, const Json& meta) {
     Checkpoint c;
     c.arch = generator->spec();

@@ -46,5 +46,9 @@ std::set<std::string> resumableChanges();
 // A generator model file: the architecture and "generator.*" weights (no critics, no optimizer state),
 // meta {"kind": "generator", ...}. Written atomically.
 void writeGeneratorFile(const std::string& path, const Generator& generator, const Json& meta);
+// A source's critic on its own (FreezeD and critic warm starts need it; the full checkpoint, with both
+// nets' optimizer state, is ~15× larger): the "<prefix>.*" tensors of a training checkpoint, stored
+// under "critic0.*" with the architecture. Error if the checkpoint has no such critic.
+void writeCriticFile(const std::string& checkpointPath, const std::string& path, const std::string& prefix = "critic0");
 
 }  // namespace coalesce

@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "jobs/job_factory.h"
 #include "support/test_support.h"
+#include "train/training_job.h"
 
 using namespace coalesce;
 namespace fs = std::filesystem;
@@ -148,6 +149,17 @@ private Q_SLOTS:
         // The final generator equals the one in the last checkpoint.
         Checkpoint latest = loadCheckpoint(dir + "/checkpoints/latest.coalesce");
         for (const auto& [name, t] : g.tensors) QVERIFY2(torch::equal(t, latest.tensors.at(name)), name.c_str());
+        // critic.coalesce: the last checkpoint's critic alone (what FreezeD starts from), no optimizer state.
+        Checkpoint critic = loadCheckpoint(dir + "/critic.coalesce");
+        QVERIFY(hasModule(critic, "critic0") && !hasModule(critic, "generator"));
+        int criticTensors = 0;
+        for (const auto& [name, t] : latest.tensors)
+            if (name.rfind("critic0.", 0) == 0) {
+                ++criticTensors;
+                QVERIFY2(torch::equal(t, critic.tensors.at(name)), name.c_str());
+            }
+        QCOMPARE(int(critic.tensors.size()), criticTensors);
+        QVERIFY_THROWS_EXCEPTION(Error, writeCriticFile(dir + "/generator.coalesce", dir + "/nothing.coalesce"));
     }
 
     void resumeContinuesExactly() {
