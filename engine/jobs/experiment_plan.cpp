@@ -319,7 +319,14 @@ ExperimentPlan planExperiment(const Json& config) {
             list.push_back(entry);
         }
         job["sources"] = list;
-        std::string dir = m.name == "barycenter" ? joinPath(plan.runDir, "barycenter") : joinPath(joinPath(plan.runDir, "stage1"), m.name);
+        // Variants with the same stage-1 fields share one stage 1, named after the first of them.
+        std::string owner = m.name;
+        for (const auto& other : specs)
+            if (other.base == m.base && other.stage1 == m.stage1) {
+                owner = other.name;
+                break;
+            }
+        std::string dir = owner == "barycenter" ? joinPath(plan.runDir, "barycenter") : joinPath(joinPath(plan.runDir, "stage1"), owner);
         if (m.base == "sequential") {
             // The paper's T.GAN-T.GAN: G from the first source, fine-tuned on the second source's samples
             // (one critic), then on the local samples like TransferGAN.

@@ -200,8 +200,15 @@ private Q_SLOTS:
                                     {{"name", "bary_auto"}, {"method", "barycenter"},
                                      {"barycenter", {{"radii", "auto"}, {"radius_estimation", {{"space", "pixels"}}}}},
                                      {"adaptation", {{"barycenter_schedule", "cosine"}, {"critic_init", "@stage1_checkpoint"}}}}});
+        // A second variant with the same stage-1 fields shares bary_auto's stage 1.
+        c["methods"].push_back({{"name", "bary_auto_linear"}, {"method", "barycenter"}, {"barycenter", c["methods"][3]["barycenter"]},
+                                {"adaptation", {{"barycenter_schedule", "linear"}}}});
         ExperimentPlan plan = planExperiment(c);
-        QCOMPARE(plan.runs.size(), size_t(4 * 2 * 2));
+        QCOMPARE(plan.runs.size(), size_t(5 * 2 * 2));
+        for (const auto& r : plan.runs)
+            if (r.method == "bary_auto_linear")
+                QCOMPARE(r.stage1["run_dir"].get<std::string>(),
+                         "runs/x/stage1/bary_auto/n" + std::to_string(r.shots) + "_seed" + std::to_string(r.seed));
         // Stage 1: the shared barycenter, sequential's first fine-tuning, and one auto-radii barycenter per (n, seed).
         QCOMPARE(plan.stage1Jobs.size(), size_t(1 + 1 + 4));
         for (const auto& r : plan.runs) {
@@ -230,7 +237,7 @@ private Q_SLOTS:
             } else if (r.method == "barycenter") {
                 QCOMPARE(r.stage1["run_dir"].get<std::string>(), std::string("runs/x/barycenter"));
                 QVERIFY(!r.job.contains("barycenter_schedule"));
-            } else {
+            } else if (r.method != "bary_auto_linear") {
                 QVERIFY(r.stage1.is_null());
             }
         }
