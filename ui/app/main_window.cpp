@@ -165,6 +165,7 @@ void MainWindow::createDocks() {
     });
     connect(runsPanel_, &RunsPanel::openRunRequested, this, &MainWindow::openRunDialog);
     connect(runsPanel_, &RunsPanel::runRemovedByUser, project_, &Project::removeRun);
+    connect(runsPanel_, &RunsPanel::useAsSourceRequested, this, [this](const QString& file) { addGeneratorFiles({file}); });
     connect(sourcesPanel_, &SourcesPanel::estimateRadiiRequested, this, &MainWindow::estimateRadii);
     connect(runsPanel_, &RunsPanel::showSamplesRequested, this, [this](int id) {
         samples_->setFollowLatest(false);

@@ -3,6 +3,7 @@
 #include <QDesktopServices>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QFileInfo>
 #include <QMenu>
 #include <QPushButton>
 #include <QTreeWidget>
@@ -70,6 +71,10 @@ RunsPanel::RunsPanel(RunStore* store, QWidget* parent) : QWidget(parent), store_
         menu.addAction(tr("Show samples"), this, [this, id] { Q_EMIT showSamplesRequested(id); });
         if (!r->dir.isEmpty())
             menu.addAction(tr("Open folder"), this, [dir = r->dir] { QDesktopServices::openUrl(QUrl::fromLocalFile(dir)); });
+        // A finished run that made a generator (pretrain, barycenter, adapt, ...) can be coalesced in one step.
+        const QString generator = r->dir + "/generator.coalesce";
+        if (!r->dir.isEmpty() && r->status != "running" && r->status != "paused" && QFileInfo::exists(generator))
+            menu.addAction(tr("Use as source"), this, [this, generator] { Q_EMIT useAsSourceRequested(generator); });
         menu.exec(tree_->viewport()->mapToGlobal(pos));
     });
     connect(store_, &RunStore::runAdded, this, &RunsPanel::onRunAdded);

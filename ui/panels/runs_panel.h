@@ -18,6 +18,7 @@ Q_SIGNALS:
     void openRunRequested();              // "Open run directory…"
     void showSamplesRequested(int runId);
     void runRemovedByUser(const QString& dir);  // "Remove": the project forgets the run too
+    void useAsSourceRequested(const QString& generatorFile);  // a finished run's generator, as a source
 
 private:
     void onRunAdded(int id);

@@ -1,5 +1,6 @@
 #include "panels/stage_panel.h"
 
+#include <QDir>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -62,6 +63,20 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     buttons->addWidget(cancel_);
     buttons->addWidget(resume_);
     layout->addLayout(buttons);
+    runsWhere_ = new QLabel(this);
+    runsWhere_->setWordWrap(true);
+    runsWhere_->setForegroundRole(QPalette::PlaceholderText);
+    runsWhere_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(runsWhere_);
+    auto showRunsFolder = [this] {
+        const QString folder = QDir::toNativeSeparators(runsFolder(*project_));
+        runsWhere_->setText(project_->filePath().isEmpty()
+                                ? tr("Runs go to %1 until the project is saved; then to a runs/ folder beside it.").arg(folder)
+                                : tr("Runs go to %1").arg(folder));
+    };
+    connect(project_, &Project::documentChanged, this, showRunsFolder);
+    connect(project_, &Project::reset, this, showRunsFolder);
+    showRunsFolder();
 
     connect(stages_, &QListWidget::currentRowChanged, this, [this] {
         commitEdits();

@@ -56,6 +56,7 @@ private:
     QLabel* description_;
     QPlainTextEdit* editor_;
     QLabel* editorStatus_;
+    QLabel* runsWhere_;  // where this project's runs go (untitled projects too)
     QPushButton* start_;
     QPushButton* pause_;
     QPushButton* cancel_;

@@ -171,10 +171,14 @@ QJsonObject userStagePart(const QString& kind, const QJsonObject& config, const 
     return user;
 }
 
-QString newRunDirectory(const QString& kind, const Project& project) {
+QString runsFolder(const Project& project) {
     QString base = project.directory();
     if (base.isEmpty()) base = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation);
-    const QString stem = QStringLiteral("%1/runs/%2-%3").arg(base, kind, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    return base + QStringLiteral("/runs");
+}
+
+QString newRunDirectory(const QString& kind, const Project& project) {
+    const QString stem = QStringLiteral("%1/%2-%3").arg(runsFolder(project), kind, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     QString dir = stem;
     for (int i = 2; QDir(dir).exists(); ++i) dir = stem + QStringLiteral("-%1").arg(i);
     return dir;

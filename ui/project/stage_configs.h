@@ -31,4 +31,7 @@ QJsonObject effectiveStageConfig(const QString& kind, const Project& project);
 QJsonObject userStagePart(const QString& kind, const QJsonObject& config, const Project& project);
 // runs/<kind>-YYYYmmdd-HHMMSS under the project folder (or the user data folder while untitled);
 // a suffix keeps it unique.
+// Where the project's runs go: "<project folder>/runs", or the application's data folder while the
+// project is untitled.
+QString runsFolder(const Project& project);
 QString newRunDirectory(const QString& kind, const Project& project);
