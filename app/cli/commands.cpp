@@ -115,6 +115,7 @@ int runExperiment(const ParsedArgs& a) {
     }
     if (a.has("iterations")) config["adaptation"]["iterations"] = a.integer("iterations");
     if (a.flag("report-only")) config["report_only"] = true;
+    if (a.has("shard")) config["shard"] = a.str("shard");
     if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
     if (a.flag("plan")) {  // what would run, without running it
         const ExperimentPlan plan = planExperiment(config);
@@ -223,7 +224,8 @@ const std::vector<Command>& commands() {
                        {"seeds", OptionType::Int, "use seeds 1..S instead of the config's", ""},
                        {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""},
                        {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""},
-                       {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""}}),
+                       {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""},
+                       {"shard", OptionType::String, "I/N: run only runs I, I+N, ... (N processes side by side; then --report-only)", ""}}),
           true},
          runExperiment},
         {{"ternarize", "Ternarise a float generator to 2-bit weights: packed .ctern file, sizes, float-vs-ternary scores",

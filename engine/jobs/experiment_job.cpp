@@ -5,6 +5,9 @@
 //   4. every (method, n, seed) run with live evaluation under the one protocol
 //   5. optional: ternarisation of chosen adapted generators with each quantiser ("ternarization")
 //   6. <run_dir>/report/: summary.md, summary.json, plots, sample grids (report/experiment_report.h)
+// "shard": "I/N" (coalesce-cli experiment --shard I/N) runs only every N-th run, so N processes share the
+// machine (or a cluster's shared filesystem); dependencies are made once under a file lock, and a final
+// --report-only pass writes the report.
 // Re-running the same config continues: finished runs are kept (after checking that they were made
 // with the same config), unfinished ones resume from their last checkpoint. A failed method run is
 // reported as failed and the others go on; a failed source or barycenter stops the experiment.
@@ -12,6 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <torch/torch.h>
 
@@ -69,6 +77,32 @@ private:
     int64_t offset_, iterations_, total_;
 };
 
+// An exclusive flock on <experiment>/locks/<hash of the dependency's output>.lock while it is made
+// (processes of one machine; blocks until the holder is done).
+class DependencyLock {
+public:
+    DependencyLock(const std::string& experimentDir, const std::string& output) {
+        const fs::path dir = fs::path(experimentDir) / "locks";
+        fs::create_directories(dir);
+        const std::string file = (dir / (std::to_string(std::hash<std::string>{}(output)) + ".lock")).string();
+        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT, 0644);
+        if (fd_ < 0) throw Error(file + ": cannot open the lock file");
+        if (::flock(fd_, LOCK_EX) != 0) {
+            ::close(fd_);
+            throw Error(file + ": cannot lock");
+        }
+    }
+    ~DependencyLock() {
+        ::flock(fd_, LOCK_UN);
+        ::close(fd_);
+    }
+    DependencyLock(const DependencyLock&) = delete;
+    DependencyLock& operator=(const DependencyLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 // A finished run made from another config: the experiment stops (mixing configs would corrupt it).
 struct ConfigMismatch : Error {
     using Error::Error;
@@ -82,6 +116,15 @@ public:
         ConfigReader r(config_, "experiment");
         runtime_ = readRuntimeOptions(r);
         reportOnly_ = r.boolean("report_only", false);
+        const std::string shard = r.text("shard", "0/1");
+        char slash = 0;
+        std::istringstream in(shard);
+        if (!(in >> shardIndex_ >> slash >> shardCount_) || slash != '/' || !in.eof() || shardCount_ < 1 || shardIndex_ < 0 ||
+            shardIndex_ >= shardCount_)
+            throw Error("experiment: shard must be \"I/N\" with 0 <= I < N (this process runs runs I, I+N, I+2N, ...), got \"" +
+                        shard + "\"");
+        if (shardCount_ > 1 && !plan_.ternarizations.empty())
+            throw Error("experiment: ternarization needs every adapted run; run it without --shard (or after the shards, as one process)");
     }
     std::string kind() const override { return "experiment"; }
 
@@ -112,7 +155,16 @@ public:
             for (const auto& planned : plan_.runs) {
                 ++index;
                 cancel.check();
-                records.push_back(reportOnly_ ? recordOf(planned) : runMethod(planned, index, observer, cancel));
+                const bool mine = static_cast<int64_t>(index - 1) % shardCount_ == shardIndex_;
+                records.push_back(reportOnly_ || !mine ? recordOf(planned) : runMethod(planned, index, observer, cancel));
+            }
+            if (shardCount_ > 1 && !reportOnly_) {
+                // The report needs every shard's runs: written by a --report-only pass after all shards.
+                result.summary = {{"status", "finished"}, {"shard", std::to_string(shardIndex_) + "/" + std::to_string(shardCount_)}};
+                result.message = "experiment " + plan_.name + ": shard " + std::to_string(shardIndex_) + "/" +
+                                 std::to_string(shardCount_) + " done (write the report with --report-only once every shard is)";
+                observer.onLog(LogLevel::Info, result.message);
+                return result;
             }
             std::vector<TernaryRunRecord> ternary;
             for (const auto& planned : plan_.ternarizations) {
@@ -232,6 +284,10 @@ private:
 
     void runDependency(const std::string& label, const Json& job, const std::string& output, JobObserver& observer,
                        CancelToken& cancel) {
+        // Shards share dependencies (sources, stage 1, the average): one makes it while the others wait,
+        // then find it finished.
+        const DependencyLock lock(plan_.runDir, output);
+        if (job.value("kind", "") == "average" && fs::exists(output)) return;
         JobResult r = runTrainingJob(label, label, job, observer, cancel);
         if (r.status == JobResult::Status::Failed) throw Error(label + " failed: " + r.message);
         if (!fs::exists(output)) throw Error(label + ": finished but " + output + " is missing");
@@ -390,6 +446,7 @@ private:
     ExperimentPlan plan_;
     RuntimeOptions runtime_;
     bool reportOnly_ = false;  // write the report from what finished; run nothing
+    int64_t shardIndex_ = 0, shardCount_ = 1;  // this process runs the runs with index % count == index
     int64_t total_ = 0, done_ = 0;
     std::set<std::string> stage1Done_;  // stage-1 run dirs finished (or found finished) in this run
     std::string transferGenerator_, transferCritic_;

@@ -204,7 +204,7 @@ ExperimentPlan planExperiment(const Json& config) {
     ConfigReader r(config, "experiment");
     r.rejectUnknownKeys({"kind", "name", "notes", "run_dir", "resume", "arch", "sources", "source_training", "barycenter",
                          "target", "shots", "seeds", "methods", "adaptation", "evaluation", "evaluation_every",
-                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded", "report_only",
+                         "transfer_source", "freeze_critic_blocks", "runtime", "provenance", "recorded", "report_only", "shard",
                          "ternarization"});
     ExperimentPlan plan;
     plan.name = r.text("name", "experiment");

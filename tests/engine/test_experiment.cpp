@@ -6,6 +6,7 @@
 #include <QtTest/QtTest>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -362,6 +363,47 @@ private Q_SLOTS:
         result = createJob(changed)->run(again, cancel);
         QVERIFY(result.status == JobResult::Status::Failed);
         QVERIFY2(result.message.find("lr") != std::string::npos, result.message.c_str());
+    }
+    // Two shards side by side (threads here, processes in practice) share the sources and stage 1 under a
+    // file lock and split the runs; the report-only pass then sees every run finished.
+    void shardsSplitTheRunsAndShareDependencies() {
+        const std::string dir = test::scratchDir("experiment_shards");
+        Json config = toyExperiment(dir);
+        config.erase("ternarization");
+        config["methods"] = {"barycenter", "sequential", "transfer_gan", "edge_only"};
+        JobResult results[2];
+        std::vector<std::thread> shards;
+        for (int i = 0; i < 2; ++i)
+            shards.emplace_back([&, i] {
+                Json c = config;
+                c["shard"] = std::to_string(i) + "/2";
+                Recorder rec;
+                CancelToken cancel;
+                results[i] = createJob(c)->run(rec, cancel);
+            });
+        for (auto& t : shards) t.join();
+        for (const auto& r : results) QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QVERIFY(!fs::exists(fs::path(dir) / "report" / "summary.json"));  // a shard writes no report
+        // Every stage 1 and source was made once: its log says it started from step 0 exactly once.
+        for (const auto& stage1 : planExperiment(config).stage1Jobs) {
+            const std::string log = readText(fs::path(stage1["run_dir"].get<std::string>()) / "log.txt");
+            size_t starts = 0;
+            for (size_t at = log.find("from step 0"); at != std::string::npos; at = log.find("from step 0", at + 1)) ++starts;
+            QCOMPARE(starts, size_t(1));
+        }
+        Json report = config;
+        report["report_only"] = true;
+        Recorder rec;
+        CancelToken cancel;
+        JobResult merged = createJob(report)->run(rec, cancel);
+        QVERIFY2(merged.status == JobResult::Status::Finished, merged.message.c_str());
+        QCOMPARE(merged.summary["failed_runs"].get<int>(), 0);
+        QCOMPARE(merged.summary["runs"].get<int>(), 4 * 2);
+        Json bad = config;
+        bad["shard"] = "2/2";
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
+        bad["shard"] = "one";
+        QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
     }
     void cancelledExperimentSaysSo() {
         const std::string dir = test::scratchDir("experiment_cancel");
