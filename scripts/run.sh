@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "${1:-}" = "--gui" ]; then
-  exec build/app/coalesce resources/samples/fashion_fewshot.coalesce-project
+  exec build/app/coalesce resources/samples/fashion-overlapping.coalesce-project
 fi
 samples/run_sample_experiment.sh

@@ -13,6 +13,7 @@
 #include "bridge/job_event.h"
 #include "bridge/job_runner.h"
 #include "panels/local_data_panel.h"
+#include "previews/results_view.h"
 #include "panels/sources_panel.h"
 #include "panels/stage_panel.h"
 #include "project/project.h"
@@ -148,6 +149,24 @@ private Q_SLOTS:
                      qPrintable(kind + " " + statusName(outcome.status) + ": " + outcome.message));
             QVERIFY2(QFileInfo(outcome.runDir).isDir(), qPrintable(kind + ": no run directory " + outcome.runDir));
         }
+        // The Results tab lists the evaluated runs with their final metrics (evaluate and the experiment's
+        // method runs among them), and exports them.
+        QTRY_VERIFY_WITH_TIMEOUT(w.results()->table().rows.size() >= 3, 5000);
+        const ResultsTable& results = w.results()->table();
+        QVERIFY(results.metrics.contains("w1"));
+        bool evaluateRow = false, experimentRow = false;
+        for (const ResultsRow& r : results.rows) {
+            evaluateRow = evaluateRow || (r.kind == "evaluate" && !std::isnan(r.values[results.metrics.indexOf("w1")]));
+            experimentRow = experimentRow || (r.kind == "experiment" && r.run.contains("transfer_gan"));
+        }
+        QVERIFY(evaluateRow && experimentRow);
+        QString exportError;
+        QVERIFY2(w.results()->exportTo(dir + "/results.md", &exportError), qPrintable(exportError));
+        QFile md(dir + "/results.md");
+        QVERIFY(md.open(QIODevice::ReadOnly));
+        const QString markdown = QString::fromUtf8(md.readAll());
+        QVERIFY2(markdown.startsWith("| run | kind | status | step |") && markdown.contains("evaluate"), qPrintable(markdown.left(300)));
+
         // Every run is recorded in the project as finished.
         int finishedRuns = 0;
         for (const RunRecord& r : w.project()->runs()) finishedRuns += r.status == "finished";

@@ -43,6 +43,7 @@
 #include "plots/curves_panel.h"
 #include "previews/compare_preview.h"
 #include "previews/sample_preview.h"
+#include "previews/results_view.h"
 #include "previews/scatter_view.h"
 #include "project/model_file_info.h"
 #include "project/project.h"
@@ -79,10 +80,12 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     samples_ = new SamplePreview(runs_, views_);
     compare_ = new ComparePreview(runs_, views_);
     scatter_ = new ScatterView(runs_, views_);
+    results_ = new ResultsView(runs_, views_);
     views_->addTab(curves_, tr("Curves"));
     views_->addTab(samples_, tr("Samples"));
     views_->addTab(compare_, tr("Compare"));
     views_->addTab(scatter_, tr("Toy 2-D"));
+    views_->addTab(results_, tr("Results"));
     setCentralWidget(views_);
 
     createDocks();
@@ -239,6 +242,8 @@ void MainWindow::createActions() {
     add("samplesView", tr("&Samples"), "samples", QKeySequence(Qt::CTRL | Qt::Key_2), tr("Sample grids"), [this] { showView(View::Samples); });
     add("compareView", tr("C&ompare"), "compare", QKeySequence(Qt::CTRL | Qt::Key_3), tr("Two grids side by side"), [this] { showView(View::Compare); });
     add("scatterView", tr("&Toy 2-D"), "scatter", QKeySequence(Qt::CTRL | Qt::Key_4), tr("2-D toy scatter"), [this] { showView(View::Scatter); });
+    add("resultsView", tr("&Results"), "info", QKeySequence(Qt::CTRL | Qt::Key_5), tr("Every run's final metrics as a table"),
+        [this] { showView(View::Results); });
     add("resetLayout", tr("&Reset Layout"), "", QKeySequence(), tr("Put every panel back where it started"), [this] { resetLayout(); });
     add("about", tr("&About Coalesce"), "info", QKeySequence(), tr("Versions and credits"), [this] {
         auto* d = new AboutDialog(this);
@@ -282,7 +287,7 @@ void MainWindow::createMenus() {
     edit->addAction(actions_["redo"]);
 
     viewMenu_ = menuBar()->addMenu(tr("&View"));
-    for (const char* key : {"curvesView", "samplesView", "compareView", "scatterView"}) viewMenu_->addAction(actions_[key]);
+    for (const char* key : {"curvesView", "samplesView", "compareView", "scatterView", "resultsView"}) viewMenu_->addAction(actions_[key]);
     viewMenu_->addSeparator();
     for (QDockWidget* d : docks_) viewMenu_->addAction(d->toggleViewAction());
     viewMenu_->addSeparator();

@@ -28,6 +28,7 @@ class QTabWidget;
 class RunStore;
 class RunsPanel;
 class SamplePreview;
+class ResultsView;
 class ScatterView;
 class SourcesPanel;
 class StagePanel;
@@ -35,7 +36,7 @@ class StagePanel;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum class View { Curves = 0, Samples, Compare, Scatter };
+    enum class View { Curves = 0, Samples, Compare, Scatter, Results };
 
     // settings: where window state, theme and recent files live (tests pass a scratch file).
     explicit MainWindow(JobCatalog catalog = JobCatalog::engine(), QSettings* settings = nullptr, QWidget* parent = nullptr);
@@ -48,6 +49,7 @@ public:
     SamplePreview* samples() const { return samples_; }
     ComparePreview* compare() const { return compare_; }
     ScatterView* scatter() const { return scatter_; }
+    ResultsView* results() const { return results_; }
     SourcesPanel* sourcesPanel() const { return sourcesPanel_; }
     LocalDataPanel* localDataPanel() const { return localData_; }
     StagePanel* stagePanel() const { return stages_; }
@@ -136,6 +138,7 @@ private:
     SamplePreview* samples_ = nullptr;
     ComparePreview* compare_ = nullptr;
     ScatterView* scatter_ = nullptr;
+    ResultsView* results_ = nullptr;
     SourcesPanel* sourcesPanel_ = nullptr;
     LocalDataPanel* localData_ = nullptr;
     StagePanel* stages_ = nullptr;

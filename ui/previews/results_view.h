@@ -1,0 +1,28 @@
+// The "Results" tab: every run's final evaluation metrics as one sortable table (runs/results_table.h),
+// refreshed as runs report, exportable as CSV or Markdown.
+#pragma once
+#include <QTimer>
+#include <QWidget>
+
+#include "runs/results_table.h"
+
+class QLabel;
+class QTableWidget;
+
+class ResultsView : public QWidget {
+    Q_OBJECT
+public:
+    explicit ResultsView(RunStore* store, QWidget* parent = nullptr);
+    const ResultsTable& table() const { return table_; }
+    QTableWidget* tableWidget() const { return widget_; }
+    bool exportTo(const QString& path, QString* error) const;  // .md → Markdown, else CSV; atomic
+
+private:
+    void rebuild();
+
+    RunStore* store_;
+    ResultsTable table_;
+    QTableWidget* widget_;
+    QLabel* hint_;
+    QTimer refresh_;  // coalesces bursts of metric updates into one rebuild
+};
