@@ -132,9 +132,15 @@ void ScreenshotDriver::captureAll() {
     grab("compare", window_);
     window_->showView(MainWindow::View::Scatter);
     grab("toy2d", window_);
+    window_->showView(MainWindow::View::Results);
+    grab("results", window_);
     if (QDockWidget* d = window_->dock("sourcesDock")) {
         d->raise();
         grab("sources", d);
+    }
+    if (QDockWidget* d = window_->dock("stagesDock")) {
+        d->raise();
+        grab("stages", d);
     }
     if (QDockWidget* d = window_->dock("localDataDock")) {
         d->raise();

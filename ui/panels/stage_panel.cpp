@@ -89,7 +89,9 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     connect(commitTimer_, &QTimer::timeout, this, &StagePanel::commitEdits);
     connect(editor_, &QPlainTextEdit::textChanged, this, [this] {
         validate();
-        if (!settingText_) commitTimer_->start();  // typed, not shown from the project
+        if (settingText_) return;  // shown from the project, not typed
+        typed_ = true;
+        commitTimer_->start();
     });
     connect(defaults_, &QPushButton::clicked, this, [this] {
         project_->setStageConfig(currentKind(), {});
@@ -182,6 +184,7 @@ void StagePanel::selectKind(const QString& kind) {
 
 void StagePanel::showKind(const QString& kind) {
     shownKind_ = kind;
+    typed_ = false;
     const auto* item = stages_->currentItem();
     description_->setText(item ? item->data(Qt::UserRole + 1).toString() : tr("The engine registers no job kinds."));
     settingText_ = true;
@@ -198,6 +201,10 @@ void StagePanel::showKind(const QString& kind) {
 
 void StagePanel::refreshDerived() {
     if (shownKind_.isEmpty()) return;
+    if (!typed_) {  // nothing typed: show the project's config as it now is (defaults may follow too)
+        showKind(shownKind_);
+        return;
+    }
     const QJsonObject derived = derivedStageKeys(shownKind_, *project_);
     if (derived.isEmpty()) return;
     QJsonObject config;
@@ -212,7 +219,10 @@ void StagePanel::refreshDerived() {
 
 void StagePanel::commitEdits() {
     commitTimer_->stop();
-    if (shownKind_.isEmpty()) return;
+    // Only what the user typed: the text shown from the project may predate a change of the defaults
+    // (e.g. toy local data turns the image defaults into 2-D ones) and must not be frozen as edits.
+    if (shownKind_.isEmpty() || !typed_) return;
+    typed_ = false;
     QJsonObject config;
     QString error;
     if (!currentConfig(&config, &error)) return;

@@ -67,4 +67,5 @@ private:
     QString resumeDir_;
     bool running_ = false;
     bool settingText_ = false;
+    bool typed_ = false;  // the editor holds text the user typed that is not in the project yet
 };
