@@ -1,5 +1,6 @@
 #include "run/run_directory.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -20,7 +21,10 @@ namespace coalesce {
 void writeFileAtomically(const std::string& path, const std::string& contents) {
     fs::path target(path);
     if (target.has_parent_path()) fs::create_directories(target.parent_path());
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    // Unique per process and per call: two writers of one file (threads, or processes sharing a run
+    // folder) never share a temporary; the last rename wins whole.
+    static std::atomic<unsigned> counter{0};
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) throw Error(path + ": cannot open for writing");
     size_t done = 0;

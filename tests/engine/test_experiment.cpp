@@ -108,6 +108,10 @@ private Q_SLOTS:
                 QFAIL((name + ": " + e.what()).c_str());
             }
             QVERIFY2(!plan.runs.empty(), name.c_str());
+            // Shipped inputs exist (runs/... inputs are made by the sample scripts).
+            for (const auto& src : plan.sources)
+                if (src.generator.rfind("samples/", 0) == 0)
+                    QVERIFY2(fs::exists(fs::path(COALESCE_SOURCE_DIR) / src.generator), (name + ": " + src.generator).c_str());
             std::vector<Json> jobs;
             for (const auto& run : plan.runs) jobs.push_back(run.job);
             for (const auto& stage1 : plan.stage1Jobs) jobs.push_back(stage1);

@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QUndoStack>
 
@@ -419,6 +420,33 @@ private Q_SLOTS:
 
         QVERIFY(looksLikeModelFile("x.CTERN"));
         QVERIFY(modelFileDialogFilter().contains("*.ctern"));
+    }
+
+    // The sample projects (scripts/run.sh --gui opens one) load, and every generator they name is a
+    // shipped, usable file.
+    void bundledSampleProjectsOpenWithUsableSources() {
+        const QDir dir(QStringLiteral(COALESCE_SOURCE_DIR "/resources/samples"));
+        int projects = 0, sources = 0;
+        for (const QString& name : dir.entryList({"*.coalesce-project"}, QDir::Files)) {
+            Project p;
+            QString error;
+            QVERIFY2(p.load(dir.filePath(name), &error), qPrintable(name + ": " + error));
+            ++projects;
+            for (const SourceModel& s : p.sources()) {
+                const ModelFileInfo info = inspectModelFile(s.path);
+                QVERIFY2(info.usable(), qPrintable(name + ": " + info.error));
+                ++sources;
+            }
+        }
+        QVERIFY(projects >= 2);
+        QVERIFY(sources >= 2);
+        QVERIFY(QFileInfo::exists(QStringLiteral(COALESCE_SOURCE_DIR "/scripts/run.sh")));
+        QFile run(QStringLiteral(COALESCE_SOURCE_DIR "/scripts/run.sh"));
+        QVERIFY(run.open(QIODevice::ReadOnly));
+        const QString script = QString::fromUtf8(run.readAll());
+        const QRegularExpression opened("resources/samples/[^\\s]+\\.coalesce-project");
+        const auto m = opened.match(script);
+        QVERIFY2(m.hasMatch() && QFileInfo::exists(QStringLiteral(COALESCE_SOURCE_DIR "/") + m.captured(0)), qPrintable(m.captured(0)));
     }
 
     void readsRunDirectories() {
