@@ -139,7 +139,9 @@ public:
             for (const auto& s : plan_.sources)
                 if (!s.pretrain.is_null()) total_ += plannedIterations(s.pretrain);
             for (const auto& job : plan_.stage1Jobs) total_ += plannedIterations(job);
-            total_ += static_cast<int64_t>(plan_.runs.size()) * plan_.iterationsPerRun;
+            // A shard's progress covers its own runs (and every dependency, which it may have to make).
+            const int64_t ownRuns = (static_cast<int64_t>(plan_.runs.size()) - shardIndex_ + shardCount_ - 1) / shardCount_;
+            total_ += ownRuns * plan_.iterationsPerRun;
             for (const auto& t : plan_.ternarizations) total_ += ternarizationIterations(t);
             done_ = 0;
 

@@ -155,6 +155,13 @@ private Q_SLOTS:
             QVERIFY2(outcome.status == JobOutcome::Status::Finished,
                      qPrintable(kind + " " + statusName(outcome.status) + ": " + outcome.message));
             QVERIFY2(QFileInfo(outcome.runDir).isDir(), qPrintable(kind + ": no run directory " + outcome.runDir));
+            if (kind == "adapt") {  // the default starts both critics from the barycenter run's checkpoint
+                QFile config(outcome.runDir + "/config.json");
+                QVERIFY(config.open(QIODevice::ReadOnly));
+                const QJsonObject c = QJsonDocument::fromJson(config.readAll()).object();
+                QVERIFY2(c.value("critic_init").toString().endsWith("/checkpoints/latest.coalesce"), qPrintable(c.value("critic_init").toString()));
+                QCOMPARE(c.value("lambda_barycenter").toDouble(), 3.0);
+            }
         }
         // The Results tab lists the evaluated runs with their final metrics (evaluate and the experiment's
         // method runs among them), and exports them.

@@ -75,6 +75,12 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
             c["update_every"] = 10;   // constrained mode: dual update every M iterations
             c["step_size"] = 0.01;    // constrained mode: dual ascent step ρ
         }
+        if (kind == "adapt") {
+            // Chosen on a validation split (README, "The experiment"): hold G near the barycenter 3 : 1
+            // against the n local samples, and start both critics from stage 1's (derived below).
+            c["lambda_barycenter"] = 3;
+            c["lambda_local"] = 1;
+        }
         c["runtime"] = runtime;
     } else if (kind == "ternarize") {
         // The best post-training option measured on Fashion-MNIST (README, "Ternarization"): TWN codes with
@@ -136,6 +142,8 @@ QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
         if (kind == "adapt") {
             const QString bary = latestGenerator(project, {"barycenter"});
             if (!bary.isEmpty()) d["barycenter"] = bary;
+            const QString critics = QFileInfo(bary).absolutePath() + QStringLiteral("/checkpoints/latest.coalesce");
+            if (!bary.isEmpty() && QFileInfo::exists(critics)) d["critic_init"] = critics;
         }
     } else if (kind == "average") {
         QJsonArray files;  // the enabled sources, as the experiment's model-average baseline takes them
