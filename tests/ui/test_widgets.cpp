@@ -342,6 +342,20 @@ private Q_SLOTS:
         QCOMPARE(typed.value("runtime").toObject().value("threads").toInt(), 1);
     }
 
+    // Constrained mode moves λ during a run: the Sources dock shows the run's live multipliers (they need
+    // not sum to 1), then the project's again.
+    void sourcesDockShowsLiveMultipliers() {
+        Window w("widgets_live_lambda");
+        QVERIFY(w->addGeneratorFiles(makeModels(w.dir, 2)).isEmpty());
+        auto cards = w->sourcesPanel()->cards();
+        QCOMPARE(cards[0]->weightText(), QString("λ = 0.500"));
+        w->sourcesPanel()->setLiveWeights({0.7, 0.05});
+        QCOMPARE(cards[0]->weightText(), QString("λ = 0.700 (live)"));
+        QCOMPARE(cards[1]->weightText(), QString("λ = 0.050 (live)"));
+        w->sourcesPanel()->setLiveWeights({});
+        QCOMPARE(cards[1]->weightText(), QString("λ = 0.500"));
+    }
+
     // Defect 5: the same file twice, or a damaged one, is refused when added, with the reason.
     void addingTheSameOrADamagedFileIsRefused() {
         Window w("widgets_add_checks");

@@ -859,6 +859,14 @@ bool MainWindow::startStage(const QString& kind, QJsonObject config, const QStri
 
 void MainWindow::onJobEvents(const QVector<JobEvent>& events) {
     if (activeRunId_ >= 0) runs_->apply(activeRunId_, events);
+    if (activeRunId_ >= 0 && activeKind_ == QLatin1String("barycenter")) {
+        // The Sources dock shows the run's live multipliers (constrained mode moves them).
+        QVector<double> lambdas;
+        const RunData* run = runs_->run(activeRunId_);
+        for (int k = 0; run && !run->metrics.value(QStringLiteral("lambda/%1").arg(k)).values.isEmpty(); ++k)
+            lambdas << run->metrics.value(QStringLiteral("lambda/%1").arg(k)).values.last();
+        if (!lambdas.isEmpty()) sourcesPanel_->setLiveWeights(lambdas);
+    }
     log_->appendEvents(events);
 }
 
@@ -883,6 +891,7 @@ void MainWindow::onJobProgress(const JobProgress& p) {
 }
 
 void MainWindow::onJobFinished(const JobOutcome& outcome) {
+    sourcesPanel_->setLiveWeights({});
     const QString status = statusName(outcome.status);
     if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, status);
     project_->setRunStatus(activeRunDir_, status);

@@ -151,9 +151,14 @@ void SourceCard::refresh() {
     spin_->setEnabled(s->enabled);
 }
 
-void SourceCard::setWeight(double lambda) {
-    lambda_->setText(QStringLiteral("λ = %1").arg(lambda, 0, 'f', 3));
-    lambdaBar_->setValue(int(std::lround(lambda * 1000)));
+void SourceCard::setWeight(double lambda, double initial) {
+    const bool live = !std::isnan(initial);
+    lambda_->setText(live ? QStringLiteral("λ = %1 (live)").arg(lambda, 0, 'f', 3) : QStringLiteral("λ = %1").arg(lambda, 0, 'f', 3));
+    lambda_->setToolTip(live ? tr("The running barycenter's multiplier λ_k (started at %1). In constrained mode λ_k rises while "
+                                  "Ŵ_k > η_k and falls to 0 once the constraint holds: multipliers need not sum to 1.")
+                                   .arg(initial, 0, 'f', 3)
+                             : tr("Barycenter weight λ_k ∝ 1/η_k, normalised over the enabled sources"));
+    lambdaBar_->setValue(int(std::lround(std::min(lambda, 1.0) * 1000)));
 }
 
 QString SourceCard::weightText() const { return lambda_->text(); }
@@ -372,8 +377,22 @@ void SourcesPanel::rebuildCards() {
 void SourcesPanel::refreshWeights() {
     const QVector<double> w = project_->weights();
     const auto& sources = project_->sources();
-    for (int i = 0; i < sources.size(); ++i)
-        if (SourceCard* c = cards_.value(sources[i].id)) c->setWeight(w[i]);
+    int enabled = 0;
+    for (int i = 0; i < sources.size(); ++i) {
+        SourceCard* c = cards_.value(sources[i].id);
+        const int k = sources[i].enabled ? enabled++ : -1;
+        if (!c) continue;
+        if (k >= 0 && k < live_.size())
+            c->setWeight(live_[k], w[i]);
+        else
+            c->setWeight(w[i]);
+    }
+}
+
+void SourcesPanel::setLiveWeights(const QVector<double>& lambdas) {
+    if (lambdas == live_) return;
+    live_ = lambdas;
+    refreshWeights();
 }
 
 void SourcesPanel::refreshModes() {

@@ -7,6 +7,8 @@
 #pragma once
 #include <QFrame>
 #include <QHash>
+#include <cmath>
+#include <QVector>
 #include <QWidget>
 
 #include "project/model_file_info.h"
@@ -37,6 +39,9 @@ public:
     // Cached header inspection of a source file (re-read when the file changes on disk).
     ModelFileInfo info(const QString& path) const;
 
+    // A running barycenter's current multipliers λ_k (constrained mode moves them; they need not sum to
+    // 1), in the order of the enabled sources; empty = show the project's λ again.
+    void setLiveWeights(const QVector<double>& lambdas);
     // While an estimate runs, the button is disabled and says so.
     void setEstimatingRadii(bool running);
 
@@ -65,6 +70,7 @@ private:
     QLabel* orderHint_ = nullptr;
     QLabel* modeHint_ = nullptr;
     QPushButton* estimate_ = nullptr;
+    QVector<double> live_;  // a running barycenter's λ (empty: none)
     QHash<QString, SourceCard*> cards_;
     mutable QHash<QString, QPair<qint64, ModelFileInfo>> infoCache_;  // path -> (mtime, info)
 };
@@ -76,7 +82,8 @@ public:
     SourceCard(Project* project, const QString& sourceId, QWidget* parent = nullptr);
     QString sourceId() const { return id_; }
     void refresh();                        // from the project
-    void setWeight(double lambda);         // λ_k display
+    // λ_k display; with `initial` (not NaN) it is a running barycenter's live multiplier started at `initial`.
+    void setWeight(double lambda, double initial = std::nan(""));
     void setInfo(const ModelFileInfo& info);
     void setWarning(const QString& text);  // empty = no warning
     QSlider* slider() const { return slider_; }
