@@ -87,6 +87,24 @@ JobResult runJob(const Json& config, Quiet* observer = nullptr) {
     return createJob(config)->run(observer ? *observer : local, cancel);
 }
 
+// The error message createJob gives for `config` ("" if it accepts it).
+std::string configError(const Json& config) {
+    try {
+        createJob(config);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// Asserts that `config` is refused with a message naming `needle`.
+#define EXPECT_CONFIG_ERROR(config, needle)                                                          \
+    do {                                                                                             \
+        const std::string why = configError(config);                                                 \
+        QVERIFY2(!why.empty(), ("no error for " + Json(config).dump()).c_str());                     \
+        QVERIFY2(why.find(needle) != std::string::npos, why.c_str());                                \
+    } while (0)
+
 }  // namespace
 
 class TestBarycenter : public QObject {
@@ -293,35 +311,27 @@ private Q_SLOTS:
                           (etaB / etaA) * (etaB / etaA)) < 1e-9);
 
         // Bad configs name the field.
-        auto expectError = [&](Json c, const std::string& needle) {
-            try {
-                createJob(c);
-                QFAIL(qPrintable(QString::fromStdString("no error for " + c.dump())));
-            } catch (const Error& e) {
-                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
-            }
-        };
         Json c = config;
         c.erase("radius_estimation");
-        expectError(c, "radius_estimation");
+        EXPECT_CONFIG_ERROR(c, "radius_estimation");
         c = config;
         c["radii"] = "guess";
-        expectError(c, "radii");
+        EXPECT_CONFIG_ERROR(c, "radii");
         c = config;
         c["radius_estimation"]["space"] = "latent";
-        expectError(c, "space");
+        EXPECT_CONFIG_ERROR(c, "space");
         c = config;
         c["radius_estimation"]["power"] = -1;
-        expectError(c, "power");
+        EXPECT_CONFIG_ERROR(c, "power");
         c = config;
         c["radius_estimation"]["typo"] = 1;
-        expectError(c, "typo");
+        EXPECT_CONFIG_ERROR(c, "typo");
         c = config;
         c["sources"][0]["radius"] = 2;
-        expectError(c, "sources[0]");
+        EXPECT_CONFIG_ERROR(c, "sources[0]");
         c = config;
         c["radii"] = "given";
-        expectError(c, "radius_estimation");
+        EXPECT_CONFIG_ERROR(c, "radius_estimation");
     }
 
     void weightSchedulesHaveTheirClosedForms() {
@@ -456,44 +466,37 @@ private Q_SLOTS:
 
     void configErrorsNameTheField() {
         const Json good = baryConfig("unused", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
-        auto expectError = [&](Json config, const std::string& needle) {
-            try {
-                createJob(config);
-                QFAIL(qPrintable(QString::fromStdString("no error for " + config.dump())));
-            } catch (const Error& e) {
-                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
-            }
-        };
         Json c = good;
         c.erase("sources");
-        expectError(c, "sources");
+        EXPECT_CONFIG_ERROR(c, "sources");
         c = good;
         c["sources"] = Json::array({{{"generator", a_}, {"data", "toy:ring8"}}});
-        expectError(c, "sources[0]");
+        EXPECT_CONFIG_ERROR(c, "sources[0]");
         c = good;
         c["sources"] = Json::array({{{"generator", a_}, {"lambda", 1}}, {{"generator", b_}}});
-        expectError(c, "lambda");
+        EXPECT_CONFIG_ERROR(c, "lambda");
         c = good;
         c["sources"] = Json::array({{{"generator", a_}, {"radius", -1}}, {{"generator", b_}, {"radius", 1}}});
-        expectError(c, "radius");
+        EXPECT_CONFIG_ERROR(c, "radius");
         c = good;
         c["weights"] = "constrained";
-        expectError(c, "radius");
+        EXPECT_CONFIG_ERROR(c, "radius");
         c = good;
         c["mode"] = "recursive";
         c["weights"] = "constrained";
         c["sources"] = Json::array({{{"generator", a_}, {"radius", 1}}, {{"generator", b_}, {"radius", 1}}});
-        expectError(c, "joint");
+        EXPECT_CONFIG_ERROR(c, "joint");
         c = good;
         c["init"] = "first";
-        expectError(c, "init");
+        EXPECT_CONFIG_ERROR(c, "init");
         c = good;
         c["mode"] = "chain";
-        expectError(c, "mode");
+        EXPECT_CONFIG_ERROR(c, "mode");
         c = good;
         c["sources"][0]["sample"] = 5;
-        expectError(c, "sample");
-        expectError(Json{{"kind", "adapt"}, {"data", "toy:ring8"}}, "barycenter");
+        EXPECT_CONFIG_ERROR(c, "sample");
+        const Json adaptWithoutBarycenter{{"kind", "adapt"}, {"data", "toy:ring8"}};
+        EXPECT_CONFIG_ERROR(adaptWithoutBarycenter, "barycenter");
 
         c = good;
         c["sources"] = Json::array({{{"generator", "/nonexistent/g.coalesce"}}});
