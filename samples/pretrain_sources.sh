@@ -45,7 +45,9 @@ case "$PROTOCOL" in
   *) echo "pretrain_sources.sh: --protocol must be disjoint, overlapping or all" >&2; exit 2 ;;
 esac
 
-# The feature net first (cached; the runs' live evaluation needs it and must not train it twice at once).
+# The feature net first (cached; the runs' live evaluation needs it and must not train it twice at once):
+# the shipped one when the cache has none (run_sample_experiment.sh --from-scratch retrains it first).
+samples/install_feature_net.sh
 "$CLI" evaluator train --data fashion-mnist:train --threads "$THREADS" --quiet
 
 pretrain() {  # name classes seed

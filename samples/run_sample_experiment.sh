@@ -13,7 +13,6 @@ CLI="${COALESCE_CLI:-build/app/coalesce-cli}"
 CONFIG=samples/fashion_overlapping.json
 OUT=runs/fashion_overlapping
 JOBS="${JOBS:-2}"
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/coalesce"
 start=$(date +%s)
 
 if [ "${1:-}" = "--from-scratch" ]; then
@@ -21,12 +20,7 @@ if [ "${1:-}" = "--from-scratch" ]; then
   rm -rf runs/sources/source_01234 runs/sources/source_56789 "$OUT"
   samples/pretrain_sources.sh --protocol overlapping --ship runs/sources
 else
-  # The shipped feature net goes into the cache under its own key (dataset hash + recipe), where every
-  # evaluation looks for it; a net already there is kept.
-  mkdir -p "$CACHE"
-  for net in samples/models/feature_net/*.coalesce; do
-    [ -e "$CACHE/$(basename "$net")" ] || cp "$net" "$CACHE/"
-  done
+  samples/install_feature_net.sh
 fi
 
 mkdir -p "$OUT"

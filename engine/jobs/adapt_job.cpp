@@ -6,6 +6,9 @@
 // {"kind": "adapt", "barycenter": "runs/bary/generator.coalesce",
 //  "data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1,
 //  "lambda_barycenter": 1, "lambda_local": 1,             (normalised; the reference uses 1:1)
+//  "lambda_barycenter": "auto", "radius_estimation": {…}  (λ_k ∝ 1/η_k from the local samples: η_B = W1(local,
+//                                                          B samples), η_0 = the samples' own sampling radius;
+//                                                          train/radius_estimation.h; no lambda_local then)
 //  "radius_barycenter": 0.5, "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
 //  "source_samples": 0,                                   (0 = sample B online; N = freeze N samples)
 //  "barycenter_schedule": "constant" | "linear" | "cosine", (λ_B decays to 0 over the run: critic_weights.h)
@@ -37,7 +40,8 @@ public:
         for (const auto& k : commonJobKeys()) known.insert(k);
         known.insert({"barycenter", "data", "k", "k_seed", "lambda_barycenter", "lambda_local", "radius_barycenter",
                       "weights", "update_every", "step_size", "penalty", "source_samples", "eval_every", "eval_samples",
-                      "ternarize", "barycenter_schedule", "critic_init", "critic_init_prefix", "freeze_critic_blocks"});
+                      "ternarize", "barycenter_schedule", "critic_init", "critic_init_prefix", "freeze_critic_blocks",
+                      "radius_estimation"});
         for (const auto& k : protocolEvaluationKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
         const std::string barycenter = r.text("barycenter", "");
@@ -53,11 +57,26 @@ public:
             if (config_.contains(key)) bary[key] = config_[key];
         for (const auto& key : protocolEvaluationKeys())
             if (config_.contains(key)) bary[key] = config_[key];
-        Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"},
-                              {"lambda", r.number("lambda_barycenter", 1.0)}};
-        if (r.has("radius_barycenter")) barycenterSource["radius"] = r.number("radius_barycenter", 0);
+        Json barycenterSource{{"generator", barycenter}, {"name", "barycenter"}};
+        Json localSource{{"data", data}, {"name", "local"}};
+        const bool autoAnchor = config_.contains("lambda_barycenter") && config_["lambda_barycenter"].is_string();
+        if (autoAnchor) {
+            if (config_["lambda_barycenter"] != "auto")
+                throw Error("adapt: lambda_barycenter must be a number or \"auto\", got " + config_["lambda_barycenter"].dump());
+            if (r.has("lambda_local"))
+                throw Error("adapt: lambda_barycenter \"auto\" sets λ_local too (from the local samples' sampling radius); remove lambda_local");
+            if (r.has("radius_barycenter"))
+                throw Error("adapt: lambda_barycenter \"auto\" estimates η_B from the local samples; remove radius_barycenter");
+            bary["radii"] = "auto";
+            if (r.has("radius_estimation")) bary["radius_estimation"] = config_["radius_estimation"];
+        } else {
+            if (r.has("radius_estimation"))
+                throw Error("adapt: radius_estimation is used only with lambda_barycenter \"auto\"");
+            barycenterSource["lambda"] = r.number("lambda_barycenter", 1.0);
+            localSource["lambda"] = r.number("lambda_local", 1.0);
+            if (r.has("radius_barycenter")) barycenterSource["radius"] = r.number("radius_barycenter", 0);
+        }
         if (r.has("barycenter_schedule")) barycenterSource["schedule"] = config_["barycenter_schedule"];
-        Json localSource{{"data", data}, {"name", "local"}, {"lambda", r.number("lambda_local", 1.0)}};
         if (r.has("critic_init")) {
             const std::string file = r.text("critic_init", "");
             if (file.empty()) throw Error("adapt: critic_init must name a checkpoint file (or be left out)");

@@ -137,14 +137,22 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     if (radii != "given" && radii != "auto")
         throw Error(r.context() + ": radii must be \"given\" (from each source's radius) or \"auto\" (estimated from the local data)");
     if (radii == "auto") {
+        // Generator sources are measured against the local samples; one data source may be those local
+        // samples themselves (stage 2), measured by its own sampling radius (train/radius_estimation.h).
+        std::optional<LocalSample> local;
         for (size_t i = 0; i < c.sources.size(); ++i) {
             const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
-            if (c.sources[i].generatorPath.empty())
-                throw Error(where + ": radii \"auto\" estimates η for generator sources only");
-            if (!std::isnan(c.sources[i].radius) || typed)
+            const CoalescenceSource& s = c.sources[i];
+            if (!s.pooledPaths.empty())
+                throw Error(where + ": radii \"auto\" estimates η for generator sources and the local data, not pooled sources");
+            if (!s.dataSpec.empty()) {
+                if (local) throw Error(where + ": radii \"auto\" takes one data source (the local samples), this is the second");
+                local = LocalSample{s.dataSpec, s.k, s.kSeed};
+            }
+            if (!std::isnan(s.radius) || typed)
                 throw Error(where + ": radii \"auto\" estimates η; remove the typed radius/lambda (or use radii \"given\")");
         }
-        c.autoRadii = readRadiusEstimation(r);
+        c.autoRadii = readRadiusEstimation(r, local ? &*local : nullptr);
         c.weights.radii.assign(c.sources.size(), 1.0);  // placeholders for the checks below; estimated at the start
     } else if (r.has("radius_estimation")) {
         throw Error(r.context() + ": radius_estimation is used only with radii \"auto\"");

@@ -30,20 +30,26 @@ nlohmann::json RadiusEstimationOptions::toJson() const {
             {"bootstrap", bootstrap}, {"power", power}, {"seed", seed}, {"feature_net_data", featureNetData}};
 }
 
-RadiusEstimationOptions readRadiusEstimation(const ConfigReader& parent) {
-    if (!parent.has("radius_estimation"))
+RadiusEstimationOptions readRadiusEstimation(const ConfigReader& parent, const LocalSample* localSource) {
+    if (!parent.has("radius_estimation") && !localSource)
         throw Error(parent.context() + ": radii \"auto\" needs radius_estimation {\"data\": the local data, \"k\": n, ...}");
-    ConfigReader r(parent.raw("radius_estimation"), parent.context() + ": radius_estimation");
+    const nlohmann::json empty = nlohmann::json::object();
+    ConfigReader r(parent.has("radius_estimation") ? parent.raw("radius_estimation") : empty,
+                   parent.context() + ": radius_estimation");
     r.rejectUnknownKeys({"data", "k", "k_seed", "space", "source_samples", "bootstrap", "power", "seed",
                          "feature_net_data", "cache_dir"});
     RadiusEstimationOptions o;
-    o.data = r.text("data", "");
+    o.data = r.text("data", localSource ? localSource->data : "");
     if (o.data.empty()) throw Error(r.context() + ": data (the local samples' dataset spec) is required");
-    o.k = r.integer("k", 0);
+    o.k = r.integer("k", localSource ? localSource->k : 0);
     if (o.k < 0) throw Error(r.context() + ": k must be >= 0 (0 = all samples)");
-    const int64_t kSeed = r.integer("k_seed", 1);
+    const int64_t kSeed = r.integer("k_seed", localSource ? static_cast<int64_t>(localSource->kSeed) : 1);
     if (kSeed < 0) throw Error(r.context() + ": k_seed must be >= 0");
     o.kSeed = static_cast<uint64_t>(kSeed);
+    if (localSource && (o.data != localSource->data || o.k != localSource->k || o.kSeed != localSource->kSeed))
+        throw Error(r.context() + ": data, k and k_seed must be those of the data source (\"" + localSource->data +
+                    "\", k " + std::to_string(localSource->k) + ", k_seed " + std::to_string(localSource->kSeed) +
+                    "): its samples are the local samples the radii are measured from");
     o.space = r.text("space", "features");
     if (o.space != "features" && o.space != "pixels")
         throw Error(r.context() + ": space must be \"features\" or \"pixels\", got \"" + o.space + "\"");
@@ -82,8 +88,41 @@ std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources,
     const torch::Tensor localFeatures = embed(local).reshape({local.size(0), -1}).to(torch::kDouble);
     const int64_t n = localFeatures.size(0);
     std::vector<RadiusEstimate> out;
+    auto summarise = [](RadiusEstimate& e, std::vector<double> replicates) {
+        if (replicates.empty()) {
+            e.low = e.high = e.eta;
+            return;
+        }
+        double mean = 0;
+        for (double v : replicates) mean += v;
+        mean /= static_cast<double>(replicates.size());
+        double var = 0;
+        for (double v : replicates) var += (v - mean) * (v - mean);
+        e.stddev = replicates.size() > 1 ? std::sqrt(var / static_cast<double>(replicates.size() - 1)) : 0.0;
+        e.low = percentile(replicates, 0.05);
+        e.high = percentile(replicates, 0.95);
+    };
     for (size_t k = 0; k < sources.size(); ++k) {
         if (cancel) cancel->check();
+        auto bootRng = makeCpuGenerator(deriveSeed(options.seed, kStreamBootstrap + k));
+        std::vector<double> replicates;
+        RadiusEstimate e;
+        if (!sources[k]) {
+            // The local data's own sampling radius: W1(P_n*, P_n) over bootstrap resamples P_n*.
+            if (n < 2) throw Error("radii auto: the local data's radius needs at least 2 samples");
+            const torch::Tensor cost = torch::cdist(localFeatures, localFeatures);
+            const int resamples = std::max(options.bootstrap, 1);
+            for (int b = 0; b < resamples; ++b) {
+                if (cancel && b % 16 == 0) cancel->check();
+                const torch::Tensor rows = torch::randint(n, {n}, bootRng, torch::kLong);
+                replicates.push_back(exactTransportCost(cost.index_select(0, rows)).value);
+            }
+            for (double v : replicates) e.eta += v / static_cast<double>(replicates.size());
+            summarise(e, replicates);
+            if (!(e.eta > 0)) throw Error("radii auto: the local samples are all identical (sampling radius 0)");
+            out.push_back(e);
+            continue;
+        }
         Generator g = cloneGenerator(sources[k]);
         g->to(torch::kCPU);
         g->eval();
@@ -96,27 +135,13 @@ std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources,
         // Ground costs once; each bootstrap replicate takes rows of it (a local sample drawn twice is a
         // row with twice the mass, exactly the resampled empirical measure).
         const torch::Tensor cost = torch::cdist(localFeatures, sourceFeatures);
-        RadiusEstimate e;
         e.eta = exactTransportCost(cost).value;
-        std::vector<double> replicates;
-        auto bootRng = makeCpuGenerator(deriveSeed(options.seed, kStreamBootstrap + k));
         for (int b = 0; b < options.bootstrap; ++b) {
             if (cancel && b % 16 == 0) cancel->check();
             const torch::Tensor rows = torch::randint(n, {n}, bootRng, torch::kLong);
             replicates.push_back(exactTransportCost(cost.index_select(0, rows)).value);
         }
-        if (!replicates.empty()) {
-            double mean = 0;
-            for (double v : replicates) mean += v;
-            mean /= static_cast<double>(replicates.size());
-            double var = 0;
-            for (double v : replicates) var += (v - mean) * (v - mean);
-            e.stddev = replicates.size() > 1 ? std::sqrt(var / static_cast<double>(replicates.size() - 1)) : 0.0;
-            e.low = percentile(replicates, 0.05);
-            e.high = percentile(replicates, 0.95);
-        } else {
-            e.low = e.high = e.eta;
-        }
+        summarise(e, replicates);
         if (!(e.eta > 0)) throw Error("radii auto: source " + std::to_string(k) + " is at W1 distance 0 from the local samples");
         out.push_back(e);
     }
@@ -127,8 +152,9 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
                                                     const std::vector<std::string>& names,
                                                     const RadiusEstimationOptions& options, JobObserver& observer,
                                                     CancelToken& cancel) {
-    if (sources.empty()) throw Error("radii auto: no generator sources");
-    const ArchSpec spec = sources.front()->spec();
+    const auto first = std::find_if(sources.begin(), sources.end(), [](const Generator& g) { return bool(g); });
+    if (first == sources.end()) throw Error("radii auto: no generator sources");
+    const ArchSpec spec = (*first)->spec();
     LoadOptions load;
     load.channels = spec.isImage() ? spec.channels : 1;
     Dataset data = loadDataset(options.data, load);
@@ -149,10 +175,16 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
     std::vector<RadiusEstimate> estimates = estimateRadii(sources, data.samples, embed, options, &cancel);
     for (size_t k = 0; k < estimates.size(); ++k) {
         const RadiusEstimate& e = estimates[k];
-        char line[320];
-        std::snprintf(line, sizeof line, "radii auto: %s: η = %.4g (bootstrap sd %.3g, 90%% interval %.4g–%.4g; exact W1 in %s space, %lld local vs %lld source samples)",
-                      k < names.size() ? names[k].c_str() : std::to_string(k).c_str(), e.eta, e.stddev, e.low, e.high,
-                      space.c_str(), static_cast<long long>(data.size()), static_cast<long long>(options.sourceSamples));
+        char line[360];
+        const std::string name = k < names.size() ? names[k] : std::to_string(k);
+        if (sources[k])
+            std::snprintf(line, sizeof line, "radii auto: %s: η = %.4g (bootstrap sd %.3g, 90%% interval %.4g–%.4g; exact W1 in %s space, %lld local vs %lld source samples)",
+                          name.c_str(), e.eta, e.stddev, e.low, e.high, space.c_str(), static_cast<long long>(data.size()),
+                          static_cast<long long>(options.sourceSamples));
+        else
+            std::snprintf(line, sizeof line, "radii auto: %s: η = %.4g, the sampling radius of the %lld local samples (mean W1 to %d bootstrap resamples in %s space; sd %.3g, 90%% interval %.4g–%.4g)",
+                          name.c_str(), e.eta, static_cast<long long>(data.size()), std::max(options.bootstrap, 1),
+                          space.c_str(), e.stddev, e.low, e.high);
         observer.onLog(LogLevel::Info, line);
         observer.onMetric("radius_auto/" + std::to_string(k), 0, e.eta);
         observer.onMetric("radius_auto_sd/" + std::to_string(k), 0, e.stddev);

@@ -6,6 +6,13 @@
 // (n drawn with replacement, B times): the standard deviation and a 90% interval of those W1 values.
 // The weights then follow λ_k ∝ η_k^−power (power 1 = METHOD.md's λ ∝ 1/η), or the constrained mode
 // starts from there with these η_k as its radii.
+//
+// The local data can be a source too (stage 2: the barycenter and the n samples, "lambda_barycenter":
+// "auto"). Its radius is how far the n samples themselves may be from the distribution they were drawn
+// from: by the bootstrap principle, W1(P_n, P) is distributed like W1(P_n*, P_n) for a resample P_n*, so
+// η_local = the mean of W1(P_n*, P_n) over the B resamples (sd and interval from the same replicates).
+// It shrinks as n grows, so the local samples are trusted more and the barycenter's anchor weakens; a
+// barycenter far from the samples (a target class no source has) gets a large η and a weak anchor too.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -36,8 +43,14 @@ struct RadiusEstimationOptions {
 };
 
 // Reads "radius_estimation" {data, k, k_seed, space, source_samples, bootstrap, power, seed,
-// feature_net_data, cache_dir}; Error naming the field.
-RadiusEstimationOptions readRadiusEstimation(const ConfigReader& reader);
+// feature_net_data, cache_dir}; Error naming the field. `localSource`: the config's data source (its data,
+// k, k_seed are the defaults and must not be contradicted); without one, data is required.
+struct LocalSample {
+    std::string data;
+    int64_t k = 0;
+    uint64_t kSeed = 1;
+};
+RadiusEstimationOptions readRadiusEstimation(const ConfigReader& reader, const LocalSample* localSource = nullptr);
 
 struct RadiusEstimate {
     double eta = 0;     // W1(local, source) on all n local samples
@@ -47,8 +60,9 @@ struct RadiusEstimate {
     nlohmann::json toJson() const { return {{"eta", eta}, {"stddev", stddev}, {"low", low}, {"high", high}}; }
 };
 
-// η_k for each generator against `local` (N×… samples in the generators' sample space). `embed` maps
-// samples to the comparison space (identity for pixels/points; the feature net for "features").
+// η_k for each generator against `local` (N×… samples in the generators' sample space); a null generator
+// stands for the local data itself (its sampling radius, above). `embed` maps samples to the comparison
+// space (identity for pixels/points; the feature net for "features").
 std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
                                           const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);

@@ -25,6 +25,7 @@
 #include "support/test_support.h"
 #include "train/coalescence.h"
 #include "train/critic_weights.h"
+#include "train/radius_estimation.h"
 #include "train/sample_source.h"
 
 using namespace coalesce;
@@ -332,6 +333,69 @@ private Q_SLOTS:
         c = config;
         c["radii"] = "given";
         EXPECT_CONFIG_ERROR(c, "radius_estimation");
+    }
+
+    // The local data's own radius (stage 2's "lambda_barycenter": "auto"): the mean W1 between the n samples
+    // and a bootstrap resample of them. Closed form for n = 2 points at distance d: the resample is one
+    // point twice with probability 1/2 (W1 = d/2) and both points otherwise (W1 = 0), so E = d/4, sd = d/4.
+    void localSamplingRadiusHasItsClosedForm() {
+        const torch::Tensor two = torch::tensor({0.0, 0.0, 3.0, 4.0}, torch::kFloat).reshape({2, 2});  // d = 5
+        RadiusEstimationOptions o;
+        o.bootstrap = 4000;
+        o.seed = 3;
+        auto identity = [](const torch::Tensor& x) { return x; };
+        const auto e = estimateRadii({Generator{nullptr}}, two, identity, o);
+        QCOMPARE(e.size(), size_t{1});
+        // 4000 draws: the mean is within 4 standard errors (4 · 1.25 / √4000 = 0.08) of 5/4.
+        QVERIFY2(std::fabs(e[0].eta - 1.25) < 0.08, qPrintable(QString::number(e[0].eta)));
+        QVERIFY2(std::fabs(e[0].stddev - 1.25) < 0.05, qPrintable(QString::number(e[0].stddev)));
+        QCOMPARE(e[0].low, 0.0);
+        QCOMPARE(e[0].high, 2.5);
+        // More samples of one distribution: a smaller radius (the samples say more about it).
+        torch::manual_seed(5);
+        const torch::Tensor many = torch::randn({400, 2});
+        const double eta20 = estimateRadii({Generator{nullptr}}, many.slice(0, 0, 20), identity, o)[0].eta;
+        const double eta400 = estimateRadii({Generator{nullptr}}, many, identity, o)[0].eta;
+        QVERIFY2(eta400 < 0.5 * eta20, qPrintable(QString("η(20) %1, η(400) %2").arg(eta20).arg(eta400)));
+    }
+
+    // Stage 2 with "lambda_barycenter": "auto": λ_B : λ_0 = η_0 : η_B, so a barycenter far from the local samples
+    // (a at W1 = 3 from N((1,2), 0.3²)) is held less than a near one (b at 1), and more samples weaken the anchor.
+    void adaptAutoAnchorFollowsTheRadii() {
+        auto adapt = [&](const std::string& barycenter, int k, const char* name) {
+            Json config{{"kind", "adapt"}, {"barycenter", barycenter}, {"data", "toy:gauss:1,2,0.3:400"}, {"k", k},
+                        {"k_seed", 4}, {"iterations", 1}, {"batch_size", 16}, {"sample_every", 0}, {"lambda_barycenter", "auto"},
+                        {"radius_estimation", {{"source_samples", 400}, {"bootstrap", 50}}},
+                        {"run_dir", coalesce::test::scratchDir(name) + "/run"}, {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+            JobResult r = runJob(config);
+            if (r.status != JobResult::Status::Finished) qWarning("%s", r.message.c_str());
+            return r;
+        };
+        const JobResult far = adapt(a_, 20, "adapt_auto_far"), near = adapt(b_, 20, "adapt_auto_near"),
+                        nearMany = adapt(b_, 200, "adapt_auto_near_many");
+        for (const JobResult* r : {&far, &near, &nearMany}) QVERIFY(r->status == JobResult::Status::Finished);
+        auto ratio = [](const JobResult& r) {  // λ_B / λ_0
+            return r.summary["sources"][0]["lambda"].get<double>() / r.summary["sources"][1]["lambda"].get<double>();
+        };
+        const Json est = near.summary["radii_estimated"];
+        QCOMPARE(est.size(), size_t{2});
+        QVERIFY(std::fabs(ratio(near) - est[1]["eta"].get<double>() / est[0]["eta"].get<double>()) < 1e-9);
+        QVERIFY2(ratio(far) < 0.6 * ratio(near), qPrintable(QString("%1 vs %2").arg(ratio(far)).arg(ratio(near))));
+        QVERIFY2(ratio(nearMany) < ratio(near), qPrintable(QString("%1 vs %2").arg(ratio(nearMany)).arg(ratio(near))));
+
+        // Bad configs name the field.
+        Json c{{"kind", "adapt"}, {"barycenter", b_}, {"data", "toy:gauss:1,2,0.3:400"}, {"k", 20}, {"lambda_barycenter", "auto"}};
+        c["lambda_local"] = 1;
+        EXPECT_CONFIG_ERROR(c, "lambda_local");
+        c.erase("lambda_local");
+        c["lambda_barycenter"] = "automatic";
+        EXPECT_CONFIG_ERROR(c, "lambda_barycenter");
+        c["lambda_barycenter"] = 2;
+        c["radius_estimation"] = Json::object();
+        EXPECT_CONFIG_ERROR(c, "radius_estimation");
+        c["lambda_barycenter"] = "auto";
+        c["radius_estimation"] = {{"k", 5}};
+        EXPECT_CONFIG_ERROR(c, "k_seed");  // "data, k and k_seed must be those of the data source"
     }
 
     void weightSchedulesHaveTheirClosedForms() {

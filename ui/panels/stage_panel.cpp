@@ -8,10 +8,13 @@
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalBlocker>
+#include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "panels/config_form.h"
 #include "project/project.h"
 #include "project/stage_configs.h"
 
@@ -31,13 +34,21 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     description_->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(description_);
 
-    editor_ = new QPlainTextEdit(this);
+    views_ = new QTabWidget(this);
+    form_ = new ConfigForm;
+    auto* formScroll = new QScrollArea;
+    formScroll->setWidget(form_);
+    formScroll->setWidgetResizable(true);
+    formScroll->setFrameShape(QFrame::NoFrame);
+    views_->addTab(formScroll, tr("Settings"));
+    editor_ = new QPlainTextEdit;
+    views_->addTab(editor_, tr("Advanced (JSON)"));
     editor_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     editor_->setTabChangesFocus(true);
     editor_->setLineWrapMode(QPlainTextEdit::NoWrap);
     editor_->setToolTip(tr("The job config sent to the engine. Keys that follow the project (sources, radii, "
                            "local data) are refreshed from it; your other edits are saved with the project."));
-    layout->addWidget(editor_, 1);
+    layout->addWidget(views_, 1);
     auto* editorRow = new QHBoxLayout;
     editorStatus_ = new QLabel(this);
     editorStatus_->setWordWrap(true);
@@ -92,6 +103,21 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
         if (settingText_) return;  // shown from the project, not typed
         typed_ = true;
         commitTimer_->start();
+        QJsonObject config;
+        if (!fromForm_ && currentConfig(&config, nullptr)) showInForm(config);  // typed JSON -> form
+    });
+    connect(form_, &ConfigForm::edited, this, [this](const QJsonObject& config) {
+        // form -> JSON: a user edit like typing (committed to the project once edits pause)
+        fromForm_ = true;
+        editor_->setPlainText(QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Indented)));
+        fromForm_ = false;
+    });
+    connect(form_, &ConfigForm::followProject, this, [this](const QString& key) {
+        commitEdits();
+        QJsonObject user = project_->stageConfig(shownKind_);
+        user.remove(key);
+        project_->setStageConfig(shownKind_, user);
+        showKind(shownKind_);
     });
     connect(defaults_, &QPushButton::clicked, this, [this] {
         project_->setStageConfig(currentKind(), {});
@@ -187,13 +213,15 @@ void StagePanel::showKind(const QString& kind) {
     typed_ = false;
     const auto* item = stages_->currentItem();
     description_->setText(item ? item->data(Qt::UserRole + 1).toString() : tr("The engine registers no job kinds."));
-    settingText_ = true;
-    if (kind.isEmpty())
+    if (kind.isEmpty()) {
+        settingText_ = true;
         editor_->clear();
-    else
-        editor_->setPlainText(QString::fromUtf8(QJsonDocument(effectiveStageConfig(kind, *project_)).toJson(QJsonDocument::Indented)));
-    settingText_ = false;
+        settingText_ = false;
+    } else {
+        setEditorConfig(effectiveStageConfig(kind, *project_));
+    }
     editor_->setEnabled(!kind.isEmpty());
+    form_->setEnabled(!kind.isEmpty());
     defaults_->setEnabled(!kind.isEmpty());
     validate();
     setRunning(running_, pause_->isChecked());
@@ -205,16 +233,30 @@ void StagePanel::refreshDerived() {
         showKind(shownKind_);
         return;
     }
-    const QJsonObject derived = derivedStageKeys(shownKind_, *project_);
+    const QJsonObject derived = followedStageKeys(shownKind_, *project_);
     if (derived.isEmpty()) return;
     QJsonObject config;
     QString error;
     if (!currentConfig(&config, &error)) return;  // don't clobber a half-typed edit
     for (auto it = derived.begin(); it != derived.end(); ++it) config[it.key()] = it.value();
-    settingText_ = true;
-    editor_->setPlainText(QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Indented)));
-    settingText_ = false;
+    setEditorConfig(config);
     validate();
+}
+
+void StagePanel::setEditorConfig(const QJsonObject& config) {
+    QJsonObject shown = config;
+    shown["kind"] = shownKind_;
+    settingText_ = true;
+    editor_->setPlainText(QString::fromUtf8(QJsonDocument(shown).toJson(QJsonDocument::Indented)));
+    settingText_ = false;
+    showInForm(shown);
+}
+
+void StagePanel::showInForm(const QJsonObject& config) {
+    QSet<QString> projectKeys;
+    for (const QString& key : derivedStageKeys(shownKind_, *project_).keys()) projectKeys.insert(key);
+    form_->setConfig(shownKind_, config, projectKeys, pickableStageKeys(shownKind_),
+                     overriddenStageKeys(shownKind_, *project_));
 }
 
 void StagePanel::commitEdits() {

@@ -1,13 +1,15 @@
 // The "Stages" dock: the pipeline (pretrain → barycenter → adapt → baselines (the experiment job) → ternarize → evaluate)
-// plus any other job kind the engine registers, the selected stage's config as editable JSON (keys
-// that follow the project, such as the sources and their radii, are refreshed from it), and the
-// Start / Pause / Cancel / Resume controls. Stages the engine does not provide yet are shown disabled.
+// plus any other job kind the engine registers, the selected stage's config as a form (ConfigForm) and
+// as editable JSON ("Advanced"), the two kept in sync (keys that follow the project, such as the sources
+// and their radii, are refreshed from it), and the Start / Pause / Cancel / Resume controls. Stages the engine does not provide yet are shown disabled.
 #pragma once
 #include <QJsonObject>
 #include <QMap>
 #include <QWidget>
 
+class ConfigForm;
 class Project;
+class QTabWidget;
 class QLabel;
 class QListWidget;
 class QPlainTextEdit;
@@ -33,6 +35,8 @@ public:
     // switching stage and before a start): saving the project must never miss what was typed.
     void commitEdits();
 
+    ConfigForm* form() const { return form_; }
+    QTabWidget* views() const { return views_; }
     QPushButton* startButton() const { return start_; }
     QPushButton* pauseButton() const { return pause_; }
     QPushButton* cancelButton() const { return cancel_; }
@@ -49,11 +53,15 @@ private:
     void showKind(const QString& kind);
     void refreshDerived();
     void validate();
+    void showInForm(const QJsonObject& config);
+    void setEditorConfig(const QJsonObject& config);  // shown from the project, not typed
 
     Project* project_;
     QMap<QString, QString> available_;
     QListWidget* stages_;
     QLabel* description_;
+    QTabWidget* views_;
+    ConfigForm* form_;
     QPlainTextEdit* editor_;
     QLabel* editorStatus_;
     QLabel* runsWhere_;  // where this project's runs go (untitled projects too)
@@ -67,5 +75,6 @@ private:
     QString resumeDir_;
     bool running_ = false;
     bool settingText_ = false;
+    bool fromForm_ = false;  // the editor text is being rewritten from a form edit
     bool typed_ = false;  // the editor holds text the user typed that is not in the project yet
 };

@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QStandardPaths>
+#include <QThread>
 
 #include "project/project.h"
 
@@ -43,15 +44,24 @@ QJsonObject defaultEvaluation(const Project& project) {
 }
 }  // namespace
 
+int defaultThreads() {
+    // The GUI and its curves need a core of their own: on a 2-core machine two OpenMP threads beside a busy
+    // GUI were measured 5-20x slower than one (README, "Quick start").
+    const int cores = QThread::idealThreadCount();
+    return cores <= 2 ? 1 : cores - 1;
+}
+
 QJsonObject stageDefaults(const QString& kind, const Project& project) {
     const bool toy = project.localData().spec.startsWith(QLatin1String("toy:"));
     QJsonObject c{{"kind", kind}};
-    const QJsonObject runtime{{"threads", 0}, {"device", "auto"}};
+    const QJsonObject runtime{{"threads", defaultThreads()}, {"device", "auto"}};
     if (kind == "pretrain") {
         c["data"] = toy ? QStringLiteral("toy:ring8") : QStringLiteral("fashion-mnist:train:0,1,2,3");
         c["arch"] = QJsonObject{{"family", toy ? "mlp2d" : "dcgan32"}, {"preset", "small"}};
         c["iterations"] = toy ? 1000 : 2000;
         c["batch_size"] = 64;
+        c["n_critic"] = 5;
+        c["lr"] = toy ? 1e-3 : 1e-4;  // the engine's defaults (jobs/pretrain_job.cpp), shown so they can be changed
         c["seed"] = 1;
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
@@ -68,6 +78,8 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
     } else if (kind == "barycenter" || kind == "adapt") {
         c["iterations"] = toy ? 1000 : 2000;
         c["batch_size"] = 64;
+        c["n_critic"] = 5;
+        c["lr"] = 1e-4;  // the engine's default (train/training_config.h)
         c["seed"] = 1;
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
@@ -156,12 +168,32 @@ QJsonObject derivedStageKeys(const QString& kind, const Project& project) {
     return d;
 }
 
+QSet<QString> pickableStageKeys(const QString& kind) {
+    if (kind == "adapt") return {"barycenter", "critic_init"};
+    if (kind == "ternarize" || kind == "evaluate") return {"generator"};
+    return {};
+}
+
+QSet<QString> overriddenStageKeys(const QString& kind, const Project& project) {
+    QSet<QString> picked;
+    const QJsonObject user = project.stageConfig(kind);
+    for (const QString& key : pickableStageKeys(kind))
+        if (user.contains(key)) picked.insert(key);
+    return picked;
+}
+
+QJsonObject followedStageKeys(const QString& kind, const Project& project) {
+    QJsonObject d = derivedStageKeys(kind, project);
+    for (const QString& key : overriddenStageKeys(kind, project)) d.remove(key);
+    return d;
+}
+
 QJsonObject effectiveStageConfig(const QString& kind, const Project& project) {
     QJsonObject c = stageDefaults(kind, project);
     const QJsonObject user = project.stageConfig(kind);
     for (auto it = user.begin(); it != user.end(); ++it) c[it.key()] = it.value();
-    const QJsonObject derived = derivedStageKeys(kind, project);
-    for (auto it = derived.begin(); it != derived.end(); ++it) c[it.key()] = it.value();
+    const QJsonObject followed = followedStageKeys(kind, project);
+    for (auto it = followed.begin(); it != followed.end(); ++it) c[it.key()] = it.value();
     c["kind"] = kind;
     c.remove("run_dir");
     c.remove("resume");
@@ -170,7 +202,12 @@ QJsonObject effectiveStageConfig(const QString& kind, const Project& project) {
 
 QJsonObject userStagePart(const QString& kind, const QJsonObject& config, const Project& project) {
     QJsonObject user = config;
-    for (const QString& key : derivedStageKeys(kind, project).keys()) user.remove(key);
+    const QJsonObject derived = derivedStageKeys(kind, project);
+    const QSet<QString> pickable = pickableStageKeys(kind);
+    // A derived key is the project's, except an input file the user picked (one that differs from the
+    // newest run's): that choice is theirs and is kept.
+    for (auto it = derived.begin(); it != derived.end(); ++it)
+        if (!pickable.contains(it.key()) || user.value(it.key()) == it.value()) user.remove(it.key());
     for (const char* key : {"kind", "run_dir", "resume"}) user.remove(key);
     // Values equal to the defaults are not worth storing: defaults may improve in later versions.
     const QJsonObject defaults = stageDefaults(kind, project);
