@@ -11,6 +11,7 @@
 #include "io/checkpoint.h"
 #include "io/model_files.h"
 #include "metrics/optimal_transport.h"
+#include "train/weight_rule.h"
 
 namespace fs = std::filesystem;
 
@@ -406,7 +407,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             estimatedRadii.push_back(e);
         }
         cfg.weights.radii = etas;
-        cfg.weights.lambdas = weightsFromRadii(etas, cfg.autoRadii->power);
+        cfg.weights.lambdas = lambdasFromRadii(etas, cfg.autoRadii->power);
         run.runDir.recordConfig("radii_estimated", Json{{"options", cfg.autoRadii->toJson()}, {"sources", estimatedRadii},
                                                         {"lambda", cfg.weights.lambdas}});
     }
@@ -503,9 +504,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     }
 
     // Recursive: descending λ (stable), one two-critic stage per further source.
-    std::vector<size_t> order(inputs.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return initialLambdas[a] > initialLambdas[b]; });
+    const std::vector<size_t> order = mergeOrder(initialLambdas);
     const int64_t perStage = cfg.trainer.iterations;
     const int64_t total = perStage * static_cast<int64_t>(order.size() - 1);
     Generator previous{nullptr};

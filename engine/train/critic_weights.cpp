@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/weight_rule.h"
 
 namespace coalesce {
 
@@ -89,9 +90,7 @@ CriticWeights::CriticWeights(const CriticWeightOptions& options, size_t sourceCo
     if (!options_.lambdas.empty()) {
         lambdas_ = normalised(options_.lambdas);
     } else if (withRadius == k) {
-        std::vector<double> inverse;
-        for (double r : options_.radii) inverse.push_back(1.0 / r);
-        lambdas_ = normalised(inverse);
+        lambdas_ = lambdasFromRadii(options_.radii);
     } else if (withRadius > 0 && options_.mode == WeightMode::Fixed) {
         throw Error("radius: fixed weights from radii need a radius for every source (or give lambda)");
     } else {

@@ -69,18 +69,6 @@ RadiusEstimationOptions readRadiusEstimation(const ConfigReader& parent, const L
     return o;
 }
 
-std::vector<double> weightsFromRadii(const std::vector<double>& radii, double power) {
-    std::vector<double> w;
-    double sum = 0;
-    for (double r : radii) {
-        if (!(r > 0) || !std::isfinite(r)) throw Error("radii: every η must be finite and > 0, got " + std::to_string(r));
-        w.push_back(std::pow(r, -power));
-        sum += w.back();
-    }
-    for (double& x : w) x /= sum;
-    return w;
-}
-
 std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
                                           const RadiusEstimationOptions& options, CancelToken* cancel) {

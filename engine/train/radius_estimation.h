@@ -74,7 +74,4 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
                                                     const RadiusEstimationOptions& options, JobObserver& observer,
                                                     CancelToken& cancel);
 
-// λ_k ∝ η_k^−power, normalised to Σ λ = 1.
-std::vector<double> weightsFromRadii(const std::vector<double>& radii, double power);
-
 }  // namespace coalesce

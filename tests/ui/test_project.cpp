@@ -13,7 +13,8 @@
 #include "project/project.h"
 #include "project/recent_projects.h"
 #include "project/stage_configs.h"
-#include "project/weights.h"
+#include "core/error.h"
+#include "train/weight_rule.h"
 #include "runs/run_directory_reader.h"
 #include "runs/run_store.h"
 #include "io/model_files.h"
@@ -32,21 +33,44 @@ class TestProject : public QObject {
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
 
+    // The dock and the runs share the engine's rule (train/weight_rule.h).
     void weightsAreInverseRadiiNormalised() {
+        using coalesce::lambdasFromRadii;
+        using coalesce::mergeOrder;
         // η = 0.5, 1, 2  ->  1/η = 2, 1, 0.5 (sum 3.5)  ->  λ = 4/7, 2/7, 1/7
-        const auto w = weightsFromRadii({0.5, 1.0, 2.0}, {true, true, true});
-        QCOMPARE(w.size(), 3);
+        const auto w = lambdasFromRadii({0.5, 1.0, 2.0}, 1.0, {true, true, true});
+        QCOMPARE(w.size(), size_t{3});
         QVERIFY(qAbs(w[0] - 4.0 / 7.0) < 1e-12);
         QVERIFY(qAbs(w[1] - 2.0 / 7.0) < 1e-12);
         QVERIFY(qAbs(w[2] - 1.0 / 7.0) < 1e-12);
         // A disabled source gets 0 and the others renormalise: 1/η = 2, 0.5 -> 0.8, 0.2
-        const auto w2 = weightsFromRadii({0.5, 1.0, 2.0}, {true, false, true});
+        const auto w2 = lambdasFromRadii({0.5, 1.0, 2.0}, 1.0, {true, false, true});
         QVERIFY(qAbs(w2[0] - 0.8) < 1e-12);
         QCOMPARE(w2[1], 0.0);
         QVERIFY(qAbs(w2[2] - 0.2) < 1e-12);
-        QCOMPARE(weightsFromRadii({1.0}, {false}), QVector<double>({0.0}));
-        QCOMPARE(descendingWeightOrder({0.2, 0.5, 0.3}), QVector<int>({1, 2, 0}));
-        QCOMPARE(descendingWeightOrder({0.5, 0.5}), QVector<int>({0, 1}));  // ties keep list order
+        QCOMPARE(lambdasFromRadii({1.0}, 1.0, {false}), std::vector<double>({0.0}));
+        // power 2: 1/η² = 4, 1 -> 0.8, 0.2
+        const auto w3 = lambdasFromRadii({0.5, 1.0}, 2.0);
+        QVERIFY(qAbs(w3[0] - 0.8) < 1e-12);
+        bool refused = false;
+        try {
+            lambdasFromRadii({1.0, 0.0});
+        } catch (const coalesce::Error& e) {
+            refused = QString(e.what()).contains("η");
+        }
+        QVERIFY(refused);
+        QCOMPARE(mergeOrder({0.2, 0.5, 0.3}), std::vector<size_t>({1, 2, 0}));
+        QCOMPARE(mergeOrder({0.5, 0.5}), std::vector<size_t>({0, 1}));  // ties keep list order
+        // The project's λ are the rule's.
+        Project p;
+        p.addSources({"/a.coalesce", "/b.coalesce"});
+        const QString a = p.sources()[0].id, b = p.sources()[1].id;
+        p.setRadius(a, 0.5);
+        p.setRadius(b, 2.0);
+        QVERIFY(qAbs(p.weightOf(a) - 0.8) < 1e-12);
+        QCOMPARE(p.mergeOrder(), QStringList({a, b}));
+        p.setRadius(a, 4.0);
+        QCOMPARE(p.mergeOrder(), QStringList({b, a}));
     }
 
     void addRemoveUndoRedo() {

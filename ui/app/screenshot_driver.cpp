@@ -140,7 +140,12 @@ void ScreenshotDriver::captureAll() {
     }
     if (QDockWidget* d = window_->dock("stagesDock")) {
         d->raise();
+        // The Adapt stage's form: the input generator picker, the anchor and the critic warm start.
+        const QString shownKind = window_->stagePanel()->currentKind();
+        window_->stagePanel()->selectKind(QStringLiteral("adapt"));
+        settle(50);
         grab("stages", d);
+        window_->stagePanel()->selectKind(shownKind);
     }
     if (QDockWidget* d = window_->dock("localDataDock")) {
         d->raise();

@@ -117,6 +117,7 @@ void ConfigForm::rebuild() {
     auto* form = new QFormLayout(content_);
     form->setContentsMargins(0, 0, 0, 0);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);  // a narrow dock puts long fields under their label
     // An input file with no run to follow yet still gets its picker ("run the Barycenter stage first"
     // or pick a file): shown empty, set when a file is picked.
     QJsonObject shown = config_;
@@ -147,6 +148,7 @@ void ConfigForm::addFields(QFormLayout* form, const QJsonObject& object, const Q
             auto* group = new QGroupBox(label, content_);
             auto* inner = new QFormLayout(group);
             inner->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+            inner->setRowWrapPolicy(QFormLayout::WrapLongRows);
             addFields(inner, value.toObject(), path);
             form->addRow(group);
             continue;
@@ -155,7 +157,15 @@ void ConfigForm::addFields(QFormLayout* form, const QJsonObject& object, const Q
         auto* name = new QLabel(label, content_);
         name->setToolTip(hint.help.isEmpty() ? dotted : hint.help + QStringLiteral("\n(") + dotted + ')');
         field->setToolTip(name->toolTip());
-        form->addRow(name, field);
+        // Paths and dataset specs are long: their field gets the full width, under the label.
+        const bool wide = hint.kind == FieldKind::File || hint.kind == FieldKind::DataSpec ||
+                          (value.isString() && value.toString().size() > 24);
+        if (wide) {
+            form->addRow(name);
+            form->addRow(field);
+        } else {
+            form->addRow(name, field);
+        }
     }
 }
 
@@ -173,7 +183,7 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
     // A value of another type than the table expects (e.g. "radii": "auto" vs numbers) stays editable as JSON.
     if ((kind == FieldKind::Integer || kind == FieldKind::Number) && !value.isDouble()) kind = FieldKind::JsonValue;
     if (kind == FieldKind::Boolean && !value.isBool()) kind = FieldKind::JsonValue;
-    if (fromProject && !pickable) kind = FieldKind::JsonValue;
+    if (fromProject && !pickable) kind = value.isString() ? FieldKind::Text : FieldKind::JsonValue;
 
     QWidget* widget = nullptr;
     switch (kind) {
@@ -240,8 +250,14 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
             if (edit->hasFocus()) return;
             const QSignalBlocker b(edit);
             edit->setText(v.toString());
+            edit->setCursorPosition(0);  // a long path or spec shows its start
         };
-        connect(edit, &QLineEdit::textEdited, this, [this, path](const QString& text) { setValue(path, text); });
+        if (fromProject && !pickable) {
+            edit->setReadOnly(true);
+            edit->setForegroundRole(QPalette::PlaceholderText);
+        } else {
+            connect(edit, &QLineEdit::textEdited, this, [this, path](const QString& text) { setValue(path, text); });
+        }
         if (kind != FieldKind::File) {
             widget = edit;
             break;
@@ -262,6 +278,7 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
         });
         h->addWidget(pick);
         if (pickable) {
+            edit->setPlaceholderText(tr("the newest finished run (none yet: run its stage first, or pick a file)"));
             auto* latest = new QToolButton(row);
             latest->setObjectName(QStringLiteral("latest"));
             latest->setText(tr("Latest"));
@@ -284,6 +301,7 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
             if (edit->hasFocus()) return;
             const QSignalBlocker b(edit);
             edit->setText(compactJson(v));
+            edit->setCursorPosition(0);
         };
         if (fromProject) {
             edit->setReadOnly(true);

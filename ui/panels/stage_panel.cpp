@@ -40,6 +40,7 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     formScroll->setWidget(form_);
     formScroll->setWidgetResizable(true);
     formScroll->setFrameShape(QFrame::NoFrame);
+    formScroll->setMinimumHeight(230);  // about eight fields: the dock layout takes it from the Runs dock
     views_->addTab(formScroll, tr("Settings"));
     editor_ = new QPlainTextEdit;
     views_->addTab(editor_, tr("Advanced (JSON)"));
@@ -152,6 +153,14 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     });
     rebuildList();
     setRunning(false, false);
+}
+
+StagePanel::~StagePanel() {
+    // Child widgets are destroyed after this object's members: the editor's and the form's last signals
+    // (a text document emits while it is torn down) must not reach a half-destroyed panel.
+    editor_->disconnect(this);
+    form_->disconnect(this);
+    commitTimer_->stop();
 }
 
 void StagePanel::setAvailableKinds(const QMap<QString, QString>& kinds) {

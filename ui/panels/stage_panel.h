@@ -20,6 +20,7 @@ class StagePanel : public QWidget {
     Q_OBJECT
 public:
     explicit StagePanel(Project* project, QWidget* parent = nullptr);
+    ~StagePanel() override;
 
     // kind -> one-line summary, from the engine's job registry (jobKinds()).
     void setAvailableKinds(const QMap<QString, QString>& kinds);

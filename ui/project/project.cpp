@@ -11,7 +11,7 @@
 #include <QUndoStack>
 
 #include "project/project_commands.h"
-#include "project/weights.h"
+#include "train/weight_rule.h"
 
 namespace {
 
@@ -103,13 +103,15 @@ const SourceModel* Project::source(const QString& id) const {
 }
 
 QVector<double> Project::weights() const {
-    QVector<double> radii;
-    QVector<bool> enabled;
+    // The engine's rule (train/weight_rule.h): the dock shows exactly the λ a run will use.
+    std::vector<double> radii;
+    std::vector<bool> enabled;
     for (const auto& s : sources_) {
-        radii << s.radius;
-        enabled << s.enabled;
+        radii.push_back(s.radius);
+        enabled.push_back(s.enabled);
     }
-    return weightsFromRadii(radii, enabled);
+    const std::vector<double> w = coalesce::lambdasFromRadii(radii, 1.0, enabled);
+    return QVector<double>(w.begin(), w.end());
 }
 
 double Project::weightOf(const QString& id) const {
@@ -127,7 +129,8 @@ QStringList Project::mergeOrder() const {
             if (!order.contains(s.id)) order << s.id;
         return order;
     }
-    for (int i : descendingWeightOrder(weights())) order << sources_[i].id;
+    const QVector<double> w = weights();
+    for (size_t i : coalesce::mergeOrder(std::vector<double>(w.begin(), w.end()))) order << sources_[int(i)].id;
     return order;
 }
 

@@ -12,6 +12,10 @@
 
 class QUndoStack;
 
+// The trust radii the workbench accepts (η slider and typed values are clamped to them).
+constexpr double kMinRadius = 1e-3;
+constexpr double kMaxRadius = 1e3;
+
 struct SourceModel {
     QString id;           // stable within the project ("s1", "s2", ...): undo commands refer to it
     QString name;         // display name (file base name by default)
