@@ -114,6 +114,7 @@ public:
 
     Checkpoint makeCheckpoint() const;
     int64_t step() const { return step_; }
+    int64_t iterations() const { return options_.iterations; }
     int64_t batchSize() const { return batchSize_; }
     size_t sourceCount() const { return slots_.size(); }
     Generator generator() const { return generator_; }

@@ -24,10 +24,31 @@ RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
     return runtime;
 }
 
+namespace {
+// Settings a resumed run may change (e.g. `--resume` with fewer or more iterations, or other threads):
+// config.json then shows the values in force and, under "segments", what changed at which resume, so
+// the run's record stays true. Other keys must match the run's (resumeTrainer refuses them).
+void recordResumeOverrides(RunDirectory& dir, const Json& config, JobObserver& observer) {
+    Json changed = Json::object();
+    for (const char* key : {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every", "runtime"}) {
+        if (!config.contains(key)) continue;
+        const Json before = dir.config().contains(key) ? dir.config().at(key) : Json();
+        if (before == config.at(key)) continue;
+        changed[key] = Json{{"from", before}, {"to", config.at(key)}};
+        dir.recordConfig(key, config.at(key));
+        observer.onLog(LogLevel::Info, std::string("resume: ") + key + " " + before.dump() + " -> " + config.at(key).dump());
+    }
+    if (changed.empty()) return;
+    Json segments = dir.config().value("segments", Json::array());
+    segments.push_back(Json{{"resumed", dir.config().value("resumed", 0)}, {"changed", changed}});
+    dir.recordConfig("segments", segments);
+}
+}  // namespace
+
 std::set<std::string> resumableChanges() {
     return {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "runtime", "run_dir", "resume",
             "name", "notes", "provenance", "resumed", "recorded", "eval_every", "evaluation_recorded",
-            "evaluation_cache_dir", "elapsed_seconds", "radii_estimated"};
+            "evaluation_cache_dir", "elapsed_seconds", "radii_estimated", "segments"};
 }
 
 namespace {
@@ -109,6 +130,12 @@ void resumeTrainer(MultiCriticTrainer& trainer, const TrainingRun& run, const st
                         " but the run was started with " + (a.is_null() ? "none" : a.dump()) + " (" + path + ")");
     }
     trainer.restore(checkpoint, path);
+    const int64_t iterations = trainer.iterations();
+    if (trainer.step() > iterations)
+        throw Error("resume: the run is already at step " + std::to_string(trainer.step()) + " (" + path +
+                    "), past the " + std::to_string(iterations) + " iterations asked for; resume with iterations >= " +
+                    std::to_string(trainer.step()));
+    recordResumeOverrides(run.runDir, run.config, run.observer);  // only once the resume is accepted
     run.observer.onLog(LogLevel::Info, "resumed from " + path + " at step " + std::to_string(trainer.step()));
 }
 

@@ -176,14 +176,37 @@ private Q_SLOTS:
         const std::string metrics = readFile(root + "/split/metrics.csv");
         QCOMPARE(countLines(metrics, ",loss_g,"), 9);
         QCOMPARE(countLines(metrics, "\n9,loss_g,"), 1);
-        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["resumed"].get<int>(), 1);
+        // Started with 6 iterations, resumed with 9: config.json holds what is in force and when it changed.
+        Json recorded = Json::parse(readFile(root + "/split/config.json"));
+        QCOMPARE(recorded["resumed"].get<int>(), 1);
+        QCOMPARE(recorded["iterations"].get<int64_t>(), int64_t{9});
+        QCOMPARE(recorded["segments"].size(), size_t{1});
+        QCOMPARE(recorded["segments"][0]["changed"]["iterations"]["from"].get<int64_t>(), int64_t{6});
 
-        // Changing what was trained is refused, naming the field.
+        // Changing what was trained is refused, naming the field, and leaves the record as it was.
         resume["lr"] = 2e-4;
         resume["iterations"] = 12;
         r = runJob(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("'lr'") != std::string::npos, r.message.c_str());
+        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["iterations"].get<int64_t>(), int64_t{9});
+        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["segments"].size(), size_t{1});
+        // Fewer iterations than the run has done: a clear error, not a silent longer run.
+        resume.erase("lr");
+        resume["iterations"] = 4;
+        r = runJob(resume);
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY2(r.message.find("already at step 9") != std::string::npos, r.message.c_str());
+        // More iterations (a documented override): it trains on, and config.json says so.
+        resume["iterations"] = 11;
+        r = runJob(resume);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{11});
+        recorded = Json::parse(readFile(root + "/split/config.json"));
+        QCOMPARE(recorded["iterations"].get<int64_t>(), int64_t{11});
+        QCOMPARE(recorded["segments"].size(), size_t{2});
+        QCOMPARE(recorded["segments"][1]["changed"]["iterations"]["from"].get<int64_t>(), int64_t{9});
+        QCOMPARE(recorded["segments"][1]["changed"]["iterations"]["to"].get<int64_t>(), int64_t{11});
         // A finished run directory is never overwritten by a fresh run.
         r = runJob(baseConfig(root + "/split", 3));
         QVERIFY(r.status == JobResult::Status::Failed);
