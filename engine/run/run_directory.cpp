@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -123,6 +124,30 @@ void RunDirectory::recordConfig(const std::string& key, const Json& value) {
     std::lock_guard<std::mutex> lock(mutex_);
     config_[key] = value;
     writeFileAtomically((fs::path(dir_) / "config.json").string(), config_.dump(2) + "\n");
+}
+
+void RunDirectory::dropMetricsAfter(std::int64_t step) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const fs::path path = fs::path(dir_) / "metrics.csv";
+    metrics_.close();
+    std::ifstream in(path);
+    std::string line, kept;
+    bool dropped = false;
+    while (std::getline(in, line)) {
+        // "step,name,value": the header and any row that does not start with a number are kept.
+        const auto comma = line.find(',');
+        char* end = nullptr;
+        const long long rowStep = comma == std::string::npos ? 0 : std::strtoll(line.c_str(), &end, 10);
+        if (comma != std::string::npos && end == line.c_str() + comma && rowStep > step) {
+            dropped = true;
+            continue;
+        }
+        kept += line + '\n';
+    }
+    in.close();
+    if (dropped) writeFileAtomically(path.string(), kept);
+    metrics_.open(path, std::ios::out | std::ios::app);
+    if (!metrics_) throw Error(path.string() + ": cannot open for writing");
 }
 
 void RunDirectory::onMetric(const std::string& name, std::int64_t step, double value) {

@@ -39,6 +39,9 @@ public:
     void writeSummary(const Json& summary);                // summary.json (atomic)
     // Adds fields to config.json (e.g. dataset hash once it is known) and rewrites it atomically.
     void recordConfig(const std::string& key, const Json& value);
+    // On resume from the checkpoint at `step`: drops the metrics.csv rows of later steps (written by the
+    // interrupted segment after its last checkpoint, and about to be written again), atomically.
+    void dropMetricsAfter(std::int64_t step);
 
     void onMetric(const std::string& name, std::int64_t step, double value) override;
     void onImage(const std::string& tag, std::int64_t step, const ImageU8& image) override;

@@ -136,6 +136,7 @@ void resumeTrainer(MultiCriticTrainer& trainer, const TrainingRun& run, const st
                     "), past the " + std::to_string(iterations) + " iterations asked for; resume with iterations >= " +
                     std::to_string(trainer.step()));
     recordResumeOverrides(run.runDir, run.config, run.observer);  // only once the resume is accepted
+    run.runDir.dropMetricsAfter(trainer.step());
     run.observer.onLog(LogLevel::Info, "resumed from " + path + " at step " + std::to_string(trainer.step()));
 }
 

@@ -166,6 +166,11 @@ private Q_SLOTS:
         const std::string root = coalesce::test::scratchDir("pretrain_resume");
         QVERIFY(runJob(baseConfig(root + "/straight", 9)).status == JobResult::Status::Finished);
         QVERIFY(runJob(baseConfig(root + "/split", 6)).status == JobResult::Status::Finished);
+        {
+            // As if a killed segment had logged steps 7 and 8 after its last checkpoint (step 6).
+            std::ofstream out(root + "/split/metrics.csv", std::ios::app);
+            out << "7,loss_g,123\n8,loss_g,456\n8,eval/fid,789\n";
+        }
         Json resume = baseConfig(root + "/split", 9);
         resume["resume"] = true;
         JobResult r = runJob(resume);
@@ -176,6 +181,8 @@ private Q_SLOTS:
         const std::string metrics = readFile(root + "/split/metrics.csv");
         QCOMPARE(countLines(metrics, ",loss_g,"), 9);
         QCOMPARE(countLines(metrics, "\n9,loss_g,"), 1);
+        QCOMPARE(countLines(metrics, "\n7,loss_g,"), 1);  // the interrupted segment's rows were dropped
+        QVERIFY(metrics.find(",123\n") == std::string::npos && metrics.find("eval/fid") == std::string::npos);
         // Started with 6 iterations, resumed with 9: config.json holds what is in force and when it changed.
         Json recorded = Json::parse(readFile(root + "/split/config.json"));
         QCOMPARE(recorded["resumed"].get<int>(), 1);
