@@ -38,6 +38,9 @@ const ArchSpec* moduleArch(const torch::nn::Module& module) {
 void saveCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
     // Validate the architecture before writing: a file that cannot be read back is worse than none.
     ArchSpec::fromJson(checkpoint.arch.toJson());
+    const std::string nonFinite = firstNonFiniteTensor(checkpoint.tensors);
+    if (!nonFinite.empty())
+        throw Error(path + ": not written: tensor " + nonFinite + " (training diverged; the previous checkpoint is kept)");
     std::map<std::string, std::string> metadata{
         {"format", kFormat},
         {"version", std::to_string(kVersion)},
@@ -90,6 +93,8 @@ Checkpoint loadCheckpoint(const std::string& path) {
     checkpoint.meta = f.metadata.count("meta") ? parseMetadataJson(f, "meta") : nlohmann::json::object();
     if (!checkpoint.meta.is_object()) throw Error(path + ": malformed Coalesce checkpoint: 'meta' is not a JSON object");
     for (const auto& e : f.entries) checkpoint.tensors[e.name] = f.tensor(e);
+    const std::string nonFinite = firstNonFiniteTensor(checkpoint.tensors);
+    if (!nonFinite.empty()) throw Error(path + ": tensor " + nonFinite + ": the weights are not usable");
     return checkpoint;
 }
 

@@ -16,6 +16,15 @@ std::string shapeText(c10::IntArrayRef sizes) {
     return s + "]";
 }
 
+std::string firstNonFiniteTensor(const TensorMap& tensors) {
+    for (const auto& [name, t] : tensors) {
+        if (!t.defined() || !t.is_floating_point()) continue;
+        const int64_t bad = (~torch::isfinite(t)).sum().item<int64_t>();
+        if (bad > 0) return name + " (" + std::to_string(bad) + " of " + std::to_string(t.numel()) + " values are NaN/Inf)";
+    }
+    return {};
+}
+
 void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, const std::string& file,
                            const std::string& prefix, const std::string& hint, bool zeroMissingLayerBiases) {
     std::vector<std::pair<std::string, torch::Tensor>> targets;
@@ -63,6 +72,10 @@ void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, 
         if (!hint.empty()) message += " — " + hint;
         throw Error(message);
     }
+    TensorMap usedTensors;
+    for (const auto& name : used) usedTensors[name] = tensors.at(name);
+    const std::string nonFinite = firstNonFiniteTensor(usedTensors);
+    if (!nonFinite.empty()) throw Error(file + ": tensor " + prefix + nonFinite + ": the weights are not usable");
     torch::NoGradGuard noGrad;
     for (auto& [name, target] : targets) {
         auto it = tensors.find(name);

@@ -38,6 +38,10 @@ void loadTensorsIntoModule(const TensorMap& tensors, torch::nn::Module& module, 
 
 // The module's parameters and buffers as detached CPU copies.
 TensorMap moduleTensors(const torch::nn::Module& module);
+// The first floating-point tensor holding NaN or ±Inf, as "name (k of n values are NaN/Inf)"; "" if none.
+// Such weights are never usable (a diverged run, a damaged or hostile file): loaders refuse them naming the
+// tensor, and checkpoints are never written with them, so "the last good checkpoint" stays true.
+std::string firstNonFiniteTensor(const TensorMap& tensors);
 
 // Makes foreign generator weights use Coalesce's names: drops "module." (DataParallel/DDP) and
 // "_orig_mod." (torch.compile) anywhere in a name, a prefix shared by every key ("generator.", "netG.",

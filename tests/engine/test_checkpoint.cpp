@@ -6,11 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <zlib.h>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
+#include "io/state_dict.h"
 #include "models/networks.h"
 #include "support/test_support.h"
 
@@ -45,8 +47,8 @@ std::string crcHex(const std::string& data) {
 }
 
 // A minimal valid Coalesce checkpoint made by hand: one F32 tensor "x" of shape [2].
-std::string handMadeCheckpoint(const std::string& version = "1", const std::string& arch = "") {
-    const float values[2] = {1.5f, -2.0f};
+std::string handMadeCheckpoint(const std::string& version = "1", const std::string& arch = "", float second = -2.0f) {
+    const float values[2] = {1.5f, second};
     const std::string data(reinterpret_cast<const char*>(values), sizeof values);
     nlohmann::json header{{"x", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {0, 8}}}}};
     header["__metadata__"] = {{"format", "coalesce-checkpoint"},
@@ -215,6 +217,39 @@ private Q_SLOTS:
         spit(path, full + "junk");
         e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "4 unexpected bytes after the tensor data"), e.c_str());
+    }
+
+    // Issue "foundations", defect 2: NaN/Inf weights (a diverged run, a damaged or hostile file with a valid
+    // CRC) are refused on load naming the tensor, and never written, so the last checkpoint stays good.
+    void nonFiniteWeightsAreRefused() {
+        const std::string dir = test::scratchDir("nonfinite");
+        for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+            spit(dir + "/bad.coalesce", handMadeCheckpoint("1", "", bad));
+            const std::string e = errorOf([&] { loadCheckpoint(dir + "/bad.coalesce"); });
+            QVERIFY2(contains(e, "bad.coalesce: tensor x (1 of 2 values are NaN/Inf)"), e.c_str());
+        }
+        spit(dir + "/good.coalesce", handMadeCheckpoint());
+        QCOMPARE(loadCheckpoint(dir + "/good.coalesce").tensors.at("x")[1].item<float>(), -2.0f);
+
+        // Saving a diverged model fails and leaves the file that was there.
+        Checkpoint c;
+        c.arch = tinyDcgan();
+        Generator g(c.arch);
+        storeModule(c, "generator", *g);
+        saveCheckpoint(dir + "/latest.coalesce", c);
+        const std::string before = slurp(dir + "/latest.coalesce");
+        c.tensors["generator.net.0.weight"][0][0][0][0] = std::nanf("");
+        const std::string e = errorOf([&] { saveCheckpoint(dir + "/latest.coalesce", c); });
+        QVERIFY2(contains(e, "not written") && contains(e, "generator.net.0.weight"), e.c_str());
+        QVERIFY(slurp(dir + "/latest.coalesce") == before);
+
+        // Foreign weights (a state_dict's tensors) are checked as they are loaded into a network.
+        TensorMap weights = moduleTensors(*g);
+        weights["net.0.weight"] = weights["net.0.weight"].clone();
+        weights["net.0.weight"][0][0][0][0] = -std::numeric_limits<float>::infinity();
+        Generator target(c.arch);
+        const std::string foreign = errorOf([&] { loadTensorsIntoModule(weights, *target, "g.pt"); });
+        QVERIFY2(contains(foreign, "g.pt: tensor net.0.weight (1 of") && contains(foreign, "not usable"), foreign.c_str());
     }
 
     void corruptDataFailsTheChecksum() {
