@@ -100,6 +100,8 @@ ParsedArgs parseArguments(const CommandSpec& spec, const std::vector<std::string
             if (i + 1 >= args.size()) throw Error("--" + name + ": missing value");
             value = args[++i];
         }
+        // `--out ""` (an unset shell variable) would silently mean "the default" or "here": refuse it.
+        if (value.empty()) throw Error("--" + name + ": empty value (" + o->help + ")");
         parsed.values[name] = convert(*o, value);
     }
     for (const auto& o : spec.options) {

@@ -148,7 +148,10 @@ int runTernarize(const ParsedArgs& a) {
     if (a.flag("keep-last-float")) config["keep_last_float"] = true;
     if (a.has("iterations")) config["iterations"] = a.integer("iterations");
     if (a.has("data")) config["data"] = a.str("data");
-    if (a.has("k")) config["k"] = a.integer("k");
+    if (a.has("k")) {
+        if (a.integer("k") < 1) throw Error("--k: must be >= 1 (leave --k out to use all samples of --data)");
+        config["k"] = a.integer("k");
+    }
     if (a.has("distill-weight")) config["distill_weight"] = a.real("distill-weight");
     if (a.has("reference")) {
         Json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : Json::object();

@@ -49,6 +49,8 @@ int runSample(const ParsedArgs& a) {
     if (a.str("out").empty() && a.str("images-dir").empty()) throw Error("give --out FILE and/or --images-dir DIR");
     const long long n = a.integer("n");
     if (n < 1 || n > 100000) throw Error("--n: must be in 1..100000, got " + std::to_string(n));
+    const long long columns = a.integer("columns");
+    if (columns < 0 || columns > n) throw Error("--columns: must be in 0..n (0 = square), got " + std::to_string(columns));
     configureThreads(static_cast<int>(a.integer("threads")));
     torch::Device device = resolveDevice(a.str("device"));
     Generator g = loadGenerator(a.str("generator"), archHint(a));
@@ -129,6 +131,9 @@ CommandSpec exportSpec() {
 }
 
 int runExport(const ParsedArgs& a) {
+    std::error_code ec;
+    if (a.str("out") == a.str("generator") || std::filesystem::equivalent(a.str("out"), a.str("generator"), ec))
+        throw Error("--out: " + a.str("out") + " is the --generator file itself; export to a new file");
     if (a.str("format") == "critic") {
         writeCriticFile(a.str("generator"), a.str("out"));
         std::printf("wrote %s (the critic of %s)\n", a.str("out").c_str(), a.str("generator").c_str());
