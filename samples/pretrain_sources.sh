@@ -5,12 +5,13 @@
 #
 #   samples/pretrain_sources.sh [--protocol disjoint|overlapping|all] [--ship] [OUT_DIR]
 #
-#   disjoint     sources {0,1,2,3} and {4,5,6,7} (target {8,9})           source_0123, source_4567
-#   overlapping  sources {0,1,2,3,4} and {5,6,7,8,9} (target: all ten)    source_01234, source_56789
+#   disjoint     sources {0,1,2,3} and {4,5,6,7} (target {8,9})           source_0123, source_4567 (2000 it.)
+#   overlapping  sources {0,1,2,3,4} and {5,6,7,8,9} (target: all ten)    source_01234, source_56789 (4000 it.)
 #   --ship       copy each finished source (generator + provenance) to samples/models/<name>/ and the
 #                feature network to samples/models/feature_net/
 # Runs go to OUT_DIR (default runs/sources); re-running resumes unfinished runs and skips finished ones.
-# Env: ITERATIONS (generator iterations per source, default 4000), THREADS (LibTorch threads per run,
+# Env: ITERATIONS (generator iterations for every source; default per source as above: the shipped
+#      disjoint sources were stopped at 2000, their held-out FID already 17 / 21), THREADS (LibTorch threads per run,
 #      default 1), PARALLEL (sources trained at once, default 2: two one-thread runs use both cores of
 #      the 2-core machine better than one two-thread run), COALESCE_CLI.
 # Each source is scored every 500 iterations (FID/KID/W1/P-R against 1000 held-out test images of its
@@ -29,19 +30,20 @@ while [ $# -gt 0 ]; do
     *) OUT="$1"; shift ;;
   esac
 done
-ITERATIONS="${ITERATIONS:-4000}"
 THREADS="${THREADS:-1}"
 PARALLEL="${PARALLEL:-2}"
 CLI="${COALESCE_CLI:-build/app/coalesce-cli}"
 [ -x "$CLI" ] || { echo "pretrain_sources.sh: $CLI not found (run scripts/setup.sh first)" >&2; exit 1; }
 mkdir -p "$OUT"
 
-# name classes seed
+# name classes seed iterations
+DISJOINT=("source_0123 0,1,2,3 1 2000" "source_4567 4,5,6,7 2 2000")
+OVERLAPPING=("source_01234 0,1,2,3,4 3 4000" "source_56789 5,6,7,8,9 4 4000")
 SOURCES=()
 case "$PROTOCOL" in
-  disjoint) SOURCES=("source_0123 0,1,2,3 1" "source_4567 4,5,6,7 2") ;;
-  overlapping) SOURCES=("source_01234 0,1,2,3,4 3" "source_56789 5,6,7,8,9 4") ;;
-  all) SOURCES=("source_01234 0,1,2,3,4 3" "source_56789 5,6,7,8,9 4" "source_0123 0,1,2,3 1" "source_4567 4,5,6,7 2") ;;
+  disjoint) SOURCES=("${DISJOINT[@]}") ;;
+  overlapping) SOURCES=("${OVERLAPPING[@]}") ;;
+  all) SOURCES=("${OVERLAPPING[@]}" "${DISJOINT[@]}") ;;
   *) echo "pretrain_sources.sh: --protocol must be disjoint, overlapping or all" >&2; exit 2 ;;
 esac
 
@@ -50,8 +52,8 @@ esac
 samples/install_feature_net.sh
 "$CLI" evaluator train --data fashion-mnist:train --threads "$THREADS" --quiet
 
-pretrain() {  # name classes seed
-  local name=$1 classes=$2 seed=$3 dir="$OUT/$1"
+pretrain() {  # name classes seed iterations
+  local name=$1 classes=$2 seed=$3 iterations=${ITERATIONS:-$4} dir="$OUT/$1"
   if [ -f "$dir/generator.coalesce" ]; then
     echo "[sources] $dir finished, skipping"
     return
@@ -61,7 +63,7 @@ pretrain() {  # name classes seed
   cat > "$config" <<JSON
 {"kind": "pretrain", "data": "fashion-mnist:train:$classes",
  "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
- "iterations": $ITERATIONS, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
+ "iterations": $iterations, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
  "sample_every": 250, "checkpoint_every": 250, "keep_checkpoints": 4,
  "evaluation": {"reference": "fashion-mnist:test:$classes", "real_samples": 1000, "fake_samples": 1000,
                 "w1_samples": 1000, "diversity_samples": 100, "seed": 0},
