@@ -160,7 +160,8 @@ private Q_SLOTS:
                 QVERIFY(config.open(QIODevice::ReadOnly));
                 const QJsonObject c = QJsonDocument::fromJson(config.readAll()).object();
                 QVERIFY2(c.value("critic_init").toString().endsWith("/checkpoints/latest.coalesce"), qPrintable(c.value("critic_init").toString()));
-                QCOMPARE(c.value("lambda_barycenter").toDouble(), 3.0);
+                QCOMPARE(c.value("lambda_barycenter").toString(), QString("auto"));  // the anchor from the radii
+                QVERIFY(c.contains("radii_estimated"));
             }
         }
         // The Results tab lists the evaluated runs with their final metrics (evaluate and the experiment's

@@ -176,6 +176,20 @@ private Q_SLOTS:
             QCOMPARE(stageDefaults(kind, project)["runtime"].toObject()["threads"].toInt(), threads);
     }
 
+    // The Adapt stage's anchor comes from the radii by default (README, "How the defaults were chosen").
+    void adaptAnchorDefaultsToTheRadii() {
+        Project project;
+        project.setLocalData(LocalDataSettings{"fashion-mnist:train", 20, 1});
+        QCOMPARE(effectiveStageConfig("adapt", project)["lambda_barycenter"].toString(), QString("auto"));
+        QCOMPARE(effectiveStageConfig("adapt", project)["radius_estimation"].toObject()["space"].toString(), QString("features"));
+        project.setLocalData(LocalDataSettings{"folder:/data/mine", 20, 1});  // no feature net for it: pixels
+        QCOMPARE(effectiveStageConfig("adapt", project)["radius_estimation"].toObject()["space"].toString(), QString("pixels"));
+        QVERIFY(!effectiveStageConfig("adapt", project).contains("lambda_local"));  // the engine refuses both
+        // A typed anchor is the user's and stays.
+        project.setStageConfig("adapt", QJsonObject{{"lambda_barycenter", 2}});
+        QCOMPARE(effectiveStageConfig("adapt", project)["lambda_barycenter"].toDouble(), 2.0);
+    }
+
     // Every stage kind's defaults render: every top-level key has a field or a group.
     void everyStageHasAForm() {
         Project project;
