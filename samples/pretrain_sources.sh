@@ -3,10 +3,12 @@
 # FID/KID, with the project's own CLI. This is the script that made the files shipped in
 # samples/models/ (each with its run's config.json, metrics.csv and final grid as provenance).
 #
-#   samples/pretrain_sources.sh [--protocol disjoint|overlapping|all] [--ship] [OUT_DIR]
+#   samples/pretrain_sources.sh [--protocol disjoint|overlapping|split|all] [--ship] [OUT_DIR]
 #
 #   disjoint     sources {0,1,2,3} and {4,5,6,7} (target {8,9})           source_0123, source_4567 (2000 it.)
 #   overlapping  sources {0,1,2,3,4} and {5,6,7,8,9} (target: all ten)    source_01234, source_56789 (4000 it.)
+#   split        the authors' same-distribution split: parts 0 and 1 of a 50/40/10 random split of the
+#                training images (seed 1; the target node has part 2)      source_split50, source_split40 (2000 it.)
 #   --ship       copy each finished source (generator + provenance) to samples/models/<name>/ and the
 #                feature network to samples/models/feature_net/
 # Runs go to OUT_DIR (default runs/sources); re-running resumes unfinished runs and skips finished ones.
@@ -15,7 +17,7 @@
 #      default 1), PARALLEL (sources trained at once, default 2: two one-thread runs use both cores of
 #      the 2-core machine better than one two-thread run), COALESCE_CLI.
 # Each source is scored every 500 iterations (FID/KID/W1/P-R against 1000 held-out test images of its
-# own classes), so metrics.csv shows when it is good enough.
+# own classes, all ten for the split sources), so metrics.csv shows when it is good enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROTOCOL=all
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --protocol) PROTOCOL="$2"; shift 2 ;;
     --ship) SHIP=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "pretrain_sources.sh: unknown option $1" >&2; exit 2 ;;
     *) OUT="$1"; shift ;;
   esac
@@ -36,15 +38,19 @@ CLI="${COALESCE_CLI:-build/app/coalesce-cli}"
 [ -x "$CLI" ] || { echo "pretrain_sources.sh: $CLI not found (run scripts/setup.sh first)" >&2; exit 1; }
 mkdir -p "$OUT"
 
-# name classes seed iterations
-DISJOINT=("source_0123 0,1,2,3 1 2000" "source_4567 4,5,6,7 2 2000")
-OVERLAPPING=("source_01234 0,1,2,3,4 3 4000" "source_56789 5,6,7,8,9 4 4000")
+# name training-data reference seed iterations
+TRAIN=fashion-mnist:train TEST=fashion-mnist:test
+DISJOINT=("source_0123 $TRAIN:0,1,2,3 $TEST:0,1,2,3 1 2000" "source_4567 $TRAIN:4,5,6,7 $TEST:4,5,6,7 2 2000")
+OVERLAPPING=("source_01234 $TRAIN:0,1,2,3,4 $TEST:0,1,2,3,4 3 4000"
+             "source_56789 $TRAIN:5,6,7,8,9 $TEST:5,6,7,8,9 4 4000")
+SPLIT=("source_split50 split:50,40,10:0:1:$TRAIN $TEST 5 2000" "source_split40 split:50,40,10:1:1:$TRAIN $TEST 6 2000")
 SOURCES=()
 case "$PROTOCOL" in
   disjoint) SOURCES=("${DISJOINT[@]}") ;;
   overlapping) SOURCES=("${OVERLAPPING[@]}") ;;
-  all) SOURCES=("${OVERLAPPING[@]}" "${DISJOINT[@]}") ;;
-  *) echo "pretrain_sources.sh: --protocol must be disjoint, overlapping or all" >&2; exit 2 ;;
+  split) SOURCES=("${SPLIT[@]}") ;;
+  all) SOURCES=("${OVERLAPPING[@]}" "${DISJOINT[@]}" "${SPLIT[@]}") ;;
+  *) echo "pretrain_sources.sh: --protocol must be disjoint, overlapping, split or all" >&2; exit 2 ;;
 esac
 
 # The feature net first (cached; the runs' live evaluation needs it and must not train it twice at once):
@@ -52,8 +58,8 @@ esac
 samples/install_feature_net.sh
 "$CLI" evaluator train --data fashion-mnist:train --threads "$THREADS" --quiet
 
-pretrain() {  # name classes seed iterations
-  local name=$1 classes=$2 seed=$3 iterations=${ITERATIONS:-$4} dir="$OUT/$1"
+pretrain() {  # name training-data reference seed iterations
+  local name=$1 data=$2 reference=$3 seed=$4 iterations=${ITERATIONS:-$5} dir="$OUT/$1"
   if [ -f "$dir/generator.coalesce" ]; then
     echo "[sources] $dir finished, skipping"
     return
@@ -61,18 +67,18 @@ pretrain() {  # name classes seed iterations
   local config="$OUT/$name.json"
   # WGAN-GP (n_critic 5, γ 10) with the Adam settings of Gulrajani et al. for DCGAN-sized nets.
   cat > "$config" <<JSON
-{"kind": "pretrain", "data": "fashion-mnist:train:$classes",
+{"kind": "pretrain", "data": "$data",
  "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
  "iterations": $iterations, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
  "sample_every": 250, "checkpoint_every": 250, "keep_checkpoints": 4,
- "evaluation": {"reference": "fashion-mnist:test:$classes", "real_samples": 1000, "fake_samples": 1000,
+ "evaluation": {"reference": "$reference", "real_samples": 1000, "fake_samples": 1000,
                 "w1_samples": 1000, "diversity_samples": 100, "seed": 0},
  "evaluation_every": 500,
  "runtime": {"threads": $THREADS, "device": "auto"}}
 JSON
   local resume=()
   [ -f "$dir/checkpoints/latest.coalesce" ] && resume=(--resume)
-  echo "[sources] training $name on classes $classes -> $dir ${resume[*]}"
+  echo "[sources] training $name on $data -> $dir ${resume[*]}"
   "$CLI" run "$config" --run-dir "$dir" "${resume[@]}" --quiet
   "$CLI" sample --generator "$dir/generator.coalesce" --out "$dir/final_grid.png" --n 64 --seed 7 --quiet
 }

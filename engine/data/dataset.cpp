@@ -212,6 +212,29 @@ Dataset select(const Dataset& data, const std::vector<int64_t>& indices) {
 
 const char* sampleWord(const Dataset& data) { return data.samples.dim() == 2 ? "samples" : "images"; }
 
+// "split:<weights>:<part>:<seed>:<spec>" → the part of <spec> (a whole spec, parsed last so that it
+// may contain ':'), e.g. split:50,40,10:2:1:fashion-mnist:train.
+Dataset loadSplitSpec(const std::string& rest, const LoadOptions& options) {
+    const std::string usage = "dataset spec 'split:" + rest +
+                              "': expected split:<weights>:<part>:<seed>:<spec>, e.g. split:50,40,10:2:1:fashion-mnist:train";
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (int i = 0; i < 3; ++i) {
+        const auto colon = rest.find(':', start);
+        if (colon == std::string::npos) throw Error(usage);
+        fields.push_back(rest.substr(start, colon - start));
+        start = colon + 1;
+    }
+    std::vector<int64_t> weights, part, seed;
+    if (!parseClassList(fields[0], &weights)) throw Error(usage + " ('" + fields[0] + "' is not a list of weights)");
+    if (!parseClassList(fields[1], &part) || part.size() != 1)
+        throw Error(usage + " ('" + fields[1] + "' is not a part index)");
+    if (!parseClassList(fields[2], &seed) || seed.size() != 1) throw Error(usage + " ('" + fields[2] + "' is not a seed)");
+    const std::string inner = rest.substr(start);
+    if (inner.empty()) throw Error(usage + " (no dataset spec after the seed)");
+    return splitPart(loadDataset(inner, options), weights, part[0], static_cast<uint64_t>(seed[0]));
+}
+
 }  // namespace
 
 Dataset loadDataset(const std::string& spec, const LoadOptions& options) {
@@ -237,9 +260,11 @@ Dataset loadDataset(const std::string& spec, const LoadOptions& options) {
         data = loadImageFolder(split.body, options);
     } else if (kind == "toy") {
         data = loadToyDataset(rest);
+    } else if (kind == "split") {
+        return loadSplitSpec(rest, options);
     } else {
         throw Error("dataset spec '" + spec + "': unknown kind '" + kind +
-                    "' (expected fashion-mnist, mnist, idx, folder or toy)");
+                    "' (expected fashion-mnist, mnist, idx, folder, toy or split)");
     }
     return classes.empty() ? data : filterClasses(data, classes);
 }
@@ -288,6 +313,36 @@ Dataset kShotSubset(const Dataset& data, int64_t k, uint64_t seed) {
     Dataset out = select(data, indices);
     out.name = data.name + " (k=" + std::to_string(k) + ", seed=" + std::to_string(seed) + ")";
     out.hash = sha256Hex(data.hash + "\nkshot " + std::to_string(k) + " seed " + std::to_string(seed) + "\n");
+    return out;
+}
+
+Dataset splitPart(const Dataset& data, const std::vector<int64_t>& weights, int64_t part, uint64_t seed) {
+    if (weights.size() < 2) throw Error(data.name + ": a split needs at least two weights, e.g. 50,40,10");
+    int64_t total = 0;
+    for (auto w : weights) {
+        if (w < 1) throw Error(data.name + ": split weights must be positive integers, got " + std::to_string(w));
+        total += w;
+    }
+    const auto parts = static_cast<int64_t>(weights.size());
+    if (part < 0 || part >= parts)
+        throw Error(data.name + ": split part " + std::to_string(part) + " does not exist (parts are 0.." +
+                    std::to_string(parts - 1) + ")");
+    // Part i is the slice [⌊N·W_i/W⌋, ⌊N·W_{i+1}/W⌋) of one seeded permutation, W_i the cumulative
+    // weight: the parts are disjoint, cover every sample, and do not depend on which part is asked for.
+    const int64_t n = data.size();
+    int64_t before = 0;
+    for (int64_t i = 0; i < part; ++i) before += weights[static_cast<std::size_t>(i)];
+    const int64_t begin = n * before / total, end = n * (before + weights[static_cast<std::size_t>(part)]) / total;
+    if (end <= begin)
+        throw Error(data.name + ": split part " + std::to_string(part) + " is empty (" + std::to_string(n) + " " +
+                    sampleWord(data) + " split " + joinClasses(weights) + ")");
+    const auto order = randomPermutation(n, seed);
+    std::vector<int64_t> indices(order.begin() + begin, order.begin() + end);
+    std::sort(indices.begin(), indices.end());  // source order kept, as for k-shot subsets
+    Dataset out = select(data, indices);
+    const std::string what = "split " + joinClasses(weights) + " part " + std::to_string(part) + " seed " + std::to_string(seed);
+    out.name = data.name + " (" + what + ")";
+    out.hash = sha256Hex(data.hash + "\n" + what + "\n");
     return out;
 }
 

@@ -34,12 +34,20 @@ struct LoadOptions {
 //   toy:<mixture>[:n[:seed]]        2-D Gaussian mixtures for the toy mode (see data/toy.h):
 //                                   ring8, grid25, ring:<k>,<radius>,<std>, grid:<k>,<spacing>,<std>,
 //                                   gauss:<mx>,<my>,<std>; n defaults to 1000, seed to 0
+//   split:<weights>:<part>:<seed>:<spec>
+//                                   one part of a seeded random split of <spec> (splitPart), e.g.
+//                                   split:50,40,10:2:1:fashion-mnist:train = the 10 % of the
+//                                   training images the authors' "same distribution" target node has
 // Full rules (image geometry, class order, hashing, seeds): engine/data/README.md.
 Dataset loadDataset(const std::string& spec, const LoadOptions& options = {});
 
 // Keeps the samples of the given classes (original order, original label values). Error if a class
 // is out of range or has no samples (naming it), or if the dataset is unlabeled.
 Dataset filterClasses(const Dataset& data, const std::vector<int64_t>& classes);
+// Part `part` of a random split of data in proportion to `weights` (e.g. {50, 40, 10}), reproducible
+// from seed on every platform; the parts of one (weights, seed) are disjoint and cover every sample.
+// Error if fewer than two weights, a weight is not positive, the part does not exist or is empty.
+Dataset splitPart(const Dataset& data, const std::vector<int64_t>& weights, int64_t part, uint64_t seed);
 // k samples without replacement, reproducible from seed on every platform; Error if k < 1 or k > size.
 // With one seed the subsets are nested: the 8-shot subset is contained in the 20-shot one.
 Dataset kShotSubset(const Dataset& data, int64_t k, uint64_t seed);

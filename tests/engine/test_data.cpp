@@ -12,6 +12,7 @@
 #include <functional>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -554,6 +555,50 @@ private Q_SLOTS:
         QCOMPARE(indicesOf(kShotSubset(data, 50, 1).samples).size(), size_t{50});
         QVERIFY_ERROR_CONTAINS(kShotSubset(data, 51, 1), "k=51", "only 50");
         QVERIFY_ERROR_CONTAINS(kShotSubset(data, 0, 1), "at least 1");
+    }
+
+    void splitPartsAreDisjointCoverAndFollowTheWeights() {
+        auto data = indexDataset(101);
+        const std::vector<int64_t> weights{50, 40, 10};
+        std::vector<int64_t> all;
+        const std::vector<size_t> expectedSizes{50, 40, 11};  // ⌊101·50/100⌋, ⌊101·90/100⌋ − 50, 101 − 90
+        for (int64_t part = 0; part < 3; ++part) {
+            auto piece = splitPart(data, weights, part, 5);
+            auto idx = indicesOf(piece.samples);
+            QCOMPARE(idx.size(), expectedSizes[size_t(part)]);
+            QVERIFY(std::is_sorted(idx.begin(), idx.end()));
+            for (size_t j = 0; j < idx.size(); ++j) QCOMPARE(piece.labels[int64_t(j)].item<int64_t>(), idx[j] % 3);
+            all.insert(all.end(), idx.begin(), idx.end());
+            QCOMPARE(piece.name, "index (split 50,40,10 part " + std::to_string(part) + " seed 5)");
+        }
+        std::sort(all.begin(), all.end());
+        std::vector<int64_t> every(101);
+        std::iota(every.begin(), every.end(), int64_t{0});
+        QCOMPARE(all, every);  // disjoint and covering
+        // Reproducible from the seed, different for another seed, distinct hashes per part.
+        QVERIFY(torch::equal(splitPart(data, weights, 2, 5).samples, splitPart(data, weights, 2, 5).samples));
+        QVERIFY(!torch::equal(splitPart(data, weights, 2, 5).samples, splitPart(data, weights, 2, 6).samples));
+        QVERIFY(splitPart(data, weights, 0, 5).hash != splitPart(data, weights, 1, 5).hash);
+        QVERIFY(splitPart(data, weights, 0, 5).hash != splitPart(data, weights, 0, 6).hash);
+        QVERIFY_ERROR_CONTAINS(splitPart(data, {100}, 0, 1), "at least two weights");
+        QVERIFY_ERROR_CONTAINS(splitPart(data, {50, 0}, 0, 1), "positive");
+        QVERIFY_ERROR_CONTAINS(splitPart(data, weights, 3, 1), "part 3 does not exist", "0..2");
+        QVERIFY_ERROR_CONTAINS(splitPart(indexDataset(5), {1, 1000}, 0, 1), "part 0 is empty");
+    }
+
+    void splitSpecLoadsAPartOfAnyInnerSpec() {
+        // The inner spec is everything after the seed, so it may hold ':' (here a toy mixture).
+        auto whole = loadDataset("toy:gauss:0,0,1:200:3");
+        auto part = loadDataset("split:3,1:1:7:toy:gauss:0,0,1:200:3");
+        QCOMPARE(part.size(), int64_t{50});
+        QVERIFY(torch::equal(part.samples, splitPart(whole, {3, 1}, 1, 7).samples));
+        QCOMPARE(part.hash, splitPart(whole, {3, 1}, 1, 7).hash);
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:50,50:0:1"), "expected split:<weights>:<part>:<seed>:<spec>");
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:50,50:0:1:"), "no dataset spec");
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:a,b:0:1:toy:ring8"), "'a,b' is not a list of weights");
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:0,1:1:toy:ring8"), "not a part index");
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:0:x:toy:ring8"), "'x' is not a seed");
+        QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:2:1:toy:ring8"), "part 2 does not exist");
     }
 
     void kShotIsUniform() {
