@@ -7,6 +7,7 @@
 #include <QImage>
 #include <QPushButton>
 #include <QSettings>
+#include <QTableWidget>
 #include <QUndoStack>
 
 #include "app/main_window.h"
@@ -177,6 +178,20 @@ private Q_SLOTS:
             return evaluateRow && experimentRow;
         };
         QTRY_VERIFY_WITH_TIMEOUT(hasRows(), 5000);
+        // Selecting the ternarize run shows its per-layer report (sparsity, code shares, scales).
+        QTableWidget* table = w.results()->tableWidget();
+        int ternarizeRow = -1;
+        for (int r = 0; r < table->rowCount(); ++r)
+            if (table->item(r, 1) && table->item(r, 1)->text() == "ternarize") ternarizeRow = r;
+        QVERIFY(ternarizeRow >= 0);
+        QVERIFY(w.results()->layersWidget()->isHidden());
+        table->selectRow(ternarizeRow);
+        QTableWidget* layers = w.results()->layersWidget();
+        QVERIFY(!layers->isHidden());
+        QVERIFY2(layers->rowCount() >= 1, "the ternarize run's layers are not listed");
+        QVERIFY2(layers->item(0, 0)->text().startsWith("net."), qPrintable(layers->item(0, 0)->text()));
+        const double zerosPercent = layers->item(0, 4)->text().toDouble();
+        QVERIFY2(zerosPercent >= 0 && zerosPercent <= 100, qPrintable(layers->item(0, 4)->text()));
         QString exportError;
         QVERIFY2(w.results()->exportTo(dir + "/results.md", &exportError), qPrintable(exportError));
         QFile md(dir + "/results.md");

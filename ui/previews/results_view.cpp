@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "runs/run_store.h"
+#include "runs/ternary_layers.h"
 
 namespace {
 // Numbers sort as numbers; an empty cell sorts last.
@@ -52,6 +53,18 @@ ResultsView::ResultsView(RunStore* store, QWidget* parent) : QWidget(parent), st
     widget_->setAlternatingRowColors(true);
     widget_->verticalHeader()->setVisible(false);
     layout->addWidget(widget_, 1);
+    layersTitle_ = new QLabel(this);
+    layersTitle_->setWordWrap(true);
+    layers_ = new QTableWidget(this);
+    layers_->setObjectName("ternaryLayersTable");
+    layers_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    layers_->setAlternatingRowColors(true);
+    layers_->verticalHeader()->setVisible(false);
+    layersTitle_->hide();
+    layers_->hide();
+    layout->addWidget(layersTitle_);
+    layout->addWidget(layers_, 1);
+    connect(widget_, &QTableWidget::itemSelectionChanged, this, &ResultsView::showLayersOfSelection);
 
     auto exportAs = [this](const QString& suffix, const QString& filter) {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export Results"), "results." + suffix, filter);
@@ -86,7 +99,9 @@ void ResultsView::rebuild() {
     widget_->setRowCount(int(table_.rows.size()));
     for (int r = 0; r < table_.rows.size(); ++r) {
         const ResultsRow& row = table_.rows[r];
-        widget_->setItem(r, 0, new QTableWidgetItem(row.run));
+        auto* runItem = new QTableWidgetItem(row.run);
+        runItem->setData(Qt::UserRole, row.runId);
+        widget_->setItem(r, 0, runItem);
         widget_->setItem(r, 1, new QTableWidgetItem(row.kind));
         widget_->setItem(r, 2, new QTableWidgetItem(row.status));
         widget_->setItem(r, 3, new NumberItem(row.step >= 0 ? double(row.step) : std::nan("")));
@@ -99,6 +114,47 @@ void ResultsView::rebuild() {
                                               "evaluate, ternarize, stages with \"evaluation\") appear here.")
                                          : tr("%n run(s) · final value of each metric · click a header to sort", nullptr,
                                               int(table_.rows.size())));
+}
+
+void ResultsView::showLayersOfSelection() {
+    const auto selected = widget_->selectedItems();
+    const RunData* run = nullptr;
+    for (const QTableWidgetItem* item : selected)
+        if (item->column() == 0) run = store_->run(item->data(Qt::UserRole).toInt());
+    if (!run || run->kind != QLatin1String("ternarize")) {
+        layersTitle_->hide();
+        layers_->hide();
+        return;
+    }
+    TernaryLayers report;
+    QString error;
+    layersTitle_->show();
+    if (!readTernaryLayers(run->dir, &report, &error)) {
+        layersTitle_->setText(error);
+        layers_->hide();
+        return;
+    }
+    layersTitle_->setText(tr("Per layer (%1, %2): share of zero / +1 / −1 codes, the scales α+ / α− the codes stand for, "
+                             "and the threshold below which a weight becomes 0. Kept in float: %3.")
+                              .arg(run->label, report.method,
+                                   report.floatLayers.isEmpty() ? tr("none") : report.floatLayers.join(QStringLiteral(", "))));
+    const QStringList header{tr("layer"), tr("kind"), tr("shape"), tr("weights"), tr("zeros %"), tr("+1 %"), tr("−1 %"),
+                             tr("α+"), tr("α−"), tr("threshold"), tr("threshold / max|w|")};
+    layers_->clear();
+    layers_->setColumnCount(int(header.size()));
+    layers_->setHorizontalHeaderLabels(header);
+    layers_->setRowCount(int(report.layers.size()));
+    for (int r = 0; r < report.layers.size(); ++r) {
+        const TernaryLayerRow& l = report.layers[r];
+        layers_->setItem(r, 0, new QTableWidgetItem(l.name));
+        layers_->setItem(r, 1, new QTableWidgetItem(l.kind));
+        layers_->setItem(r, 2, new QTableWidgetItem(l.shape));
+        const double values[] = {double(l.weights), 100 * l.zeroFraction, 100 * l.positiveFraction, 100 * l.negativeFraction,
+                                 l.scalePos, l.scaleNeg, l.threshold, l.thresholdOverMaxAbs};
+        for (int c = 0; c < 8; ++c) layers_->setItem(r, 3 + c, new NumberItem(values[c]));
+    }
+    layers_->resizeColumnsToContents();
+    layers_->show();
 }
 
 bool ResultsView::exportTo(const QString& path, QString* error) const {
