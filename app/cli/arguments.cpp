@@ -94,6 +94,7 @@ ParsedArgs parseArguments(const CommandSpec& spec, const std::vector<std::string
         if (o->type == OptionType::Flag) {
             if (inlineValue) throw Error("--" + name + " takes no value");
             parsed.values[name] = true;
+            parsed.given.insert(name);
             continue;
         }
         if (!inlineValue) {
@@ -103,6 +104,7 @@ ParsedArgs parseArguments(const CommandSpec& spec, const std::vector<std::string
         // `--out ""` (an unset shell variable) would silently mean "the default" or "here": refuse it.
         if (value.empty()) throw Error("--" + name + ": empty value (" + o->help + ")");
         parsed.values[name] = convert(*o, value);
+        parsed.given.insert(name);
     }
     for (const auto& o : spec.options) {
         if (parsed.values.count(o.name)) continue;

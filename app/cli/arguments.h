@@ -2,6 +2,7 @@
 // JSON type), unknown or malformed options are one-line errors, --help prints the declarations.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct CommandSpec {
 
 struct ParsedArgs {
     std::map<std::string, nlohmann::json> values;  // option name -> typed value (defaults applied)
+    std::set<std::string> given;                   // the options on the command line (not defaulted)
     std::vector<std::string> positional;
     bool help = false;
 

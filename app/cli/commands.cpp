@@ -1,9 +1,12 @@
 #include "commands.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "job_runner.h"
 #include "jobs/experiment_plan.h"
 #include "jobs/job_factory.h"
@@ -22,14 +25,19 @@ nlohmann::json runtimeConfig(const ParsedArgs& a) {
 
 namespace {
 
+// A JSON object in a regular file (a job or experiment config, an architecture, a protocol).
 Json readJsonFile(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open");
+    const std::string text = readFileBytes(path);  // names the file when missing, a folder or a device
+    Json j;
     try {
-        return Json::parse(in);
+        j = parseJson(text);
     } catch (const Json::parse_error& e) {
         throw Error(path + ": invalid JSON (" + std::string(e.what()) + ")");
     }
+    if (!j.is_object())
+        throw Error(path + ": expected a JSON object ({\"key\": value, ...}), this file holds " +
+                    (j.is_array() ? "an array" : j.is_string() ? "a string" : j.is_number() ? "a number" : "a " + std::string(j.type_name())));
+    return j;
 }
 
 std::vector<OptionSpec> withRuntime(std::vector<OptionSpec> options) {
@@ -48,6 +56,27 @@ int runRun(const ParsedArgs& a) {
 }
 
 // --- pretrain ----------------------------------------------------------------------------------
+// `pretrain --out DIR --resume [--lr 1e-4 ...]`: the run's recorded config, with only the options
+// given on this command line changed (the engine then accepts or refuses each change), so that
+// resuming does not silently reset every other option to its default.
+Json resumedPretrainConfig(const ParsedArgs& a, const Json& fromFlags) {
+    const std::string recordedPath = (std::filesystem::path(a.str("out")) / "config.json").string();
+    if (!std::filesystem::exists(recordedPath)) return fromFlags;
+    Json config = readJsonFile(recordedPath);
+    static const std::map<std::string, std::string> flagToKey = {
+        {"data", "data"}, {"iterations", "iterations"}, {"batch-size", "batch_size"}, {"n-critic", "n_critic"},
+        {"gp", "gp"}, {"lr", "lr"}, {"seed", "seed"}, {"sample-every", "sample_every"},
+        {"checkpoint-every", "checkpoint_every"}};
+    for (const auto& [flag, key] : flagToKey)
+        if (a.given.count(flag)) config[key] = fromFlags.at(key);
+    for (const char* flag : {"family", "preset", "channels", "arch"})
+        if (a.given.count(flag)) config["arch"] = fromFlags.at("arch");
+    config["runtime"] = fromFlags.at("runtime");
+    config["run_dir"] = a.str("out");
+    config["resume"] = true;
+    return config;
+}
+
 int runPretrain(const ParsedArgs& a) {
     Json arch = {{"family", a.str("family")}, {"preset", a.str("preset")}, {"channels", a.integer("channels")}};
     if (a.has("arch")) arch = readJsonFile(a.str("arch"));
@@ -65,6 +94,7 @@ int runPretrain(const ParsedArgs& a) {
                    {"run_dir", a.str("out")},
                    {"resume", a.flag("resume")},
                    {"runtime", runtimeConfig(a)}};
+    if (a.flag("resume")) config = resumedPretrainConfig(a, config);
     return runJobConfig(config, a.flag("quiet"));
 }
 

@@ -50,7 +50,7 @@ int runJobConfig(const Json& config, bool quiet) {
                          result.message.empty() ? "" : ": ", result.message.c_str());
             return 130;
         case JobResult::Status::Failed:
-            std::fprintf(stderr, "coalesce-cli: error: %s\n", result.message.c_str());
+            if (!progress.errorShown(result.message)) std::fprintf(stderr, "coalesce-cli: error: %s\n", result.message.c_str());
             return 1;
     }
     return 1;

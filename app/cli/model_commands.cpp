@@ -9,12 +9,13 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/runtime.h"
 #include "core/tensor_image.h"
 #include "imageio/image_io.h"
 #include "io/model_files.h"
-#include "train/training_job.h"
 #include "run/run_directory.h"
+#include "train/training_job.h"
 
 namespace coalesce::cli {
 
@@ -24,7 +25,7 @@ std::optional<ArchSpec> archHint(const ParsedArgs& a) {
     std::ifstream in(a.str("arch"));
     if (!in) throw Error(a.str("arch") + ": cannot open architecture file");
     try {
-        return ArchSpec::fromJson(nlohmann::json::parse(in));
+        return ArchSpec::fromJson(parseJson(in));
     } catch (const nlohmann::json::parse_error& e) {
         throw Error(a.str("arch") + ": invalid JSON (" + std::string(e.what()) + ")");
     }

@@ -44,11 +44,19 @@ void ProgressBar::onMetric(const std::string& name, std::int64_t, double value) 
 void ProgressBar::onLog(LogLevel level, const std::string& message) {
     if (quiet_ && level < LogLevel::Warning) return;
     std::lock_guard<std::mutex> lock(mutex_);
+    if (level == LogLevel::Error) errorsShown_.push_back(message);
     if (lineOpen_ && tty_) std::fputs("\r\033[K", stderr);
     std::fprintf(stderr, "%s%s\n", level >= LogLevel::Warning ? (std::string(toString(level)) + ": ").c_str() : "",
                  message.c_str());
     lineOpen_ = false;
     if (tty_) draw(true);
+}
+
+bool ProgressBar::errorShown(const std::string& message) const {
+    for (const auto& shown : errorsShown_)
+        if (shown.size() >= message.size() && shown.compare(shown.size() - message.size(), message.size(), message) == 0)
+            return true;
+    return false;
 }
 
 std::string ProgressBar::metricsSummary() const {

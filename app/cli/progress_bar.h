@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/job.h"
 
@@ -20,6 +21,9 @@ public:
     void onMetric(const std::string& name, std::int64_t step, double value) override;
     void onLog(LogLevel level, const std::string& message) override;
     void finish();  // ends the bar's line
+    // Whether an error log line already told the user `message` (a failing job logs its error before
+    // it returns it): the CLI then does not print it a second time.
+    bool errorShown(const std::string& message) const;
 
     // "01:23:45" / "12:34"
     static std::string formatDuration(double seconds);
@@ -37,6 +41,7 @@ private:
     std::chrono::steady_clock::time_point phaseStart_, lastDraw_;
     std::map<std::string, double> latest_;
     bool lineOpen_ = false;
+    std::vector<std::string> errorsShown_;
 };
 
 }  // namespace coalesce::cli

@@ -1,4 +1,4 @@
-#include "io/atomic_file.h"
+#include "core/atomic_file.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -104,6 +104,8 @@ std::string readFileBytes(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw Error(path + ": no such file");
     if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not a file");
+    // A FIFO would block forever and a device never ends (/dev/zero): only regular files are read.
+    if (!fs::is_regular_file(path, ec)) throw Error(path + ": not a regular file (a device, FIFO or socket)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(systemError("cannot open", path));
     std::string bytes;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 #ifdef COALESCE_HAVE_OPENCV
@@ -60,22 +61,11 @@ void writeImage(const std::string& path, const ImageU8& image) {
         throw Error(path + ": refusing to write an inconsistent image buffer");
     cv::Mat m = toMat(image);
     if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
-    std::filesystem::path target(path);
-    if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-    // Keep the extension on the temp name so OpenCV picks the encoder.
-    std::string tmp = (target.parent_path() / (".tmp-" + target.filename().string())).string();
     std::vector<uchar> bytes;
-    if (!cv::imencode(target.extension().string(), m, bytes)) throw Error(path + ": cannot encode image");
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw Error(path + ": cannot open for writing");
-    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    ok = (std::fflush(f) == 0) && ok;
-    std::fclose(f);
-    if (!ok) {
-        std::remove(tmp.c_str());
-        throw Error(path + ": write failed (disk full?)");
-    }
-    std::filesystem::rename(tmp, target);
+    if (!cv::imencode(std::filesystem::path(path).extension().string(), m, bytes)) throw Error(path + ": cannot encode image");
+    const std::filesystem::path target(path);
+    if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+    replaceFileAtomically(path, bytes.data(), bytes.size());
 }
 
 ImageU8 resizeImage(const ImageU8& image, int width, int height) {

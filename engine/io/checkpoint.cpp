@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#include "core/atomic_file.h"
+#include "core/checksum.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
+#include "core/json_text.h"
 #include "io/file_sniffing.h"
 #include "io/safetensors.h"
 #include "io/state_dict.h"
@@ -20,7 +22,7 @@ nlohmann::json parseMetadataJson(const SafetensorsFile& f, const std::string& ke
     auto it = f.metadata.find(key);
     if (it == f.metadata.end()) throw Error(f.file + ": malformed Coalesce checkpoint: metadata '" + key + "' is missing");
     try {
-        return nlohmann::json::parse(it->second);
+        return parseJson(it->second);
     } catch (const nlohmann::json::exception& e) {
         throw Error(f.file + ": malformed Coalesce checkpoint: metadata '" + key + "' is not valid JSON (" + e.what() + ")");
     }

@@ -6,8 +6,10 @@
 
 #include <torch/torch.h>
 
+#include "core/atomic_file.h"
+#include "core/checksum.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
+#include "core/json_text.h"
 #include "io/checkpoint.h"
 #include "io/file_sniffing.h"
 #include "io/safetensors.h"
@@ -106,7 +108,7 @@ std::string dtypeName(torch::ScalarType type) {
 
 ArchSpec archFromJsonText(const std::string& text, const std::string& where) {
     try {
-        nlohmann::json j = nlohmann::json::parse(text);
+        nlohmann::json j = parseJson(text);
         if (j.is_object() && j.contains("arch")) j = j["arch"];
         return ArchSpec::fromJson(j);
     } catch (const nlohmann::json::exception& e) {
@@ -213,7 +215,7 @@ ForeignWeights readForeignWeights(OpenedModelFile& f, const std::string& path) {
             }
             if (auto meta = st.metadata.find("meta"); meta != st.metadata.end()) {
                 try {
-                    w.meta = nlohmann::json::parse(meta->second);
+                    w.meta = parseJson(meta->second);
                 } catch (const nlohmann::json::exception&) {
                     w.meta = {{"meta", meta->second}};
                 }
@@ -227,7 +229,7 @@ ForeignWeights readForeignWeights(OpenedModelFile& f, const std::string& path) {
                 w.arch = archFromJsonText(ts.coalesceJson, path + " (extra/coalesce.json)");
                 w.archSource = "file";
                 try {
-                    w.meta = nlohmann::json::parse(ts.coalesceJson).value("meta", nlohmann::json::object());
+                    w.meta = parseJson(ts.coalesceJson).value("meta", nlohmann::json::object());
                 } catch (const nlohmann::json::exception&) {
                 }
             }

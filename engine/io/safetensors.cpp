@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "core/atomic_file.h"
+#include "core/checksum.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
+#include "core/json_text.h"
 
 namespace coalesce {
 
@@ -111,18 +113,6 @@ std::string safetensorsDtypeCode(torch::ScalarType type) {
     throw Error(std::string("safetensors cannot store tensors of type ") + c10::toString(type));
 }
 
-std::string crc32Hex(const char* data, std::size_t size) {
-    uLong crc = ::crc32(0L, Z_NULL, 0);
-    while (size > 0) {
-        uInt chunk = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
-        crc = ::crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
-        data += chunk;
-        size -= chunk;
-    }
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc & 0xffffffffUL));
-    return hex;
-}
 
 const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
     for (const auto& e : entries)
@@ -166,7 +156,7 @@ SafetensorsFile parseSafetensors(std::string bytes, const std::string& file) {
     checkJsonNesting(headerText, file);
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(headerText);
+        header = parseJson(headerText);
     } catch (const nlohmann::json::exception& e) {
         throw Error(file + ": malformed header: invalid JSON (" + e.what() + ")");
     }

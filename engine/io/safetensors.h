@@ -54,6 +54,5 @@ void writeSafetensorsFile(const std::string& path, const std::map<std::string, t
                           std::map<std::string, std::string> metadata, const std::string& crcMetadataKey = "");
 
 std::string safetensorsDtypeCode(torch::ScalarType type);  // throws for types safetensors lacks
-std::string crc32Hex(const char* data, std::size_t size);    // zlib CRC-32 as 8 lower-case hex digits
 
 }  // namespace coalesce

@@ -14,8 +14,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "io/torch_pickle.h"
 #include "io/zip_archive.h"

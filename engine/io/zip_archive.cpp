@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include "core/checksum.h"
 #include "core/error.h"
 
 namespace coalesce {
@@ -43,17 +44,6 @@ private:
     const std::string& bytes_;
     const std::string& file_;
 };
-
-std::uint32_t crcOf(const char* data, std::uint64_t size) {
-    uLong crc = ::crc32(0L, Z_NULL, 0);
-    while (size > 0) {
-        uInt chunk = static_cast<uInt>(std::min<std::uint64_t>(size, 1u << 30));
-        crc = ::crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
-        data += chunk;
-        size -= chunk;
-    }
-    return static_cast<std::uint32_t>(crc);
-}
 
 // Inflates raw deflate data into exactly `expectedSize` bytes, or throws.
 std::string inflateExactly(const char* data, std::uint64_t size, std::uint64_t expectedSize, const std::string& where) {
@@ -223,12 +213,12 @@ void ZipArchive::parse() {
         const char* data = bytes_.data() + e.dataOffset;
         std::uint32_t crc;
         if (e.method == 0) {
-            crc = crcOf(data, e.size);
+            crc = crc32Of(data, e.size);
         } else {
             if (e.size > 1000 * std::max<std::uint64_t>(e.compressedSize, 1) + 4096)
                 throw Error(bad + "'" + e.name + "' declares an implausible compression ratio");
             std::string inflated = inflateExactly(data, e.compressedSize, e.size, file_ + ": '" + e.name + "'");
-            crc = crcOf(inflated.data(), inflated.size());
+            crc = crc32Of(inflated.data(), inflated.size());
         }
         if (crc != e.crc32)
             throw Error(file_ + ": checksum mismatch in ZIP entry '" + e.name + "' (file is corrupt)");

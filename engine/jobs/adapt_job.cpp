@@ -104,7 +104,7 @@ public:
     }
     std::string kind() const override { return "adapt"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("adapt", config_, runDir_, resume_, runtime_, observer, cancel,
+        return runTrainingJob("adapt", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 

@@ -54,7 +54,7 @@ public:
     }
     std::string kind() const override { return "barycenter"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("barycenter", config_, runDir_, resume_, runtime_, observer, cancel,
+        return runTrainingJob("barycenter", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 

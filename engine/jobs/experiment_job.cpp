@@ -24,6 +24,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/runtime.h"
 #include "io/model_files.h"
 #include "jobs/experiment_plan.h"
@@ -44,7 +45,7 @@ namespace {
 Json readJsonObject(const fs::path& path) {
     std::ifstream in(path);
     if (!in) return Json::object();
-    Json j = Json::parse(in, nullptr, false);
+    Json j = parseJsonOrDiscarded(in);
     return j.is_object() ? j : Json::object();
 }
 

@@ -67,7 +67,7 @@ public:
     std::string kind() const override { return "pretrain"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("pretrain", config_, runDir_, resume_, runtime_, observer, cancel,
+        return runTrainingJob("pretrain", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
                               [this](TrainingRun& run) { return train(run); });
     }
 

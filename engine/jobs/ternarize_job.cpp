@@ -98,8 +98,9 @@ public:
         const int64_t kSeed = r.integer("k_seed", static_cast<int64_t>(trainer_.seed));
         if (kSeed < 0) throw Error("ternarize: k_seed must be >= 0");
         kSeed_ = static_cast<uint64_t>(kSeed);
-        if (r.boolean("resume", false))
-            throw Error("ternarize: resume is not supported (rerun the job; fine-tuning restarts from the float generator)");
+        // A ternarize run has no resumable state worth keeping (fine-tuning restarts from the float
+        // generator): "resume" re-runs an unfinished run_dir from the start.
+        rerun_ = r.boolean("resume", false);
         runDir_ = r.text("run_dir", "");
         if (runDir_.empty()) runDir_ = defaultRunDirectory("ternarize");
         output_ = r.text("output", "");
@@ -123,7 +124,7 @@ public:
     std::string kind() const override { return "ternarize"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("ternarize", config_, runDir_, false, runtime_, observer, cancel,
+        return runTrainingJob("ternarize", config_, runDir_, rerun_ ? RunDirectory::Mode::Rerun : RunDirectory::Mode::Create, runtime_, observer, cancel,
                               [this](TrainingRun& run) { return ternarize(run); });
     }
 
@@ -307,6 +308,7 @@ private:
     double dataWeight_ = 1.0;
     double distillWeight_ = 0.0;
     std::string runDir_;
+    bool rerun_ = false;  // "resume": start an unfinished run_dir over
     std::string output_;
     std::string ternaryCheckpoint_;
     int64_t compareSamples_ = 256;

@@ -4,10 +4,10 @@
 
 #include <torch/torch.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
-#include "train/sample_source.h"
 #include "quant/ternary_export.h"
+#include "train/sample_source.h"
 
 namespace coalesce {
 

@@ -9,7 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include "core/checksum.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "io/model_files.h"
 #include "quant/ternary_layers.h"
 #include "run/run_directory.h"
@@ -41,16 +43,6 @@ std::uint64_t getLE(const std::string& in, std::size_t at, int bytes) {
     return v;
 }
 
-std::uint32_t crc32Of(const char* data, std::size_t size) {
-    uLong crc = ::crc32(0L, Z_NULL, 0);
-    while (size > 0) {
-        const uInt chunk = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
-        crc = ::crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
-        data += chunk;
-        size -= chunk;
-    }
-    return static_cast<std::uint32_t>(crc);
-}
 
 const char* dtypeName(torch::ScalarType t) {
     switch (t) {
@@ -317,7 +309,7 @@ PackedGenerator loadPackedGenerator(const std::string& path) {
 
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(file.begin() + kPreambleBytes, file.begin() + kPreambleBytes + headerBytes);
+        header = parseJson(file.begin() + kPreambleBytes, file.begin() + kPreambleBytes + headerBytes);
     } catch (const nlohmann::json::exception& e) {
         throw Error(path + ": malformed header JSON (" + e.what() + ")");
     }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "report/report_format.h"
 #include "report/report_plots.h"
 #include "report/seed_statistics.h"
@@ -21,7 +22,7 @@ namespace {
 nlohmann::json readReport(const fs::path& path) {
     std::ifstream in(path);
     if (!in) throw Error(path.string() + ": missing (the ternarize run finished without its report)");
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    nlohmann::json j = parseJsonOrDiscarded(in);
     if (!j.is_object() || !j.contains("sizes") || !j.contains("layers"))
         throw Error(path.string() + ": not a ternarize report (no sizes/layers)");
     return j;

@@ -10,9 +10,12 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_text.h"
 #include "imageio/image_io.h"
 
 namespace fs = std::filesystem;
@@ -20,28 +23,25 @@ namespace fs = std::filesystem;
 namespace coalesce {
 
 void writeFileAtomically(const std::string& path, const std::string& contents) {
-    fs::path target(path);
+    const fs::path target(path);
     if (target.has_parent_path()) fs::create_directories(target.parent_path());
-    // Unique per process and per call: two writers of one file (threads, or processes sharing a run
-    // folder) never share a temporary; the last rename wins whole.
-    static std::atomic<unsigned> counter{0};
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) throw Error(path + ": cannot open for writing");
-    size_t done = 0;
-    while (done < contents.size()) {
-        ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-        if (n <= 0) {
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw Error(path + ": write failed (disk full?)");
-        }
-        done += static_cast<size_t>(n);
-    }
-    ::fsync(fd);
-    ::close(fd);
-    fs::rename(tmp, target);
+    replaceFileAtomically(path, contents);
 }
+
+namespace {
+
+// Leftovers of atomic writes (AtomicFileWriter's "<file>.tmp-XXXXXX") from a process killed mid-save.
+// Only called with the directory's lock held, so no live writer owns them.
+void removeAbandonedTemporaries(const fs::path& dir) {
+    for (const fs::path folder : {dir, dir / "checkpoints", dir / "samples"}) {
+        std::error_code ec;
+        for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename().string().find(".tmp-") != std::string::npos && it->is_regular_file(ec))
+                fs::remove(it->path(), ec);
+    }
+}
+
+}  // namespace
 
 static std::string isoTimeNow() {
     std::time_t t = std::time(nullptr);
@@ -62,7 +62,7 @@ bool RunDirectory::isFinished(const std::string& dir) {
     std::ifstream in(fs::path(dir) / "summary.json");
     if (!in) return false;
     try {
-        const Json summary = Json::parse(in);
+        const Json summary = parseJson(in);
         // Training jobs write {"status": ...}; one-shot jobs write their result (finished when present).
         return !summary.contains("status") || summary["status"] == "finished";
     } catch (const Json::exception&) {
@@ -79,13 +79,21 @@ RunDirectory::RunDirectory(const std::string& dir, const Json& config, Mode mode
         throw Error(dir + ": this run has finished (runs are immutable; pick a new folder)");
     fs::create_directories(fs::path(dir) / "checkpoints");
     fs::create_directories(fs::path(dir) / "samples");
+    lockExclusively();
+    // A run stopped before its first checkpoint (bad input, divergence at step 1, killed at once) has
+    // nothing to resume from: resuming it starts it over, so such a folder is never a dead end.
+    if (mode == Mode::Resume && !hasLatestCheckpoint()) {
+        if (isFinished(dir)) throw Error(dir + ": this run has finished (runs are immutable; pick a new folder)");
+        mode = Mode::Rerun;
+        startedOver_ = true;
+    }
+    removeAbandonedTemporaries(dir);
     if (mode == Mode::Resume) {
-        if (!hasLatestCheckpoint()) throw Error(dir + ": cannot resume, no checkpoints/latest.coalesce");
         auto configPath = fs::path(dir) / "config.json";
         if (fs::exists(configPath)) {
             std::ifstream in(configPath);
             try {
-                Json previous = Json::parse(in);
+                Json previous = parseJson(in);
                 previous["resumed"] = previous.value("resumed", 0) + 1;
                 config_ = previous;
             } catch (const Json::exception&) {
@@ -102,6 +110,23 @@ RunDirectory::RunDirectory(const std::string& dir, const Json& config, Mode mode
     if (!metrics_) throw Error(dir + "/metrics.csv: cannot open for writing");
     if (!metricsExisted) metrics_ << "step,name,value\n" << std::flush;
     log_.open(fs::path(dir) / "log.txt", std::ios::out | append);
+}
+
+RunDirectory::~RunDirectory() {
+    metrics_.close();
+    log_.close();
+    if (lockFd_ >= 0) ::close(lockFd_);  // releases the flock
+}
+
+void RunDirectory::lockExclusively() {
+    const std::string path = (fs::path(dir_) / ".lock").string();
+    lockFd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockFd_ < 0) throw Error(dir_ + ": cannot create the run directory's lock file " + path);
+    if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(lockFd_);
+        lockFd_ = -1;
+        throw Error(dir_ + ": another process is writing this run directory (wait for it to finish or stop it first)");
+    }
 }
 
 std::string RunDirectory::checkpointPath(std::int64_t step) const {

@@ -17,13 +17,21 @@ namespace coalesce {
 class RunDirectory : public JobObserver {
 public:
     // Create: an existing non-empty run directory is an Error (runs are immutable).
-    // Resume: the directory must hold a checkpoint; metrics and log are appended to.
-    // Rerun (one-shot jobs such as evaluate or average, which have no checkpoint): an unfinished
-    //   directory is started over (metrics and log truncated); a finished one is an Error.
+    // Resume: metrics and log are appended to. A directory without a checkpoint (the run stopped
+    //   before its first one) is started over instead, as by Rerun: startedOver() says so.
+    // Rerun (one-shot jobs such as evaluate or average, which have no checkpoint, and ternarize): an
+    //   unfinished directory is started over (metrics and log truncated); a finished one is an Error.
+    // Every mode holds an exclusive lock on <dir>/.lock while the object lives (a second writer gets
+    // an Error) and removes temporaries a killed process left behind.
     enum class Mode { Create, Resume, Rerun };
     RunDirectory(const std::string& dir, const Json& config, Mode mode);
     RunDirectory(const std::string& dir, const Json& config, bool resume)
         : RunDirectory(dir, config, resume ? Mode::Resume : Mode::Create) {}
+    ~RunDirectory() override;
+    RunDirectory(const RunDirectory&) = delete;
+    RunDirectory& operator=(const RunDirectory&) = delete;
+    // True when Resume found no checkpoint and started the run over from step 0.
+    bool startedOver() const { return startedOver_; }
     // True when summary.json says the run finished.
     static bool isFinished(const std::string& dir);
 
@@ -48,12 +56,20 @@ public:
     void onLog(LogLevel level, const std::string& message) override;
 
 private:
+    void lockExclusively();
+
     std::string dir_;
     Json config_;
     mutable std::mutex mutex_;
     std::ofstream metrics_;
     std::ofstream log_;
+    int lockFd_ = -1;
+    bool startedOver_ = false;
 };
+
+inline RunDirectory::Mode resumeOrCreate(bool resume) {
+    return resume ? RunDirectory::Mode::Resume : RunDirectory::Mode::Create;
+}
 
 // Versions and host facts recorded in every config.json.
 Json provenance();

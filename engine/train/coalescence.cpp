@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "data/dataset.h"
 #include "io/checkpoint.h"
 #include "io/model_files.h"
@@ -546,7 +547,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         bool done = false;
         if (run.resume && fs::exists(stageDir / "summary.json") && fs::exists(stageGenerator)) {
             std::ifstream in(stageDir / "summary.json");
-            Json s = Json::parse(in, nullptr, false);
+            Json s = parseJsonOrDiscarded(in);
             if (!s.is_discarded() && s.value("status", std::string()) == "finished") {
                 previous = cloneGenerator(loadGenerator(stageGenerator.string()));
                 run.observer.onLog(LogLevel::Info, "stage " + std::to_string(j) + " already finished: " + stageGenerator.string());

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/tensor_image.h"
+#include "train/memory_check.h"
 #include "train/optimizer_state.h"
 #include "train/point_cloud_image.h"
 
@@ -123,6 +124,7 @@ MultiCriticTrainer::MultiCriticTrainer(Generator generator, std::vector<CriticSo
         }
         slot.critic->to(device_);
         slot.critic->train();
+        if (k == 0) requireBatchFitsInMemory(generator_, slot.critic, batchSize_, device_);  // before any batch exists
         slot.trainable = unfrozenParameters(slot.critic, sources[k].frozenBlocks, sources[k].name);
         slot.optimizer = std::make_unique<torch::optim::Adam>(
             slot.trainable,

@@ -88,8 +88,15 @@ std::set<std::string> trainerOptionKeys() {
             "sample_every", "checkpoint_every", "keep_checkpoints", "w_hat_smoothing"};
 }
 
+std::set<std::string> runRecordKeys() {
+    return {"provenance", "resumed", "recorded", "evaluation_recorded", "dataset", "segments", "elapsed_seconds",
+            "radii_estimated"};
+}
+
 std::set<std::string> commonJobKeys() {
-    return {"kind", "runtime", "run_dir", "resume", "name", "notes", "provenance", "resumed", "recorded", "evaluation_recorded"};
+    std::set<std::string> keys{"kind", "runtime", "run_dir", "resume", "name", "notes"};
+    for (const auto& k : runRecordKeys()) keys.insert(k);
+    return keys;
 }
 
 TrainerOptions readTrainerOptions(const ConfigReader& r, double defaultLr) {

@@ -44,8 +44,10 @@ private:
 TrainerOptions readTrainerOptions(const ConfigReader& reader, double defaultLr = 1e-4);
 // Keys readTrainerOptions understands (for rejectUnknownKeys).
 std::set<std::string> trainerOptionKeys();
-// Keys every job config may carry (kind, runtime, run_dir, resume, name, notes) plus those the run
-// directory adds to config.json (provenance, resumed, recorded).
+// What a run adds to its config.json (RunDirectory, recordConfig): accepted in a job config, so that a
+// run's config.json can be given back to `run`, and never a difference that blocks a resume.
+std::set<std::string> runRecordKeys();
+// Keys every job config may carry: kind, runtime, run_dir, resume, name, notes, and runRecordKeys().
 std::set<std::string> commonJobKeys();
 
 // "arch" as a preset object or a full spec; `fallback` when absent.

@@ -28,9 +28,15 @@ namespace {
 // Settings a resumed run may change (e.g. `--resume` with fewer or more iterations, or other threads):
 // config.json then shows the values in force and, under "segments", what changed at which resume, so
 // the run's record stays true. Other keys must match the run's (resumeTrainer refuses them).
+// What a resume may change and config.json records as a new segment: the budget, the cadence, the
+// machine, and the learning rates (the divergence advice: resume with a smaller lr).
+const char* const kResumeOverrides[] = {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints",
+                                        "eval_every",  "runtime",      "lr",               "lr_g",
+                                        "lr_d"};
+
 void recordResumeOverrides(RunDirectory& dir, const Json& config, JobObserver& observer) {
     Json changed = Json::object();
-    for (const char* key : {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_every", "runtime"}) {
+    for (const char* key : kResumeOverrides) {
         if (!config.contains(key)) continue;
         const Json before = dir.config().contains(key) ? dir.config().at(key) : Json();
         if (before == config.at(key)) continue;
@@ -46,9 +52,11 @@ void recordResumeOverrides(RunDirectory& dir, const Json& config, JobObserver& o
 }  // namespace
 
 std::set<std::string> resumableChanges() {
-    return {"iterations", "sample_every", "checkpoint_every", "keep_checkpoints", "runtime", "run_dir", "resume",
-            "name", "notes", "provenance", "resumed", "recorded", "eval_every", "evaluation_recorded",
-            "evaluation_cache_dir", "elapsed_seconds", "radii_estimated", "segments"};
+    std::set<std::string> keys(std::begin(kResumeOverrides), std::end(kResumeOverrides));
+    // Bookkeeping the run directory adds, and fields that do not change what is trained.
+    for (const auto& k : runRecordKeys()) keys.insert(k);
+    keys.insert({"run_dir", "resume", "name", "notes", "evaluation_cache_dir"});
+    return keys;
 }
 
 namespace {
@@ -56,7 +64,7 @@ namespace {
 std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 }  // namespace
 
-JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, bool resume,
+JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, RunDirectory::Mode mode,
                          const RuntimeOptions& runtime, JobObserver& callerObserver, CancelToken& cancel,
                          const std::function<Json(TrainingRun&)>& body) {
     JobResult result;
@@ -89,12 +97,17 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const std:
     try {
         const int threads = configureThreads(runtime.threads);
         const torch::Device device = resolveDevice(runtime.device);
-        dir = std::make_unique<RunDirectory>(runDir, config, resume);
-        if (resume) earlierSeconds = dir->config().value("elapsed_seconds", 0.0);
+        dir = std::make_unique<RunDirectory>(runDir, config, mode);
+        const bool resuming = mode == RunDirectory::Mode::Resume && !dir->startedOver();
+        if (resuming) earlierSeconds = dir->config().value("elapsed_seconds", 0.0);
         observer.add(dir.get());
         dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads}});
         observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device));
-        TrainingRun run{config, *dir, observer, cancel, device, resume};
+        if (dir->startedOver())
+            observer.onLog(LogLevel::Warning, kind + ": " + runDir +
+                                                  " has no checkpoint yet (its last attempt stopped before the first one): "
+                                                  "starting it over from step 0");
+        TrainingRun run{config, *dir, observer, cancel, device, resuming};
         Json summary = body(run);
         summary["status"] = "finished";
         summary["wall_seconds"] = totalSeconds();

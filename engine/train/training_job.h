@@ -32,7 +32,9 @@ struct TrainingRun {
 RuntimeOptions readRuntimeOptions(const ConfigReader& reader);
 
 // Runs body(run) in the frame above; the body returns the job's summary (also written to summary.json).
-JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, bool resume,
+// mode: Create, Resume (run.resume is false when the folder had no checkpoint yet and is started
+// over), or Rerun (a job that always starts over, e.g. ternarize).
+JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, RunDirectory::Mode mode,
                          const RuntimeOptions& runtime, JobObserver& observer, CancelToken& cancel,
                          const std::function<Json(TrainingRun&)>& body);
 

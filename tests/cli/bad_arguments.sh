@@ -26,6 +26,31 @@ expect_error "is the --generator file itself" export --generator "$WORK/g.coales
 expect_error "is the --generator file itself" export --generator "$WORK/g.coalesce" --format safetensors --out "$WORK/./g.coalesce"
 expect_error "--k: must be >= 1" ternarize --generator "$WORK/g.coalesce" --data fashion-mnist:train:8,9 --k 0 --out "$WORK/t"
 expect_error "--n: must be in 1..100000" sample --generator "$WORK/g.coalesce" --out "$WORK/x.png" --n 0
+# Files that are not what they should be: named, with the reason, and never a hang (issue "foundations", 8).
+echo '[1, 2]' > "$WORK/array.json"
+mkdir -p "$WORK/folder.json"
+mkfifo "$WORK/fifo.coalesce"
+expect_error "array.json: expected a JSON object" run "$WORK/array.json"
+expect_error "folder.json: is a directory" run "$WORK/folder.json"
+out="$(timeout 20 "$CLI" info "$WORK/fifo.coalesce" 2>&1)"; rc=$?
+if [ "$rc" -eq 124 ] || ! grep -qF "fifo.coalesce: not a regular file" <<<"$out"; then
+  echo "FAIL: info on a FIFO -> rc $rc: $out"; failures=$((failures + 1))
+else
+  echo "ok: info on a FIFO -> $out"
+fi
+expect_error "/dev/zero: not a regular file" info /dev/zero
+# A failing job's error is printed once, not by the job's log and again by the CLI.
+echo '{"kind": "pretrain", "data": "idx:'"$WORK"'/missing-images", "iterations": 2, "arch": {"family": "dcgan32", "preset": "small"}}' \
+  > "$WORK/bad_data.json"
+out="$("$CLI" run "$WORK/bad_data.json" --run-dir "$WORK/bad_run" --quiet 2>&1)"
+if [ "$(grep -c "missing-images: no such file" <<<"$out")" != 1 ]; then
+  echo "FAIL: the job error is not printed exactly once: $out"; failures=$((failures + 1))
+else
+  echo "ok: the job error is printed once"
+fi
+# A batch that cannot fit in memory is refused before any allocation (was: "[enforce fail at alloc_cpu.cpp]").
+expect_error "use a batch of at most" pretrain --data fashion-mnist:train --batch-size 1000000000 --iterations 1 \
+  --out "$WORK/huge_batch" --threads 1 --quiet
 # The files the refused commands named are untouched.
 [ -f "$WORK/g.coalesce" ] && [ ! -s "$WORK/g.coalesce" ] || { echo "FAIL: the generator file was changed"; failures=$((failures + 1)); }
 exit $((failures > 0))

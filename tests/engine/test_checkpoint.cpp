@@ -9,8 +9,8 @@
 #include <limits>
 #include <zlib.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/state_dict.h"
 #include "models/networks.h"

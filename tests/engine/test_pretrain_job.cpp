@@ -9,6 +9,8 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "jobs/job_factory.h"
+#include "run/run_directory.h"
+#include "train/memory_check.h"
 #include "support/test_support.h"
 #include "train/training_job.h"
 
@@ -191,15 +193,15 @@ private Q_SLOTS:
         QCOMPARE(recorded["segments"][0]["changed"]["iterations"]["from"].get<int64_t>(), int64_t{6});
 
         // Changing what was trained is refused, naming the field, and leaves the record as it was.
-        resume["lr"] = 2e-4;
+        resume["batch_size"] = 4;
         resume["iterations"] = 12;
         r = runJob(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
-        QVERIFY2(r.message.find("'lr'") != std::string::npos, r.message.c_str());
+        QVERIFY2(r.message.find("'batch_size'") != std::string::npos, r.message.c_str());
         QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["iterations"].get<int64_t>(), int64_t{9});
         QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["segments"].size(), size_t{1});
         // Fewer iterations than the run has done: a clear error, not a silent longer run.
-        resume.erase("lr");
+        resume["batch_size"] = 8;
         resume["iterations"] = 4;
         r = runJob(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
@@ -214,6 +216,22 @@ private Q_SLOTS:
         QCOMPARE(recorded["segments"].size(), size_t{2});
         QCOMPARE(recorded["segments"][1]["changed"]["iterations"]["from"].get<int64_t>(), int64_t{9});
         QCOMPARE(recorded["segments"][1]["changed"]["iterations"]["to"].get<int64_t>(), int64_t{11});
+        // A smaller learning rate (what the divergence message advises) is a documented override too.
+        resume["iterations"] = 12;
+        resume["lr"] = 5e-5;
+        r = runJob(resume);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        recorded = Json::parse(readFile(root + "/split/config.json"));
+        QCOMPARE(recorded["lr"].get<double>(), 5e-5);
+        QCOMPARE(recorded["segments"].size(), size_t{3});
+        QCOMPARE(recorded["segments"][2]["changed"]["lr"]["to"].get<double>(), 5e-5);
+        // The run's own config.json is a valid job config: it can be given back to `run`.
+        Json again = recorded;
+        again["iterations"] = 13;
+        again["resume"] = true;
+        r = runJob(again);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{13});
         // A finished run directory is never overwritten by a fresh run.
         r = runJob(baseConfig(root + "/split", 3));
         QVERIFY(r.status == JobResult::Status::Failed);
@@ -233,6 +251,52 @@ private Q_SLOTS:
         QVERIFY(!fs::exists(dir + "/generator.coalesce"));
     }
 
+    void runsStoppedBeforeTheirFirstCheckpointAreNoDeadEnd() {
+        const std::string dir = coalesce::test::scratchDir("pretrain_dead_end") + "/run";
+        Json bad = baseConfig(dir, 6);
+        bad["data"] = "idx:" + dir + "-missing-images";
+        JobResult r = runJob(bad);
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY(fs::exists(dir + "/config.json") && !fs::exists(dir + "/checkpoints/latest.coalesce"));
+        // Resuming it (with the data fixed) starts it over from step 0 instead of "no checkpoint".
+        Json resume = baseConfig(dir, 6);
+        resume["resume"] = true;
+        r = runJob(resume);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{6});
+        QCOMPARE(countLines(readFile(dir + "/metrics.csv"), ",loss_g,"), 6);
+        QVERIFY(readFile(dir + "/log.txt").find("starting it over from step 0") != std::string::npos);
+        // A finished run without a checkpoint to resume from stays immutable.
+        fs::remove_all(dir + "/checkpoints");
+        r = runJob(resume);
+        QVERIFY(r.status == JobResult::Status::Failed);
+        QVERIFY2(r.message.find("has finished") != std::string::npos, r.message.c_str());
+    }
+
+    void resumeCleansLeftoversAndOneWriterAtATime() {
+        const std::string dir = coalesce::test::scratchDir("pretrain_lock") + "/run";
+        CancelToken cancel;
+        Recorder rec;
+        rec.cancel = &cancel;
+        rec.cancelAt = 3;
+        QVERIFY(runJob(baseConfig(dir, 6), &rec, &cancel).status == JobResult::Status::Cancelled);
+        Json resume = baseConfig(dir, 6);
+        resume["resume"] = true;
+        {
+            // While another writer holds the folder, a second one is refused.
+            RunDirectory other(dir, Json::object(), RunDirectory::Mode::Resume);
+            const JobResult r = runJob(resume);
+            QVERIFY(r.status == JobResult::Status::Failed);
+            QVERIFY2(r.message.find("another process is writing") != std::string::npos, r.message.c_str());
+        }
+        // What a process killed in the middle of saving leaves behind: removed by the next writer.
+        const std::string leftover = dir + "/checkpoints/step_000006.coalesce.tmp-Ab12Cd";
+        std::ofstream(leftover) << "half a checkpoint";
+        const JobResult r = runJob(resume);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QVERIFY(!fs::exists(leftover));
+    }
+
     void toyModeTrainsPoints() {
         const std::string dir = coalesce::test::scratchDir("pretrain_toy") + "/run";
         Json config{{"kind", "pretrain"}, {"data", "toy:gauss:1,1,0.1:200"}, {"arch", {{"family", "mlp2d"}}},
@@ -244,6 +308,27 @@ private Q_SLOTS:
         QCOMPARE(loadCheckpoint(dir + "/generator.coalesce").arch.family, std::string("mlp2d"));
         config["arch"] = {{"family", "dcgan32"}};
         QVERIFY_THROWS_EXCEPTION(Error, createJob(config));
+    }
+
+    void hugeBatchesAreRefusedBeforeAllocating() {
+        const ArchSpec spec = ArchSpec::fromJson(tinyArch());
+        Generator g(spec);
+        Critic c(spec);
+        const MemoryEstimate e = estimateTrainingMemory(g, c);
+        // Every layer's output counts: at least the 1×32×32 image G ends with, and more than one score.
+        QVERIFY2(e.generatorActivations > 32 * 32, qPrintable(QString::number(e.generatorActivations)));
+        QVERIFY2(e.criticActivations > 1, qPrintable(QString::number(e.criticActivations)));
+        QCOMPARE(e.bytesPerSample(), 4.0 * (2.0 * double(e.generatorActivations) + 6.0 * double(e.criticActivations)));
+        requireBatchFitsInMemory(g, c, 8, torch::kCPU);  // fits
+        try {
+            requireBatchFitsInMemory(g, c, int64_t{1} << 50, torch::kCPU);
+            QVERIFY(availableMemoryBytes() <= 0);  // only an unknown amount of memory lets it pass
+        } catch (const Error& error) {
+            const std::string m = error.what();
+            QVERIFY2(m.find("batch_size 1125899906842624") != std::string::npos && m.find("use a batch of at most") != std::string::npos,
+                     m.c_str());
+        }
+        QVERIFY(g->is_training() && c->is_training());  // the estimate leaves the modules as they were
     }
 
     void rejectsAbsurdParameters() {
