@@ -6,6 +6,7 @@
 #include "bridge/buffered_observer.h"
 #include "core/error.h"
 #include "core/job.h"
+#include "core/json_text.h"
 
 namespace {
 JobOutcome::Status toOutcomeStatus(coalesce::JobResult::Status s) {
@@ -81,7 +82,7 @@ bool JobRunner::start(const QString& title, JobFactory factory) {
         job.reset();  // destroyed on the worker, so a slow destructor never blocks the GUI
         outcome->seconds = t.elapsed() / 1000.0;
         // A resumed training run reports its whole wall time (every part), as its summary records it.
-        const auto summary = nlohmann::json::parse(outcome->summaryJson.toStdString(), nullptr, false);
+        const auto summary = coalesce::parseJsonOrDiscarded(outcome->summaryJson.toStdString());
         if (summary.is_object() && summary.contains("wall_seconds") && summary["wall_seconds"].is_number())
             outcome->seconds = std::max(outcome->seconds, summary["wall_seconds"].get<double>());
     });
