@@ -8,7 +8,7 @@
 #   disjoint     sources {0,1,2,3} and {4,5,6,7} (target {8,9})           source_0123, source_4567 (2000 it.)
 #   overlapping  sources {0,1,2,3,4} and {5,6,7,8,9} (target: all ten)    source_01234, source_56789 (4000 it.)
 #   split        the authors' same-distribution split: parts 0 and 1 of a 50/40/10 random split of the
-#                training images (seed 1; the target node has part 2)      source_split50, source_split40 (2000 it.)
+#                training images (seed 1; the target node has part 2)      source_split50, source_split40 (1500 it.)
 #   --ship       copy each finished source (generator + provenance) to samples/models/<name>/ and the
 #                feature network to samples/models/feature_net/
 # Runs go to OUT_DIR (default runs/sources); re-running resumes unfinished runs and skips finished ones.
@@ -43,7 +43,7 @@ TRAIN=fashion-mnist:train TEST=fashion-mnist:test
 DISJOINT=("source_0123 $TRAIN:0,1,2,3 $TEST:0,1,2,3 1 2000" "source_4567 $TRAIN:4,5,6,7 $TEST:4,5,6,7 2 2000")
 OVERLAPPING=("source_01234 $TRAIN:0,1,2,3,4 $TEST:0,1,2,3,4 3 4000"
              "source_56789 $TRAIN:5,6,7,8,9 $TEST:5,6,7,8,9 4 4000")
-SPLIT=("source_split50 split:50,40,10:0:1:$TRAIN $TEST 5 2000" "source_split40 split:50,40,10:1:1:$TRAIN $TEST 6 2000")
+SPLIT=("source_split50 split:50,40,10:0:1:$TRAIN $TEST 5 1500" "source_split40 split:50,40,10:1:1:$TRAIN $TEST 6 1500")
 SOURCES=()
 case "$PROTOCOL" in
   disjoint) SOURCES=("${DISJOINT[@]}") ;;
