@@ -17,6 +17,7 @@
 #include "data/image_folder.h"
 #include "data/image_geometry.h"
 #include "data/random.h"
+#include "data/spec_text.h"
 #include "data/toy.h"
 
 namespace coalesce {
@@ -314,6 +315,17 @@ Dataset kShotSubset(const Dataset& data, int64_t k, uint64_t seed) {
     out.name = data.name + " (k=" + std::to_string(k) + ", seed=" + std::to_string(seed) + ")";
     out.hash = sha256Hex(data.hash + "\nkshot " + std::to_string(k) + " seed " + std::to_string(seed) + "\n");
     return out;
+}
+
+std::string unsplitSpec(const std::string& spec) {
+    std::string inner = spec;
+    while (inner.rfind("split:", 0) == 0) {
+        std::size_t at = 0;
+        for (int field = 0; field < 4 && at != std::string::npos; ++field) at = inner.find(':', at + 1);
+        if (at == std::string::npos) return inner;  // malformed: loadDataset reports it
+        inner = inner.substr(at + 1);
+    }
+    return inner;
 }
 
 Dataset splitPart(const Dataset& data, const std::vector<int64_t>& weights, int64_t part, uint64_t seed) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "data/spec_text.h"
 
 namespace coalesce {
 
@@ -90,8 +91,8 @@ std::string EvaluationProtocol::featureNetTrainingData() const {
     if (!featureNetData.empty()) return featureNetData;
     // "fashion-mnist:test:8,9" → "fashion-mnist:train": the feature net sees every class of the
     // training split, never the held-out reference images.
-    const auto colon = reference.find(':');
-    const std::string family = reference.substr(0, colon);
+    const std::string dataset = unsplitSpec(reference);  // a split's part: the dataset it was split from
+    const std::string family = dataset.substr(0, dataset.find(':'));
     if (family == "fashion-mnist" || family == "mnist") return family + ":train";
     throw Error("evaluation protocol: \"feature_net_data\" is needed for reference \"" + reference +
                 "\" (the dataset whose full training split the feature net learns, e.g. folder:/data/train)");

@@ -23,6 +23,7 @@
 #include "data/digest.h"
 #include "data/idx.h"
 #include "data/image_geometry.h"
+#include "data/spec_text.h"
 #include "data/toy.h"
 #include "imageio/image_io.h"
 #include "support/test_support.h"
@@ -599,6 +600,9 @@ private Q_SLOTS:
         QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:0,1:1:toy:ring8"), "not a part index");
         QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:0:x:toy:ring8"), "'x' is not a seed");
         QVERIFY_ERROR_CONTAINS(loadDataset("split:1,1:2:1:toy:ring8"), "part 2 does not exist");
+        QCOMPARE(unsplitSpec("split:50,40,10:2:1:fashion-mnist:train:8,9"), std::string("fashion-mnist:train:8,9"));
+        QCOMPARE(unsplitSpec("split:1,1:0:3:split:50,50:1:2:folder:/a:b"), std::string("folder:/a:b"));
+        QCOMPARE(unsplitSpec("fashion-mnist:test"), std::string("fashion-mnist:test"));
     }
 
     void kShotIsUniform() {
