@@ -1,11 +1,12 @@
-// Training throughput: generator iterations per second of the WGAN-GP trainer (one critic, n_critic 5,
+// Training throughput: generator iterations per second of the WGAN-GP trainer (K critics (default 1), n_critic 5,
 // batch 64, standard GP) for the dcgan32 `paper` and `small` presets on the CPU (or --device), with
 // all cores unless --threads. Data are random images (the cost does not depend on their content).
 // Timing: the trainer's per-iteration progress events are time-stamped; after --warmup iterations,
 // --windows windows of --per-window iterations each are timed and the median window rate is reported.
 //
-//   bench_train [--preset paper|small|both] [--batch 64] [--n-critic 5] [--warmup 2] [--windows 5]
+//   bench_train [--preset paper|small|both] [--batch 64] [--n-critic 5] [--critics 1] [--warmup 2] [--windows 5]
 //               [--per-window N] [--threads 0] [--device cpu]
+// bench/peer_train.py is the same work in plain PyTorch-Python; bench/peer_compare.sh alternates the two.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -49,7 +50,7 @@ double median(std::vector<double> v) {
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-void benchPreset(const std::string& preset, int64_t batch, int nCritic, int64_t warmup, int64_t windows,
+void benchPreset(const std::string& preset, int64_t batch, int nCritic, int critics, int64_t warmup, int64_t windows,
                  int64_t perWindow, const torch::Device& device) {
     ArchSpec spec = ArchSpec::preset("dcgan32", preset, 1);
     torch::manual_seed(1);
@@ -59,7 +60,8 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int64_t 
     data.labels = torch::zeros({1024}, torch::kLong);
     data.name = "random images";
     std::vector<CriticSource> sources;
-    sources.push_back({"random", std::make_unique<DatasetSource>(data)});
+    for (int k = 0; k < critics; ++k)  // every critic on the same random images; λ_k = 1/K
+        sources.push_back({"random" + std::to_string(k), std::make_unique<DatasetSource>(data)});
     TrainerOptions o;
     o.iterations = warmup + windows * perWindow;
     o.batchSize = batch;
@@ -77,10 +79,10 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int64_t 
         cpuPerIteration.push_back((stamps.cpu[j] - stamps.cpu[i]) / perWindow);
     }
     // CPU seconds per iteration tell how busy the machine was: on an idle machine wall × threads ≈ CPU.
-    std::printf("%-5s  G %.2fM / D %.2fM params, batch %lld, n_critic %d, 1 critic, %s: median %.3f it/s "
+    std::printf("%-5s  G %.2fM / D %.2fM params, batch %lld, n_critic %d, %d critic(s), %s: median %.3f it/s "
                 "(%.3f s/it wall, %.3f CPU-s/it) over %lld windows of %lld iterations; windows:",
                 preset.c_str(), parameterCount(*g) / 1e6, parameterCount(*trainer.critic(0)) / 1e6,
-                static_cast<long long>(trainer.batchSize()), nCritic, describeRuntime(device).c_str(), median(rates),
+                static_cast<long long>(trainer.batchSize()), nCritic, critics, describeRuntime(device).c_str(), median(rates),
                 1.0 / median(rates), median(cpuPerIteration), static_cast<long long>(windows),
                 static_cast<long long>(perWindow));
     for (double r : rates) std::printf(" %.3f", r);
@@ -93,7 +95,7 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int64_t 
 int main(int argc, char** argv) {
     std::string preset = "both", device = "cpu";
     int64_t batch = 64, warmup = 2, windows = 5, perWindow = 0;
-    int nCritic = 5, threads = 0;
+    int nCritic = 5, critics = 1, threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i], value = argv[i + 1];
         if (key == "--preset") preset = value;
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
         else if (key == "--warmup") warmup = std::stoll(value);
         else if (key == "--windows") windows = std::stoll(value);
         else if (key == "--per-window") perWindow = std::stoll(value);
+        else if (key == "--critics") critics = std::stoi(value);
         else if (key == "--threads") threads = std::stoi(value);
         else if (key == "--device") device = value;
         else {
@@ -109,13 +112,17 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (critics < 1) {
+        std::fprintf(stderr, "bench_train: --critics must be >= 1\n");
+        return 2;
+    }
     try {
         configureThreads(threads);
         const torch::Device dev = resolveDevice(device);
         for (const std::string p : {"paper", "small"}) {
             if (preset != "both" && preset != p) continue;
             const int64_t n = perWindow > 0 ? perWindow : (p == "paper" ? 3 : 10);
-            benchPreset(p, batch, nCritic, warmup, windows, n, dev);
+            benchPreset(p, batch, nCritic, critics, warmup, windows, n, dev);
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_train: %s\n", e.what());
