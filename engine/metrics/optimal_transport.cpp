@@ -12,6 +12,7 @@
 #include <lemon/static_graph.h>
 
 #include "core/error.h"
+#include "metrics/assignment.h"
 #include "metrics/sample_checks.h"
 
 namespace coalesce {
@@ -38,9 +39,19 @@ void requireSolvableSize(int64_t n, int64_t m) {
                     " pairs, e.g. 5000 × 5000); use fewer samples or sliced W1");
 }
 
+ExactW1Result assignmentCost(const double* c, int64_t n) {
+    const std::vector<int64_t> columnOfRow = solveAssignment(c, n);
+    long double total = 0.0L;
+    for (int64_t i = 0; i < n; ++i) total += c[i * n + columnOfRow[i]];
+    ExactW1Result result;
+    result.value = static_cast<double>(total / static_cast<long double>(n));
+    result.planSupport = n;
+    return result;
+}
+
 }  // namespace
 
-ExactW1Result exactTransportCost(const torch::Tensor& costIn) {
+ExactW1Result exactTransportCost(const torch::Tensor& costIn, TransportSolver solver) {
     if (!costIn.defined() || costIn.dim() != 2) throw Error("exact W1: the cost matrix must be n×m");
     const int64_t n = costIn.size(0), m = costIn.size(1);
     requireSolvableSize(n, m);
@@ -48,6 +59,10 @@ ExactW1Result exactTransportCost(const torch::Tensor& costIn) {
     if (!torch::isfinite(cost).all().item<bool>()) throw Error("exact W1: the cost matrix contains NaN or Inf");
     if ((cost < 0).any().item<bool>()) throw Error("exact W1: the cost matrix has negative entries");
     const double* c = cost.data_ptr<double>();
+    if (solver == TransportSolver::Assignment && n != m)
+        throw Error("exact W1: the assignment solver needs as many samples on both sides (" + std::to_string(n) + " vs " +
+                    std::to_string(m) + ")");
+    if (solver != TransportSolver::NetworkSimplex && n == m) return assignmentCost(c, n);
     const double maxCost = cost.max().item<double>();
     const double scale = maxCost > 0 ? kCostScale / maxCost : 1.0;
 
@@ -87,15 +102,19 @@ ExactW1Result exactTransportCost(const torch::Tensor& costIn) {
     return result;
 }
 
-ExactW1Result exactW1(const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor euclideanDistances(const torch::Tensor& a, const torch::Tensor& b) {
+    // addmm into the norms' sum, then clamp and sqrt in place: ~25 % faster than torch::cdist's
+    // mm mode at 1000 × 1000 × 1024 (bench/w1_vs_pot.sh), one n×m buffer.
+    const torch::Tensor norms = a.pow(2).sum(1, /*keepdim=*/true) + b.pow(2).sum(1).unsqueeze(0);
+    return torch::addmm(norms, a, b.t(), /*beta=*/1, /*alpha=*/-2).clamp_min_(0).sqrt_();
+}
+
+ExactW1Result exactW1(const torch::Tensor& x, const torch::Tensor& y, TransportSolver solver) {
     auto a = sampleMatrix(x, "exact W1, first set");
     auto b = sampleMatrix(y, "exact W1, second set");
     requireSameDimension(a, "exact W1, first set", b, "exact W1, second set");
     requireSolvableSize(a.size(0), b.size(0));
-    // float64 distances through the |x|² + |y|² − 2x·y expansion: the cancellation error (~1e-16 |x|²)
-    // is far below the 1e-6 accuracy we promise, and BLAS makes 2000 × 2000 × 784 instant.
-    auto cost = torch::cdist(a, b, 2.0, /*compute_mode=*/1);
-    return exactTransportCost(cost);
+    return exactTransportCost(euclideanDistances(a, b), solver);
 }
 
 namespace {

@@ -98,7 +98,7 @@ std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources,
         if (!sources[k]) {
             // The local data's own sampling radius: W1(P_n*, P_n) over bootstrap resamples P_n*.
             if (n < 2) throw Error("radii auto: the local data's radius needs at least 2 samples");
-            const torch::Tensor cost = torch::cdist(localFeatures, localFeatures);
+            const torch::Tensor cost = euclideanDistances(localFeatures, localFeatures);
             const int resamples = std::max(options.bootstrap, 1);
             for (int b = 0; b < resamples; ++b) {
                 if (cancel && b % 16 == 0) cancel->check();
@@ -122,7 +122,7 @@ std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources,
                         " features, the local samples " + std::to_string(localFeatures.size(1)));
         // Ground costs once; each bootstrap replicate takes rows of it (a local sample drawn twice is a
         // row with twice the mass, exactly the resampled empirical measure).
-        const torch::Tensor cost = torch::cdist(localFeatures, sourceFeatures);
+        const torch::Tensor cost = euclideanDistances(localFeatures, sourceFeatures);
         e.eta = exactTransportCost(cost).value;
         for (int b = 0; b < options.bootstrap; ++b) {
             if (cancel && b % 16 == 0) cancel->check();

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
+#include <numeric>
 #include <sstream>
 
 #include "core/error.h"
@@ -105,6 +107,44 @@ private Q_SLOTS:
         // of sink 1, source 1 fills sink 2 and the other 1/6 of sink 1: 0·1/3 + 1·1/6 + 1·1/6 + 0·1/3.
         auto cost = torch::tensor({{0.0, 1.0, 5.0}, {5.0, 1.0, 0.0}}, torch::kDouble);
         QVERIFY(std::fabs(exactTransportCost(cost).value - 1.0 / 3.0) < 1e-12);
+    }
+
+    void assignmentSolverIsExact() {
+        // Square problems go to the assignment solver. Ground truth: every permutation for n ≤ 7, and the
+        // network simplex (an independent algorithm) for larger ones, on costs with many ties (small
+        // integers), with duplicated rows (as a bootstrap resample has) and on Euclidean point sets.
+        torch::manual_seed(7);
+        for (int64_t n = 1; n <= 7; ++n)
+            for (int trial = 0; trial < 5; ++trial) {
+                auto cost = trial % 2 ? torch::randint(0, 3, {n, n}, torch::kDouble) : torch::rand({n, n}, torch::kDouble);
+                auto c = cost.accessor<double, 2>();
+                std::vector<int64_t> perm(n);
+                std::iota(perm.begin(), perm.end(), 0);
+                double best = std::numeric_limits<double>::infinity();
+                do {
+                    double sum = 0;
+                    for (int64_t i = 0; i < n; ++i) sum += c[i][perm[i]];
+                    best = std::min(best, sum / n);
+                } while (std::next_permutation(perm.begin(), perm.end()));
+                const auto r = exactTransportCost(cost, TransportSolver::Assignment);
+                QVERIFY2(std::fabs(r.value - best) < 1e-12, qPrintable(QString("n %1 trial %2: %3 vs brute force %4")
+                                                                           .arg(n).arg(trial).arg(r.value, 0, 'g', 17).arg(best, 0, 'g', 17)));
+                QCOMPARE(r.planSupport, n);
+            }
+        auto points = torch::randn({150, 20}, torch::kDouble);
+        auto duplicated = points.index_select(0, torch::randint(0, 150, {150}, torch::kLong));
+        const std::vector<torch::Tensor> costs{torch::randint(0, 4, {120, 120}, torch::kDouble),
+                                               torch::cdist(points, torch::randn({150, 20}, torch::kDouble)),
+                                               torch::cdist(duplicated, points)};
+        for (const auto& cost : costs) {
+            const double lap = exactTransportCost(cost, TransportSolver::Assignment).value;
+            const double simplex = exactTransportCost(cost, TransportSolver::NetworkSimplex).value;
+            QVERIFY2(relativeError(lap, simplex) < 1e-10, qPrintable(QString("assignment %1 vs network simplex %2")
+                                                                         .arg(lap, 0, 'g', 17).arg(simplex, 0, 'g', 17)));
+            QCOMPARE(exactTransportCost(cost).value, lap);  // Auto takes the assignment solver for n = m
+        }
+        expectError([] { exactTransportCost(torch::rand({3, 4}, torch::kDouble), TransportSolver::Assignment); },
+                    "as many samples on both sides");
     }
 
     void matchesPotOnRandom2dAnd784dSets() {
