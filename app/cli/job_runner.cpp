@@ -16,7 +16,7 @@ CancelToken* g_cancel = nullptr;
 
 void onSigint(int) {
     // Only async-signal-safe work here: set the flag; the job notices at its next check().
-    if (g_cancel) g_cancel->requestCancel();
+    if (g_cancel) g_cancel->requestCancelFromSignal();
     static const char msg[] = "\ncancelling (the job stops after this iteration; Ctrl-C again to abort)\n";
     (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
     std::signal(SIGINT, SIG_DFL);

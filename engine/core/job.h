@@ -31,6 +31,10 @@ const char* toString(LogLevel level);
 class CancelToken {
 public:
     void requestCancel();
+    // From a signal handler: only stores the lock-free flag (locking the mutex or notifying there is not
+    // async-signal-safe). A job blocked in a pause does not wake until something else wakes it; the
+    // CLI, the only caller, never pauses.
+    void requestCancelFromSignal() noexcept { cancelled_.store(true); }
     bool cancelRequested() const { return cancelled_.load(); }
     void setPaused(bool paused);
     bool paused() const { return paused_.load(); }
@@ -39,6 +43,7 @@ public:
 
 private:
     std::atomic<bool> cancelled_{false};
+    static_assert(std::atomic<bool>::is_always_lock_free, "the signal-handler cancel needs a lock-free flag");
     std::atomic<bool> paused_{false};
     mutable std::mutex mutex_;
     mutable std::condition_variable wake_;

@@ -192,6 +192,12 @@ private Q_SLOTS:
         QVERIFY2(layers->item(0, 0)->text().startsWith("net."), qPrintable(layers->item(0, 0)->text()));
         const double zerosPercent = layers->item(0, 4)->text().toDouble();
         QVERIFY2(zerosPercent >= 0 && zerosPercent <= 100, qPrintable(layers->item(0, 4)->text()));
+        // COALESCE_TEST_SCREENSHOTS=DIR: keep a picture of the Results view with the layer table, to look at.
+        if (const QString shots = qEnvironmentVariable("COALESCE_TEST_SCREENSHOTS"); !shots.isEmpty()) {
+            w.showView(MainWindow::View::Results);
+            QTest::qWait(200);
+            QVERIFY(w.grab().save(shots + "/results-layers.png"));
+        }
         QString exportError;
         QVERIFY2(w.results()->exportTo(dir + "/results.md", &exportError), qPrintable(exportError));
         QFile md(dir + "/results.md");
