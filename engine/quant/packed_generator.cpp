@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -282,6 +283,25 @@ std::int64_t savePackedGenerator(const std::string& path, const PackedGenerator&
     return static_cast<std::int64_t>(file.size());
 }
 
+namespace {
+
+struct ByteRange {
+    std::uint64_t begin, end;
+    std::string name;
+};
+
+// A crafted header could point two entries at the same bytes (the checksum covers the header, but a
+// file written by anything else than Coalesce passes it): refuse overlapping ranges.
+void requireDisjoint(std::vector<ByteRange> ranges, const std::string& path) {
+    std::sort(ranges.begin(), ranges.end(), [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
+    for (std::size_t i = 1; i < ranges.size(); ++i)
+        if (ranges[i].begin < ranges[i - 1].end && ranges[i].begin < ranges[i].end)
+            throw Error(path + ": the bytes of " + ranges[i - 1].name + " and " + ranges[i].name +
+                        " overlap in the data section");
+}
+
+}  // namespace
+
 PackedGenerator loadPackedGenerator(const std::string& path) {
     requireLittleEndianHost();
     std::ifstream in(path, std::ios::binary);
@@ -317,6 +337,7 @@ PackedGenerator loadPackedGenerator(const std::string& path) {
     const std::uint64_t dataBytes = file.size() - dataStart;
 
     PackedGenerator packed;
+    std::vector<ByteRange> ranges;  // every entry's bytes in the data section: no two may share a byte
     try {
         if (!header.is_object() || header.value("format", "") != "coalesce-ternary")
             throw Error(path + ": header is not a coalesce-ternary header");
@@ -358,6 +379,11 @@ PackedGenerator loadPackedGenerator(const std::string& path) {
             layer.scaleNeg = finiteFloat(entry, "scale_neg", what);
             layer.threshold = finiteFloat(entry, "threshold", what);
             layer.center = finiteFloat(entry, "center", what);
+            // +1 / −1 codes stand for +α+ and −α−: a negative scale would flip a weight's sign.
+            if (layer.scalePos < 0 || layer.scaleNeg < 0 || layer.threshold < 0)
+                throw Error(what + ": scale_pos, scale_neg and threshold must be >= 0 (got " + std::to_string(layer.scalePos) +
+                            ", " + std::to_string(layer.scaleNeg) + ", " + std::to_string(layer.threshold) + ")");
+            ranges.push_back({offset, offset + (count + 3) / 4, "ternary layer \"" + layer.name + "\""});
             packed.layers.push_back(std::move(layer));
         }
         if (!header.at("tensors").is_object()) throw Error(path + ": \"tensors\" must be an object");
@@ -372,7 +398,9 @@ PackedGenerator loadPackedGenerator(const std::string& path) {
             auto tensor = torch::empty(shapeOf(entry["shape"]), *dtype);  // memcpy: the bytes may be unaligned
             std::memcpy(tensor.data_ptr(), file.data() + dataStart + offset, count * elementBytes);
             packed.tensors[name] = tensor;
+            ranges.push_back({offset, offset + count * elementBytes, "tensor \"" + name + "\""});
         }
+        requireDisjoint(ranges, path);
     } catch (const nlohmann::json::exception& e) {
         throw Error(path + ": malformed header (" + e.what() + ")");
     }

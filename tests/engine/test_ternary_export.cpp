@@ -298,6 +298,12 @@ private Q_SLOTS:
         tamper([](nlohmann::json& h, std::string&) { h["method"] = "binary"; }, "binary");
         tamper([](nlohmann::json& h, std::string&) { h.erase("tensors"); }, "malformed header");
         tamper([](nlohmann::json& h, std::string&) { h["data_bytes"] = 5; }, "data section has");
+        // Fields that parse but mean nothing (issue "foundations", 9).
+        tamper([](nlohmann::json& h, std::string&) { h["ternary"][0]["scale_neg"] = -0.5; }, "must be >= 0");
+        tamper([](nlohmann::json& h, std::string&) { h["ternary"][0]["kind"] = "conv3d"; }, "unknown kind \"conv3d\"");
+        tamper([](nlohmann::json& h, std::string&) {
+            h["tensors"]["net.1.running_mean"]["offset"] = h["tensors"]["net.1.running_var"]["offset"];
+        }, "overlap in the data section");
         writeFile(bad, join(file, "{\"format\": ", parts.data));
         expectLoadError(bad, "malformed header JSON");
         // The untouched file still loads.
