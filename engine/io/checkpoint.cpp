@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "core/checksum.h"
+#include "core/display_name.h"
 #include "core/error.h"
 #include "core/json_text.h"
 #include "io/file_sniffing.h"
@@ -20,11 +21,11 @@ constexpr int kVersion = 1;
 
 nlohmann::json parseMetadataJson(const SafetensorsFile& f, const std::string& key) {
     auto it = f.metadata.find(key);
-    if (it == f.metadata.end()) throw Error(f.file + ": malformed Coalesce checkpoint: metadata '" + key + "' is missing");
+    if (it == f.metadata.end()) throw Error(f.file + ": malformed Coalesce checkpoint: metadata " + quotedName(key) + " is missing");
     try {
         return parseJson(it->second);
     } catch (const nlohmann::json::exception& e) {
-        throw Error(f.file + ": malformed Coalesce checkpoint: metadata '" + key + "' is not valid JSON (" + e.what() + ")");
+        throw Error(f.file + ": malformed Coalesce checkpoint: metadata " + quotedName(key) + " is not valid JSON (" + e.what() + ")");
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/checksum.h"
+#include "core/display_name.h"
 #include "core/error.h"
 #include "core/json_text.h"
 
@@ -69,7 +70,7 @@ std::string shapeString(const std::vector<std::int64_t>& shape) {
 }
 
 SafetensorsEntry parseEntry(const std::string& name, const nlohmann::json& j, const std::string& file) {
-    const std::string where = file + ": tensor '" + name + "'";
+    const std::string where = file + ": tensor " + quotedName(name);
     if (name.empty() || name.size() > 1024) throw Error(file + ": malformed header: tensor name empty or over 1024 bytes");
     if (!j.is_object()) throw Error(where + ": header entry is not an object");
     SafetensorsEntry e;
@@ -78,7 +79,7 @@ SafetensorsEntry parseEntry(const std::string& name, const nlohmann::json& j, co
     if (dtype == j.end() || !dtype->is_string()) throw Error(where + ": missing or non-string 'dtype'");
     e.dtype = dtype->get<std::string>();
     const DtypeInfo* info = dtypeByCode(e.dtype);
-    if (!info) throw Error(where + ": unsupported dtype '" + e.dtype + "'");
+    if (!info) throw Error(where + ": unsupported dtype " + quotedName(e.dtype));
     auto shape = j.find("shape");
     if (shape == j.end() || !shape->is_array()) throw Error(where + ": missing or non-array 'shape'");
     if (shape->size() > 16) throw Error(where + ": shape has " + std::to_string(shape->size()) + " dimensions (at most 16)");
@@ -183,7 +184,7 @@ SafetensorsFile parseSafetensors(std::string bytes, const std::string& file) {
     const SafetensorsEntry* previous = nullptr;
     for (const auto& e : f.entries) {
         if (previous && e.begin < previous->end && e.end > e.begin)
-            throw Error(file + ": malformed header: tensors '" + previous->name + "' and '" + e.name +
+            throw Error(file + ": malformed header: tensors " + quotedName(previous->name) + " and " + quotedName(e.name) +
                         "' overlap in the data section");
         if (e.end > e.begin) previous = &e;
         declared = std::max(declared, e.end);

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "core/display_name.h"
 #include "core/error.h"
 #include "io/zip_archive.h"
 
@@ -497,10 +498,10 @@ PickledFile readArchivePickle(const ZipArchive& archive, const ZipEntry& pkl, co
     if (pos != pickle.size()) throw Error(file + ": unexpected bytes after the pickle in " + pkl.name);
     for (auto& [key, storage] : machine.storages()) {
         const ZipEntry* entry = archive.find(storageFolder + key);
-        if (!entry) throw Error(file + ": tensor data '" + storageFolder + key + "' is missing from the archive");
+        if (!entry) throw Error(file + ": tensor data " + quotedName(storageFolder + key) + " is missing from the archive");
         const std::uint64_t needed = static_cast<std::uint64_t>(storage.numel) * storageElementSize(storage.type);
         if (entry->size < needed)
-            throw Error(file + ": tensor data '" + key + "' has " + std::to_string(entry->size) + " bytes, " +
+            throw Error(file + ": tensor data " + quotedName(key) + " has " + std::to_string(entry->size) + " bytes, " +
                         std::to_string(needed) + " expected (truncated?)");
         storage.present = true;
         if (!build) continue;

@@ -26,9 +26,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string firstLine(const std::string& text) {
-    const auto end = text.find('\n');
-    return end == std::string::npos ? text : text.substr(0, end);
+// LibTorch's messages often start with a blank line (TorchScript compile errors do), so the first line
+// alone said nothing: take the first line with text on it, cut to a readable length.
+std::string reasonLine(const std::string& text) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto end = text.find('\n', start);
+        std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (line.find_first_not_of(" \t\r") != std::string::npos) {
+            // "… found 'x' here:" points at source lines that follow; the pointer alone reads oddly.
+            if (line.size() > 6 && line.compare(line.size() - 6, 6, " here:") == 0) line.resize(line.size() - 6);
+            return line.size() > 300 ? line.substr(0, 300) + "…" : line;
+        }
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return "LibTorch gave no reason";
 }
 
 using JitModule = torch::jit::Module;
@@ -116,11 +129,11 @@ TorchScriptWeights loadInThisProcess(const ZipArchive& archive) {
         for (const auto& b : module.named_buffers(/*recurse=*/true)) out.tensors[b.name] = b.value.detach().clone();
         out.coalesceJson = extra["coalesce.json"];
     } catch (const c10::Error& e) {
-        throw Error(file + ": cannot read the TorchScript module: " + firstLine(e.what_without_backtrace()));
+        throw Error(file + ": cannot read the TorchScript module: " + reasonLine(e.what_without_backtrace()));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
-        throw Error(file + ": cannot read the TorchScript module: " + firstLine(e.what()));
+        throw Error(file + ": cannot read the TorchScript module: " + reasonLine(e.what()));
     }
     return out;
 }
@@ -241,7 +254,7 @@ void writeTorchScriptGenerator(const GeneratorImpl& generator, const std::string
         top.eval();
         top.save(bytes, torch::jit::ExtraFilesMap{{"coalesce.json", coalesceJson}});
     } catch (const c10::Error& e) {
-        throw Error(path + ": TorchScript export failed: " + firstLine(e.what_without_backtrace()));
+        throw Error(path + ": TorchScript export failed: " + reasonLine(e.what_without_backtrace()));
     }
     replaceFileAtomically(path, bytes.str());
 }

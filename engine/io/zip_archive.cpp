@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "core/checksum.h"
+#include "core/display_name.h"
 #include "core/error.h"
 
 namespace coalesce {
@@ -168,16 +169,16 @@ void ZipArchive::parse() {
             }
             x += 4 + length;
         }
-        if (flags & 0x1) throw Error(file_ + ": encrypted ZIP entries are not supported ('" + e.name + "')");
+        if (flags & 0x1) throw Error(file_ + ": encrypted ZIP entries are not supported (" + quotedName(e.name) + ")");
         if (e.method != 0 && e.method != 8)
-            throw Error(where + " ('" + e.name + "') uses compression method " + std::to_string(e.method) +
+            throw Error(where + " (" + quotedName(e.name) + ") uses compression method " + std::to_string(e.method) +
                         " (only stored and deflate are supported)");
-        if (e.method == 0 && e.compressedSize != e.size) throw Error(where + " ('" + e.name + "') has inconsistent sizes");
-        if (e.size > kMaxEntrySize) throw Error(where + " ('" + e.name + "') declares an implausible size");
-        if (!names.insert(e.name).second) throw Error(bad + "duplicate entry '" + e.name + "'");
+        if (e.method == 0 && e.compressedSize != e.size) throw Error(where + " (" + quotedName(e.name) + ") has inconsistent sizes");
+        if (e.size > kMaxEntrySize) throw Error(where + " (" + quotedName(e.name) + ") declares an implausible size");
+        if (!names.insert(e.name).second) throw Error(bad + "duplicate entry " + quotedName(e.name));
 
         // The local header must agree with the central one.
-        const std::string local = bad + "local header of '" + e.name + "'";
+        const std::string local = bad + "local header of " + quotedName(e.name);
         c.require(localOffset, 30, "a local header");
         if (c.u32(localOffset) != kLocalHeader) throw Error(local + " has a bad signature");
         if (c.u16(localOffset + 8) != e.method) throw Error(local + " disagrees on the compression method");
@@ -193,7 +194,7 @@ void ZipArchive::parse() {
         }
         e.dataOffset = localOffset + 30 + localNameLength + localExtraLength;
         if (e.dataOffset > cdOffset || e.compressedSize > cdOffset - e.dataOffset)
-            throw Error(file_ + ": truncated or damaged ZIP archive: data of '" + e.name + "' runs past the central directory");
+            throw Error(file_ + ": truncated or damaged ZIP archive: data of " + quotedName(e.name) + " runs past the central directory");
         entries_.push_back(std::move(e));
         entries_.back().name.shrink_to_fit();
         (void)localOffset;
@@ -216,12 +217,12 @@ void ZipArchive::parse() {
             crc = crc32Of(data, e.size);
         } else {
             if (e.size > 1000 * std::max<std::uint64_t>(e.compressedSize, 1) + 4096)
-                throw Error(bad + "'" + e.name + "' declares an implausible compression ratio");
-            std::string inflated = inflateExactly(data, e.compressedSize, e.size, file_ + ": '" + e.name + "'");
+                throw Error(bad + quotedName(e.name) + " declares an implausible compression ratio");
+            std::string inflated = inflateExactly(data, e.compressedSize, e.size, file_ + ": " + quotedName(e.name));
             crc = crc32Of(inflated.data(), inflated.size());
         }
         if (crc != e.crc32)
-            throw Error(file_ + ": checksum mismatch in ZIP entry '" + e.name + "' (file is corrupt)");
+            throw Error(file_ + ": checksum mismatch in ZIP entry " + quotedName(e.name) + " (file is corrupt)");
     }
 
     // PyTorch archives keep everything under one folder named after the file it was first saved as.
@@ -251,7 +252,7 @@ std::string ZipArchive::read(const ZipEntry& entry) const {
 
 std::string ZipArchive::read(const std::string& name) const {
     const ZipEntry* e = find(name);
-    if (!e) throw Error(file_ + ": ZIP entry '" + name + "' is missing");
+    if (!e) throw Error(file_ + ": ZIP entry " + quotedName(name) + " is missing");
     return read(*e);
 }
 
