@@ -22,7 +22,7 @@ ENGINE="$BUILD/bench/bench_train"
 [[ -x "$ENGINE" ]] || { echo "peer_compare: $ENGINE not built (cmake --build $BUILD --target bench_train)" >&2; exit 1; }
 $PY -c "import torch" 2>/dev/null || { echo "peer_compare: $PY has no torch (apt-get install python3-torch)" >&2; exit 1; }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/common.sh
 
 engine_rate() {  # preset critics threads -> it/s
     "$ENGINE" --preset "$1" --critics "$2" --threads "$3" --windows "$WINDOWS" | tee -a /dev/stderr |

@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/common.sh
 table="| n × n, ${DIM}-D | engine, assignment (s) | engine, network simplex (s) | POT ot.dist + ot.emd2 (s) | POT / engine | W1 (all three agree) |
 |---|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
