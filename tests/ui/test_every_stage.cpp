@@ -129,9 +129,9 @@ private Q_SLOTS:
             QVERIFY2(error.contains("Run the Barycenter stage first"), qPrintable(error));
             QVERIFY(w.project()->runs().isEmpty());
             QDir().mkpath(dir + "/empty/class0");
-            QVERIFY2(LocalDataPanel::checkSpec("folder:" + dir + "/empty").contains("no image files"),
-                     qPrintable(LocalDataPanel::checkSpec("folder:" + dir + "/empty")));
-            QVERIFY(LocalDataPanel::checkSpec("folder:" + imageFolder).isEmpty());
+            QVERIFY2(localDataSpecProblem("folder:" + dir + "/empty").contains("no image files"),
+                     qPrintable(localDataSpecProblem("folder:" + dir + "/empty")));
+            QVERIFY(localDataSpecProblem("folder:" + imageFolder).isEmpty());
         }
 
         StagePanel* stages = w.stagePanel();

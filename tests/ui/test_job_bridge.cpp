@@ -1,5 +1,6 @@
 // The thread bridge: a job on a worker thread, events buffered and drained in batches on the GUI
-// thread, in order, with pause/cancel, and nothing after "finished".
+// thread, in order, with pause/cancel, and nothing after "finished"; and the StageController that
+// runs stages for the workbench without any widget.
 #include <QtTest/QtTest>
 
 #include <thread>
@@ -7,7 +8,11 @@
 #include "bridge/buffered_observer.h"
 #include "bridge/eta_estimator.h"
 #include "bridge/job_runner.h"
+#include "bridge/stage_controller.h"
 #include "fake_job.h"
+#include "project/project.h"
+#include "runs/run_store.h"
+#include "ui_test_helpers.h"
 
 namespace {
 
@@ -262,6 +267,77 @@ private Q_SLOTS:
         QCOMPARE(formatDuration(42), QString("42 s"));
         QCOMPARE(formatDuration(187), QString("3:07"));
         QCOMPARE(formatDuration(3723), QString("1:02:03"));
+    }
+
+    // The workbench's run bookkeeping, driven without a window: what blocks a stage comes from the
+    // project model, a refused start records nothing, a run is recorded in the project and the
+    // RunStore with its live status, a cancelled run with a checkpoint is offered for resuming, and
+    // resuming continues the same run instead of adding one.
+    void stageControllerRunsStagesWithoutWidgets() {
+        const QString dir = uitest::scratch("stage_controller");
+        Project project;
+        RunStore runs;
+        ModelFileCache files;
+        JobCatalog catalog = uitest::fakeCatalog();
+        catalog.create = [fake = catalog.create](const coalesce::Json& config) {
+            if (config.contains("no_such_field")) throw coalesce::Error("fake job config: unknown field \"no_such_field\"");
+            return fake(config);
+        };
+        StageController controller(catalog, &project, &runs, &files);
+
+        QVERIFY(controller.start("barycenter", {}).contains("at least two enabled source"));
+        QVERIFY(controller.start("no-such-kind", {}).contains("no-such-kind"));
+        // The engine's config check refuses before anything is recorded.
+        QVERIFY(controller.start("fake", {{"no_such_field", 1}, {"run_dir", dir + "/bad"}}).contains("unknown field"));
+        QVERIFY(!controller.isRunning());
+        QVERIFY(runs.ids().isEmpty());
+        QVERIFY(project.runs().isEmpty());
+
+        // Local data: the spec is checked without loading, and the engine's error for exactly the
+        // project's samples blocks adapt until the settings change.
+        project.setLocalData({"toy:ring8", 20, 1});
+        QVERIFY(controller.problems("adapt").isEmpty());
+        controller.setLocalDataLoad({LocalDataSettings{"toy:ring8", 20, 1}, "k = 20 is more than the 8 samples"});
+        QCOMPARE(controller.problems("adapt"), QStringList{"local data: k = 20 is more than the 8 samples"});
+        project.setLocalData({"toy:ring8", 5, 1});
+        QVERIFY(controller.problems("adapt").isEmpty());
+        project.setLocalData({"folder:" + dir + "/no-such-folder", 5, 1});
+        QVERIFY2(controller.problems("experiment").join('|').contains("does not exist"), qPrintable(controller.problems("experiment").join('|')));
+
+        // A run: recorded as running, then cancelled; its checkpoint makes it resumable.
+        const QString runDir = dir + "/run1";
+        QDir().mkpath(runDir + "/checkpoints");
+        QVERIFY(uitest::writeFile(runDir + "/checkpoints/latest.coalesce", "stand-in"));
+        QSignalSpy finished(&controller, &StageController::finished);
+        QCOMPARE(controller.start("fake", {{"iterations", 100000000}, {"sleep_us", 200}, {"run_dir", runDir}}), QString());
+        QVERIFY(controller.isRunning());
+        const int id = controller.activeRunId();
+        QVERIFY(id >= 0);
+        QCOMPARE(runs.run(id)->status, QString("running"));
+        QCOMPARE(project.runs().size(), 1);
+        QCOMPARE(project.runs()[0].dir, runDir);
+        QVERIFY(controller.start("fake", {{"run_dir", dir + "/run2"}}).contains("one job runs at a time"));
+        controller.setPaused(true);
+        QTRY_COMPARE(runs.run(id)->status, QString("paused"));
+        controller.cancel();
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().at(0).value<JobOutcome>().status, JobOutcome::Status::Cancelled);
+        QCOMPARE(finished.first().at(2).toString(), runDir);
+        QCOMPARE(finished.first().at(3).toBool(), true);
+        QCOMPARE(runs.run(id)->status, QString("cancelled"));
+        QCOMPARE(project.runs()[0].status, QString("cancelled"));
+        QCOMPARE(controller.resumableRun("fake"), runDir);
+        QCOMPARE(controller.activeRunId(), -1);
+
+        // Resuming continues the same run: no second record, finished, no longer resumable.
+        QCOMPARE(controller.start("fake", {{"iterations", 5}}, runDir), QString());
+        QCOMPARE(controller.activeRunId(), id);
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.last().at(0).value<JobOutcome>().status, JobOutcome::Status::Finished);
+        QCOMPARE(runs.ids().size(), 1);
+        QCOMPARE(project.runs().size(), 1);
+        QCOMPARE(project.runs()[0].status, QString("finished"));
+        QVERIFY(controller.resumableRun("fake").isEmpty());
     }
 };
 

@@ -35,6 +35,7 @@
 #include "app/point_sampler.h"
 #include "app/radius_estimator.h"
 #include "bridge/job_runner.h"
+#include "bridge/stage_controller.h"
 #include "panels/local_data_panel.h"
 #include "panels/log_panel.h"
 #include "panels/runs_panel.h"
@@ -67,7 +68,7 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     }
     project_ = new Project(this);
     runs_ = new RunStore(this);
-    runner_ = new JobRunner(this);
+    controller_ = new StageController(catalog_, project_, runs_, &modelFiles_, this);
     pointSampler_ = new PointSampler(runs_, this);
     setObjectName("mainWindow");
     setWindowIcon(icons::appIcon());
@@ -97,24 +98,35 @@ MainWindow::MainWindow(JobCatalog catalog, QSettings* settings, QWidget* parent)
     refreshIcons();
 
     connect(pointSampler_, &PointSampler::problem, this, [this](const QString& m) { log_->append(2, m); });
-    connect(runner_, &JobRunner::eventsReady, this, &MainWindow::onJobEvents);
-    connect(runner_, &JobRunner::progressChanged, this, &MainWindow::onJobProgress);
-    connect(runner_, &JobRunner::finished, this, &MainWindow::onJobFinished);
-    connect(runner_, &JobRunner::pausedChanged, this, [this](bool paused) {
-        if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, paused ? "paused" : "running");
+    connect(controller_, &StageController::started, this, &MainWindow::onJobStarted);
+    connect(controller_, &StageController::eventsApplied, log_, &LogPanel::appendEvents);
+    connect(controller_, &StageController::liveWeightsChanged, sourcesPanel_, &SourcesPanel::setLiveWeights);
+    connect(controller_, &StageController::progressChanged, this, &MainWindow::onJobProgress);
+    connect(controller_, &StageController::finished, this, &MainWindow::onJobFinished);
+    connect(controller_, &StageController::runLoaded, pointSampler_, &PointSampler::sampleRun);
+    connect(controller_, &StageController::resumableChanged, this, [this] {
+        stages_->setResumeDirectory(controller_->resumableRun(stages_->currentKind()));
+        updateRunActions();
+    });
+    connect(controller_, &StageController::pausedChanged, this, [this](bool paused) {
         // While paused nothing counts down: say "Paused", not an ETA that is no longer true.
-        jobLabel_->setText(paused ? tr("Paused %1").arg(activeKind_) : tr("Running %1").arg(activeKind_));
+        const QString kind = controller_->activeKind();
+        jobLabel_->setText(paused ? tr("Paused %1").arg(kind) : tr("Running %1").arg(kind));
         if (paused) etaLabel_->setText(tr("paused — Continue (F6) or Cancel"));
         updateRunActions();
     });
 
-    stages_->setAvailableKinds(catalog_.kinds ? catalog_.kinds() : QMap<QString, QString>());
+    stages_->setAvailableKinds(controller_->availableKinds());
     defaultState_ = saveState(kStateVersion);
     readSettings();
     updateTitle();
     updateRunActions();
     updateRecentMenu();
 }
+
+JobRunner* MainWindow::runner() const { return controller_->runner(); }
+
+int MainWindow::activeRunId() const { return controller_->activeRunId(); }
 
 MainWindow::~MainWindow() {
     if (ownsSettings_) delete settings_;
@@ -137,7 +149,7 @@ void MainWindow::createDocks() {
         docks_ << d;
         return d;
     };
-    sourcesPanel_ = new SourcesPanel(project_, this);
+    sourcesPanel_ = new SourcesPanel(project_, &modelFiles_, this);
     localData_ = new LocalDataPanel(project_, this);
     stages_ = new StagePanel(project_, this);
     runsPanel_ = new RunsPanel(runs_, this);
@@ -160,10 +172,10 @@ void MainWindow::createDocks() {
     connect(stages_, &StagePanel::startRequested, this, [this](const QString& kind, const QJsonObject& config) { startStage(kind, config); });
     connect(stages_, &StagePanel::resumeRequested, this,
             [this](const QString& kind, const QJsonObject& config, const QString& dir) { startStage(kind, config, dir); });
-    connect(stages_, &StagePanel::pauseRequested, runner_, &JobRunner::setPaused);
-    connect(stages_, &StagePanel::cancelRequested, runner_, &JobRunner::cancel);
+    connect(stages_, &StagePanel::pauseRequested, controller_, &StageController::setPaused);
+    connect(stages_, &StagePanel::cancelRequested, controller_, &StageController::cancel);
     connect(stages_, &StagePanel::kindChanged, this, [this](const QString& kind) {
-        stages_->setResumeDirectory(resumable_.value(kind));
+        stages_->setResumeDirectory(controller_->resumableRun(kind));
         updateRunActions();
     });
     connect(runsPanel_, &RunsPanel::openRunRequested, this, &MainWindow::openRunDialog);
@@ -227,12 +239,12 @@ void MainWindow::createActions() {
         startStage(stages_->currentKind(), config);
     });
     QAction* pause = add("pause", tr("&Pause"), "pause", QKeySequence(Qt::Key_F6), tr("Pause or continue the running job"),
-                         [this](bool on) { runner_->setPaused(on); });
+                         [this](bool on) { controller_->setPaused(on); });
     pause->setCheckable(true);
-    add("cancel", tr("&Cancel"), "stop", QKeySequence(Qt::SHIFT | Qt::Key_F5), tr("Stop the running job"), [this] { runner_->cancel(); });
+    add("cancel", tr("&Cancel"), "stop", QKeySequence(Qt::SHIFT | Qt::Key_F5), tr("Stop the running job"), [this] { controller_->cancel(); });
     add("resume", tr("&Resume Stopped Run"), "start", QKeySequence(Qt::CTRL | Qt::Key_F5),
         tr("Continue the last cancelled or failed run of the selected stage from its checkpoint"), [this] {
-            const QString dir = resumable_.value(stages_->currentKind());
+            const QString dir = controller_->resumableRun(stages_->currentKind());
             QJsonObject config;
             QString error;
             if (dir.isEmpty() || !stages_->currentConfig(&config, &error)) return;
@@ -346,22 +358,8 @@ void MainWindow::createStatusBar() {
 
 void MainWindow::connectProject() {
     connect(project_, &Project::documentChanged, this, &MainWindow::updateTitle);
-    connect(project_, &Project::reset, this, [this] {
-        // A different project: forget runs of the old one, load the new one's recorded runs.
-        if (!runner_->isRunning()) runs_->clear();
-        resumable_.clear();
-        for (const RunRecord& r : project_->runs()) {
-            if (runs_->findByDir(r.dir) >= 0 || !isRunDirectory(r.dir)) continue;
-            QString error;
-            const int id = loadRunDirectory(r.dir, *runs_, nullptr, &error);
-            if (id >= 0 && !r.label.isEmpty()) runs_->setLabel(id, r.label);
-            if (id >= 0) pointSampler_->sampleRun(id);
-            if (id >= 0 && (r.status == "cancelled" || r.status == "failed") && QFileInfo::exists(r.dir + "/checkpoints/latest.coalesce"))
-                resumable_[r.kind] = r.dir;
-        }
-        stages_->setResumeDirectory(resumable_.value(stages_->currentKind()));
-        updateRunActions();
-    });
+    // A different project: forget runs of the old one, load the new one's recorded runs.
+    connect(project_, &Project::reset, controller_, &StageController::reloadProjectRuns);
 }
 
 // ------------------------------------------------------------------------------------ settings
@@ -433,16 +431,17 @@ void MainWindow::updateTitle() {
 }
 
 void MainWindow::updateRunActions() {
-    const bool running = runner_->isRunning();
+    const JobRunner* runner = controller_->runner();
+    const bool running = runner->isRunning();
     actions_["start"]->setEnabled(!running && stages_->isAvailable(stages_->currentKind()));
     actions_["pause"]->setEnabled(running);
     actions_["cancel"]->setEnabled(running);
-    actions_["resume"]->setEnabled(!running && resumable_.contains(stages_->currentKind()));
+    actions_["resume"]->setEnabled(!running && !controller_->resumableRun(stages_->currentKind()).isEmpty());
     {
         const QSignalBlocker b(actions_["pause"]);
-        actions_["pause"]->setChecked(running && runner_->isPaused());
+        actions_["pause"]->setChecked(running && runner->isPaused());
     }
-    stages_->setRunning(running, runner_->isPaused());
+    stages_->setRunning(running, runner->isPaused());
 }
 
 void MainWindow::updateRecentMenu() {
@@ -494,7 +493,7 @@ bool MainWindow::maybeSave() {
 }
 
 void MainWindow::newProject() {
-    if (runner_->isRunning()) {
+    if (controller_->isRunning()) {
         showProblem(tr("A job is running"), tr("Cancel the running job before starting a new project."));
         return;
     }
@@ -510,7 +509,7 @@ void MainWindow::openProjectDialog() {
 }
 
 bool MainWindow::openProject(const QString& path) {
-    if (runner_->isRunning()) {
+    if (controller_->isRunning()) {
         showProblem(tr("A job is running"), tr("Cancel the running job before opening another project."));
         return false;
     }
@@ -690,10 +689,10 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-    if (runner_->isRunning() && interactive_) {
+    if (controller_->isRunning() && interactive_) {
         const auto answer = QMessageBox::question(this, tr("A job is running"),
                                                   tr("“%1” is still running. Cancel it and quit? Its last checkpoint is kept.")
-                                                      .arg(runner_->title()),
+                                                      .arg(controller_->runner()->title()),
                                                   QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
         if (answer != QMessageBox::Yes) {
             event->ignore();
@@ -705,7 +704,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         return;
     }
     writeSettings();
-    runner_->cancel();  // the runner's destructor waits for the job
+    controller_->cancel();  // the runner's destructor waits for the job
     event->accept();
 }
 
@@ -772,106 +771,26 @@ void MainWindow::exportCurves(const QString& format) {
 
 // ------------------------------------------------------------------------------------ jobs
 
-QStringList MainWindow::stageProblems(const QString& kind) const {
-    QStringList problems;
-    if (kind == "barycenter" || kind == "experiment") problems += sourcesPanel_->problems();
-    if (kind == "adapt" || kind == "experiment") {
-        if (const QString why = localData_->problem(); !why.isEmpty()) problems << tr("local data: %1").arg(why);
-    }
-    return problems;
-}
-
-// What to do next when a stage lacks its input generator.
-QString MainWindow::missingInputHint(const QString& kind, const QJsonObject& config) {
-    if (kind == "adapt" && config.value("barycenter").toString().isEmpty())
-        return tr("\nRun the Barycenter stage first, or set \"barycenter\" to a generator file in the stage settings.");
-    if ((kind == "ternarize" || kind == "evaluate") && config.value("generator").toString().isEmpty())
-        return tr("\nRun Pretrain, Barycenter or Adapt first (the newest finished one is used), or set \"generator\" to a file.");
-    if (kind == "average" && config.value("generators").toArray().size() < 2)
-        return tr("\nAdd at least two generators in the Sources dock.");
-    return {};
-}
-
 bool MainWindow::startStage(const QString& kind, QJsonObject config, const QString& resumeDir, QString* error) {
-    auto fail = [&](const QString& why) {
-        if (error) *error = why;
-        showProblem(tr("Cannot start %1").arg(kind), why);
-        return false;
-    };
-    if (runner_->isRunning()) return fail(tr("“%1” is still running; one job runs at a time.").arg(runner_->title()));
-    if (kind.isEmpty() || !stages_->isAvailable(kind)) return fail(tr("this engine build has no “%1” stage.").arg(kind));
-    if (const QStringList problems = stageProblems(kind); !problems.isEmpty()) return fail(problems.join('\n'));
+    localData_->commitEdits();  // a spec still being typed is what the user means to run on
+    const QString why = controller_->start(kind, std::move(config), resumeDir);
+    if (why.isEmpty()) return true;
+    if (error) *error = why;
+    showProblem(tr("Cannot start %1").arg(kind), why);
+    return false;
+}
 
-    const bool resume = !resumeDir.isEmpty();
-    // A run_dir typed into the config is respected (runs are immutable: the engine refuses a
-    // non-empty one); otherwise a fresh one under the project's runs/ folder.
-    const QString typedDir = config.value("run_dir").toString().trimmed();
-    const QString runDir = resume ? resumeDir : !typedDir.isEmpty() ? QFileInfo(typedDir).absoluteFilePath() : newRunDirectory(kind, *project_);
-    config["kind"] = kind;
-    config["run_dir"] = runDir;
-    // Only a resumed run says so: one-shot jobs (evaluate, average, …) have no checkpoint to resume from.
-    if (resume)
-        config["resume"] = true;
-    else
-        config.remove("resume");
-    coalesce::Json json;
-    try {
-        json = coalesce::Json::parse(QJsonDocument(config).toJson(QJsonDocument::Compact).toStdString());
-        // The engine checks the whole config now (constructing a job reads and validates it, loads
-        // nothing): a misspelt key or a negative count is said here, and no failed run is left behind.
-        catalog_.create(json);
-    } catch (const std::exception& e) {
-        const QString why = QString::fromUtf8(e.what()).section('\n', 0, 0);
-        return fail(why + missingInputHint(kind, config));
-    }
-
-    int id = resume ? runs_->findByDir(runDir) : -1;
-    if (id >= 0) {
-        const RunData* r = runs_->run(id);
-        runs_->truncate(id, r->checkpoints.isEmpty() ? 0 : r->checkpoints.last().first);
-        runs_->setStatus(id, "running");
-    } else {
-        id = runs_->addRun(QStringLiteral("%1 %2").arg(kind, QTime::currentTime().toString("HH:mm:ss")), kind, runDir, "running");
-        if (kind == "barycenter") {
-            QVector<double> radii;
-            for (const SourceModel& s : project_->sources())
-                if (s.enabled) radii << s.radius;
-            runs_->setRadii(id, radii);
-        }
-        project_->addRun({kind, runDir, runs_->run(id)->label, "running", QDateTime::currentDateTime()});
-    }
-    activeRunId_ = id;
-    activeKind_ = kind;
-    activeRunDir_ = runDir;
-    auto create = catalog_.create;
-    runner_->start(QStringLiteral("%1 (%2)").arg(kind, QFileInfo(runDir).fileName()),
-                   [create, json] { return create(json); });
+void MainWindow::onJobStarted(const QString& kind, const QString& runDir, bool resumed) {
     jobLabel_->setText(tr("Running %1").arg(kind));
     progress_->setValue(0);
     progress_->setVisible(true);
     etaLabel_->clear();
-    message(tr("%1 %2 → %3").arg(resume ? tr("Resuming") : tr("Started"), kind, runDir));
-    resumable_.remove(kind);
-    stages_->setResumeDirectory(QString());
+    message(tr("%1 %2 → %3").arg(resumed ? tr("Resuming") : tr("Started"), kind, runDir));
     updateRunActions();
-    return true;
-}
-
-void MainWindow::onJobEvents(const QVector<JobEvent>& events) {
-    if (activeRunId_ >= 0) runs_->apply(activeRunId_, events);
-    if (activeRunId_ >= 0 && activeKind_ == QLatin1String("barycenter")) {
-        // The Sources dock shows the run's live multipliers (constrained mode moves them).
-        QVector<double> lambdas;
-        const RunData* run = runs_->run(activeRunId_);
-        for (int k = 0; run && !run->metrics.value(QStringLiteral("lambda/%1").arg(k)).values.isEmpty(); ++k)
-            lambdas << run->metrics.value(QStringLiteral("lambda/%1").arg(k)).values.last();
-        if (!lambdas.isEmpty()) sourcesPanel_->setLiveWeights(lambdas);
-    }
-    log_->appendEvents(events);
 }
 
 void MainWindow::onJobProgress(const JobProgress& p) {
-    if (runner_->isPaused()) return;  // the pause label stands until the job continues
+    if (controller_->runner()->isPaused()) return;  // the pause label stands until the job continues
     QString eta;
     if (p.total > 0) {
         progress_->setRange(0, 1000);
@@ -882,38 +801,30 @@ void MainWindow::onJobProgress(const JobProgress& p) {
     }
     // "Running barycenter · <phase>" (the phase only when it says more than the kind); the run
     // directory is in the tooltip.
-    const QString phase = p.phase.isEmpty() || p.phase == activeKind_ ? QString() : p.phase;
-    jobLabel_->setText(phase.isEmpty() ? tr("Running %1").arg(activeKind_) : tr("Running %1 · %2").arg(activeKind_, phase));
-    jobLabel_->setToolTip(runner_->title());
+    const QString kind = controller_->activeKind();
+    const QString phase = p.phase.isEmpty() || p.phase == kind ? QString() : p.phase;
+    jobLabel_->setText(phase.isEmpty() ? tr("Running %1").arg(kind) : tr("Running %1 · %2").arg(kind, phase));
+    jobLabel_->setToolTip(controller_->runner()->title());
     if (p.etaSeconds >= 0) eta += (eta.isEmpty() ? QString() : QStringLiteral(" · ")) + tr("%1 left").arg(formatDuration(p.etaSeconds));
     if (p.ratePerSecond > 0) eta += (eta.isEmpty() ? QString() : QStringLiteral(" · ")) + tr("%1 it/s").arg(p.ratePerSecond, 0, 'f', 1);
     etaLabel_->setText(eta);
 }
 
-void MainWindow::onJobFinished(const JobOutcome& outcome) {
-    sourcesPanel_->setLiveWeights({});
-    const QString status = statusName(outcome.status);
-    if (activeRunId_ >= 0) runs_->setStatus(activeRunId_, status);
-    project_->setRunStatus(activeRunDir_, status);
+void MainWindow::onJobFinished(const JobOutcome& outcome, const QString& kind, const QString& runDir, bool resumable) {
     progress_->setVisible(false);
     etaLabel_->clear();
-    jobLabel_->setText(tr("%1 %2 in %3").arg(activeKind_, status, formatDuration(outcome.seconds)));
-    if (outcome.status != JobOutcome::Status::Finished && QFileInfo::exists(activeRunDir_ + "/checkpoints/latest.coalesce")) {
-        resumable_[activeKind_] = activeRunDir_;
-        if (stages_->currentKind() == activeKind_) stages_->setResumeDirectory(activeRunDir_);
-    }
+    jobLabel_->setText(tr("%1 %2 in %3").arg(kind, statusName(outcome.status), formatDuration(outcome.seconds)));
     switch (outcome.status) {
         case JobOutcome::Status::Finished:
-            message(tr("%1 finished: %2").arg(activeKind_, outcome.message.isEmpty() ? activeRunDir_ : outcome.message));
+            message(tr("%1 finished: %2").arg(kind, outcome.message.isEmpty() ? runDir : outcome.message));
             break;
         case JobOutcome::Status::Cancelled:
-            message(tr("%1 cancelled%2").arg(activeKind_, resumable_.contains(activeKind_) ? tr(" (resumable from its checkpoint)") : QString()), 2);
+            message(tr("%1 cancelled%2").arg(kind, resumable ? tr(" (resumable from its checkpoint)") : QString()), 2);
             break;
         case JobOutcome::Status::Failed:
-            showProblem(tr("%1 failed").arg(activeKind_), outcome.message);
+            showProblem(tr("%1 failed").arg(kind), outcome.message);
             break;
     }
-    activeRunId_ = -1;
     updateRunActions();
     Q_EMIT jobFinished(outcome);
 }
@@ -950,9 +861,10 @@ void MainWindow::estimateRadii(const QString& space) {
 
 void MainWindow::requestLocalPreview(const QString& spec, int count, qint64 seed) {
     auto* watcher = new QFutureWatcher<EngineSamples>(this);
-    connect(watcher, &QFutureWatcher<EngineSamples>::finished, this, [this, watcher] {
+    connect(watcher, &QFutureWatcher<EngineSamples>::finished, this, [this, watcher, spec, count, seed] {
         const EngineSamples s = watcher->result();
         watcher->deleteLater();
+        controller_->setLocalDataLoad({LocalDataSettings{spec, count, seed}, s.error});
         if (!s.error.isEmpty()) {
             localData_->setPreviewError(s.error);
             return;

@@ -9,6 +9,7 @@
 #include "app/theme.h"
 #include "bridge/job_catalog.h"
 #include "bridge/job_event.h"
+#include "project/stage_readiness.h"
 
 class ComparePreview;
 class CurvesPanel;
@@ -31,6 +32,7 @@ class SamplePreview;
 class ResultsView;
 class ScatterView;
 class SourcesPanel;
+class StageController;
 class StagePanel;
 
 class MainWindow : public QMainWindow {
@@ -44,7 +46,8 @@ public:
 
     Project* project() const { return project_; }
     RunStore* runs() const { return runs_; }
-    JobRunner* runner() const { return runner_; }
+    JobRunner* runner() const;
+    StageController* stageController() const { return controller_; }
     CurvesPanel* curves() const { return curves_; }
     SamplePreview* samples() const { return samples_; }
     ComparePreview* compare() const { return compare_; }
@@ -59,7 +62,7 @@ public:
     QTabWidget* views() const { return views_; }
     QDockWidget* dock(const QString& objectName) const;
     QString statusJobText() const;
-    int activeRunId() const { return activeRunId_; }
+    int activeRunId() const;
 
     void showView(View view);
     // Interactive (default): problems pop up a message box. Off (screenshots, tests): they are only
@@ -68,8 +71,8 @@ public:
 
     bool openProject(const QString& path);
     bool saveProjectTo(const QString& path);
-    // Starts a stage with the given config (run_dir/resume are filled in). false + *error if an input
-    // is missing; the reason is also shown to the user.
+    // Starts a stage with the given config (StageController::start); false + *error if it cannot
+    // start; the reason is also shown to the user.
     bool startStage(const QString& kind, QJsonObject config, const QString& resumeDir = QString(), QString* error = nullptr);
     // Drag-and-drop and command-line files: projects, generator files, run directories, data folders.
     void openPaths(const QStringList& paths);
@@ -114,24 +117,23 @@ private:
     void exportSampleGrid();
     void exportCurves(const QString& format);
     void exportGeneratorOfSelectedRun();
-    void onJobEvents(const QVector<JobEvent>& events);
     void onJobProgress(const JobProgress& progress);
-    void onJobFinished(const JobOutcome& outcome);
+    void onJobStarted(const QString& kind, const QString& runDir, bool resumed);
+    void onJobFinished(const JobOutcome& outcome, const QString& kind, const QString& runDir, bool resumable);
     void requestLocalPreview(const QString& spec, int count, qint64 seed);
-    void estimateRadii(const QString& space);
-    static QString missingInputHint(const QString& kind, const QJsonObject& config);  // "η from local data" (Sources dock), off the GUI thread
+    void estimateRadii(const QString& space);  // "η from local data" (Sources dock), off the GUI thread
     void showProblem(const QString& title, const QString& text);
     void message(const QString& text, int level = 1);
     QString lastDirectory(const QString& key) const;
     void setLastDirectory(const QString& key, const QString& path);
-    QStringList stageProblems(const QString& kind) const;
 
     JobCatalog catalog_;
     QSettings* settings_;
     bool ownsSettings_ = false;
     Project* project_;
     RunStore* runs_;
-    JobRunner* runner_;
+    ModelFileCache modelFiles_;  // generator-file inspections, shared by the Sources dock and the stage checks
+    StageController* controller_;
     PointSampler* pointSampler_;
     QTabWidget* views_ = nullptr;
     CurvesPanel* curves_ = nullptr;
@@ -155,8 +157,4 @@ private:
     QByteArray defaultState_;
     Theme theme_ = Theme::System;
     bool interactive_ = true;
-    int activeRunId_ = -1;
-    QString activeKind_;
-    QString activeRunDir_;
-    QMap<QString, QString> resumable_;  // kind -> run dir of its last cancelled/failed run with a checkpoint
 };

@@ -3,14 +3,12 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
-#include <QDirIterator>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QToolButton>
@@ -18,53 +16,7 @@
 
 #include "previews/image_view.h"
 #include "project/project.h"
-
-#ifndef COALESCE_DATA_DIR
-#define COALESCE_DATA_DIR "/usr/share/datasets"
-#endif
-
-namespace {
-QString pathPart(const QString& rest) {
-    static const QRegularExpression classes(QStringLiteral("^(.*):([0-9]+(?:,[0-9]+)*)$"));
-    const auto m = classes.match(rest);
-    return m.hasMatch() ? m.captured(1) : rest;
-}
-}  // namespace
-
-QString LocalDataPanel::checkSpec(const QString& spec) {
-    if (spec.trimmed().isEmpty()) return QObject::tr("no dataset chosen");
-    const QString kind = spec.section(':', 0, 0);
-    if (kind == "fashion-mnist" || kind == "mnist") {
-        const QString split = spec.section(':', 1, 1);
-        if (split != "train" && split != "test")
-            return QObject::tr("%1: the split must be train or test (e.g. %1:train:8,9)").arg(kind);
-        const QString dir = QStringLiteral(COALESCE_DATA_DIR "/") + kind;
-        const QString file = dir + (split == "train" ? "/train-images-idx3-ubyte.gz" : "/t10k-images-idx3-ubyte.gz");
-        if (!QFileInfo::exists(file) && !QFileInfo::exists(file.chopped(3)))
-            return QObject::tr("%1 is not installed (%2 missing); install the dataset-%1 package").arg(kind, file);
-        return {};
-    }
-    if (kind == "folder") {
-        const QString dir = pathPart(spec.mid(7));
-        if (!QFileInfo(dir).isDir()) return QObject::tr("folder %1 does not exist").arg(dir);
-        // The engine reads PNG/JPG/BMP files in class sub-folders (data/image_folder.h); say so now
-        // rather than at Start.
-        QDirIterator images(dir, {"*.png", "*.PNG", "*.jpg", "*.JPG", "*.jpeg", "*.JPEG", "*.bmp", "*.BMP"}, QDir::Files,
-                            QDirIterator::Subdirectories);
-        if (!images.hasNext()) return QObject::tr("folder %1 holds no image files (PNG, JPG or BMP, one sub-folder per class)").arg(dir);
-        return {};
-    }
-    if (kind == "idx") {
-        const QString paths = pathPart(spec.mid(4));
-        const QString images = paths.section(':', 0, 0), labels = paths.section(':', 1, 1);
-        if (labels.isEmpty()) return QObject::tr("idx: expected idx:<images>:<labels>[:classes]");
-        for (const QString& f : {images, labels})
-            if (!QFileInfo::exists(f)) return QObject::tr("IDX file %1 does not exist").arg(f);
-        return {};
-    }
-    if (kind == "toy") return spec.section(':', 1, 1).isEmpty() ? QObject::tr("toy: name a mixture, e.g. toy:ring8") : QString();
-    return QObject::tr("unknown dataset kind “%1” (use fashion-mnist:, mnist:, folder:, idx: or toy:)").arg(kind);
-}
+#include "project/stage_readiness.h"
 
 LocalDataPanel::LocalDataPanel(Project* project, QWidget* parent) : QWidget(parent), project_(project) {
     auto* layout = new QVBoxLayout(this);
@@ -196,7 +148,7 @@ void LocalDataPanel::commit() {
 }
 
 QString LocalDataPanel::problem() const {
-    const QString why = checkSpec(currentSpec());
+    const QString why = localDataSpecProblem(currentSpec());
     if (!why.isEmpty()) return why;
     // What the engine said when it loaded exactly these samples for the preview.
     return previewKey() == errorKey_ ? previewError_ : QString();

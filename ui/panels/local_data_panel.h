@@ -16,10 +16,11 @@ class LocalDataPanel : public QWidget {
     Q_OBJECT
 public:
     explicit LocalDataPanel(Project* project, QWidget* parent = nullptr);
-    // Checks the spec without loading anything: "" if it looks usable, else a user-facing reason.
-    static QString checkSpec(const QString& spec);
-    // checkSpec, or the engine's error from loading exactly these samples for the preview.
+    // localDataSpecProblem (project/stage_readiness.h) of the spec shown, or the engine's error from
+    // loading exactly these samples for the preview: what the dock's ✓/✗ line says.
     QString problem() const;
+    // Writes a spec still being typed into the project (Start may come before the field loses focus).
+    void commitEdits() { commit(); }
     QString currentSpec() const;
     void setPreview(const QImage& image, const QString& caption);
     void setPreviewError(const QString& message);

@@ -25,6 +25,7 @@
 
 #include "panels/radius_slider.h"
 #include "project/project.h"
+#include "project/stage_readiness.h"
 
 int SourceCard::nextDragKey_ = 1;
 
@@ -181,7 +182,8 @@ void SourceCard::setWarning(const QString& text) {
 
 // ----------------------------------------------------------------------------------------- panel
 
-SourcesPanel::SourcesPanel(Project* project, QWidget* parent) : QWidget(parent), project_(project) {
+SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidget* parent)
+    : QWidget(parent), project_(project), files_(files) {
     auto* outer = new QVBoxLayout(this);
     outer->setContentsMargins(6, 6, 6, 6);
 
@@ -334,14 +336,7 @@ QList<SourceCard*> SourcesPanel::cards() const {
     return out;
 }
 
-ModelFileInfo SourcesPanel::info(const QString& path) const {
-    const qint64 mtime = QFileInfo(path).lastModified().toMSecsSinceEpoch();
-    const auto it = infoCache_.constFind(path);
-    if (it != infoCache_.constEnd() && it->first == mtime) return it->second;
-    ModelFileInfo info = inspectModelFile(path);
-    infoCache_.insert(path, {mtime, info});
-    return info;
-}
+ModelFileInfo SourcesPanel::info(const QString& path) const { return files_->inspect(path); }
 
 void SourcesPanel::rebuildCards() {
     QHash<QString, SourceCard*> keep;
@@ -437,38 +432,7 @@ void SourcesPanel::refreshOrder() {
 }
 
 void SourcesPanel::updateCompatibility() {
-    // The first usable source sets the reference sample space; others must match it.
-    QString referenceKey, referenceName;
-    for (const auto& s : project_->sources()) {
-        const ModelFileInfo i = info(s.path);
-        if (i.usable() && referenceKey.isEmpty()) {
-            referenceKey = i.compatibilityKey;
-            referenceName = s.name;
-        }
-    }
-    for (const auto& s : project_->sources()) {
-        SourceCard* c = cards_.value(s.id);
-        if (!c) continue;
-        const ModelFileInfo i = info(s.path);
-        if (!i.usable())
-            c->setWarning(i.error);
-        else if (i.compatibilityKey != referenceKey)
-            c->setWarning(tr("Architecture does not match %1 (%2): sources must share the sample shape and latent size.")
-                              .arg(referenceName, referenceKey));
-        else
-            c->setWarning({});
-    }
-}
-
-QStringList SourcesPanel::problems() const {
-    QStringList out;
-    int enabled = 0;
-    for (const auto& s : project_->sources()) {
-        if (!s.enabled) continue;
-        ++enabled;
-        if (SourceCard* c = cards_.value(s.id); c && !c->warningText().isEmpty())
-            out << QStringLiteral("%1: %2").arg(s.name, c->warningText());
-    }
-    if (enabled < 2) out.prepend(tr("a barycenter needs at least two enabled source generators (have %1)").arg(enabled));
-    return out;
+    const QMap<QString, QString> problems = sourceFileProblems(project_->sources(), *files_);
+    for (const auto& s : project_->sources())
+        if (SourceCard* c = cards_.value(s.id)) c->setWarning(problems.value(s.id));
 }

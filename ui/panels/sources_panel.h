@@ -13,6 +13,8 @@
 
 #include "project/model_file_info.h"
 
+class ModelFileCache;
+
 class Project;
 class QCheckBox;
 class QDoubleSpinBox;
@@ -30,12 +32,11 @@ class SourceCard;
 class SourcesPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit SourcesPanel(Project* project, QWidget* parent = nullptr);
+    // files: the window's cache of generator-file inspections (shared with the stage checks).
+    SourcesPanel(Project* project, const ModelFileCache* files, QWidget* parent = nullptr);
 
     SourceCard* card(const QString& sourceId) const;
     QList<SourceCard*> cards() const;
-    // Problems that block a barycenter run (no sources, unusable files, mismatched architectures).
-    QStringList problems() const;
     // Cached header inspection of a source file (re-read when the file changes on disk).
     ModelFileInfo info(const QString& path) const;
 
@@ -72,7 +73,7 @@ private:
     QPushButton* estimate_ = nullptr;
     QVector<double> live_;  // a running barycenter's λ (empty: none)
     QHash<QString, SourceCard*> cards_;
-    mutable QHash<QString, QPair<qint64, ModelFileInfo>> infoCache_;  // path -> (mtime, info)
+    const ModelFileCache* files_;
 };
 
 // One source: name, architecture, radius η_k control, weight λ_k.
