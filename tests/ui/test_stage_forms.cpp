@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTest>
@@ -163,6 +165,32 @@ private Q_SLOTS:
         latest->click();
         QVERIFY(!project.stageConfig("adapt").contains("barycenter"));
         QVERIFY(!effectiveStageConfig("adapt", project).contains("barycenter"));
+    }
+
+    // Start runs the config built from the project, not the editor's text: a project change made while
+    // the JSON was half-typed (and so could not be merged into it) is still what runs.
+    void startRunsTheProjectsConfigNotStaleText() {
+        Project project;
+        project.setLocalData(LocalDataSettings{"fashion-mnist:train:8,9", 20, 1});
+        StagePanel panel(&project);
+        panel.setAvailableKinds(kKinds);
+        panel.selectKind("adapt");
+        QJsonObject shown = editorConfig(panel);
+        QCOMPARE(shown["data"].toString(), QString("fashion-mnist:train:8,9"));
+        shown["iterations"] = 40;
+        panel.setConfigText("{ \"iterations\": 4");  // half-typed
+        project.setLocalData(LocalDataSettings{"fashion-mnist:train:8", 12, 1});
+        panel.setConfigText(QString::fromUtf8(QJsonDocument(shown).toJson()));  // finished typing: stale data
+        QCOMPARE(editorConfig(panel)["data"].toString(), QString("fashion-mnist:train:8,9"));
+
+        QSignalSpy started(&panel, &StagePanel::startRequested);
+        QVERIFY(panel.startButton()->isEnabled());
+        panel.startButton()->click();
+        QCOMPARE(started.count(), 1);
+        const QJsonObject run = started.first().at(1).toJsonObject();
+        QCOMPARE(run["data"].toString(), QString("fashion-mnist:train:8"));
+        QCOMPARE(run["k"].toInt(), 12);
+        QCOMPARE(run["iterations"].toInt(), 40);  // the typed edit is kept
     }
 
     void defaultThreadsLeaveACoreForTheWorkbench() {

@@ -232,7 +232,7 @@ void MainWindow::createActions() {
     add("start", tr("&Start Stage"), "start", QKeySequence(Qt::Key_F5), tr("Run the selected stage"), [this] {
         QJsonObject config;
         QString error;
-        if (!stages_->currentConfig(&config, &error)) {
+        if (!stages_->configToRun(&config, &error)) {
             showProblem(tr("Cannot start"), tr("The stage config is not valid JSON: %1").arg(error));
             return;
         }
@@ -247,7 +247,7 @@ void MainWindow::createActions() {
             const QString dir = controller_->resumableRun(stages_->currentKind());
             QJsonObject config;
             QString error;
-            if (dir.isEmpty() || !stages_->currentConfig(&config, &error)) return;
+            if (dir.isEmpty() || !stages_->configToRun(&config, &error)) return;
             startStage(stages_->currentKind(), config, dir);
         });
     add("curvesView", tr("&Curves"), "curves", QKeySequence(Qt::CTRL | Qt::Key_1), tr("Live metric curves"), [this] { showView(View::Curves); });

@@ -127,14 +127,13 @@ StagePanel::StagePanel(Project* project, QWidget* parent) : QWidget(parent), pro
     connect(start_, &QPushButton::clicked, this, [this] {
         QJsonObject config;
         QString error;
-        if (!currentConfig(&config, &error)) return;  // the status line already says why
-        commitEdits();
+        if (!configToRun(&config, &error)) return;  // the status line already says why
         Q_EMIT startRequested(currentKind(), config);
     });
     connect(resume_, &QPushButton::clicked, this, [this] {
         QJsonObject config;
         QString error;
-        if (resumeDir_.isEmpty() || !currentConfig(&config, &error)) return;
+        if (resumeDir_.isEmpty() || !configToRun(&config, &error)) return;
         Q_EMIT resumeRequested(currentKind(), config, resumeDir_);
     });
     connect(pause_, &QPushButton::toggled, this, [this](bool on) {
@@ -278,6 +277,14 @@ void StagePanel::commitEdits() {
     QString error;
     if (!currentConfig(&config, &error)) return;
     project_->setStageConfig(shownKind_, userStagePart(shownKind_, config, *project_));
+}
+
+bool StagePanel::configToRun(QJsonObject* config, QString* error) {
+    QJsonObject typed;
+    if (!currentConfig(&typed, error)) return false;
+    commitEdits();
+    *config = effectiveStageConfig(currentKind(), *project_);
+    return true;
 }
 
 bool StagePanel::currentConfig(QJsonObject* config, QString* error) const {

@@ -35,6 +35,11 @@ public:
     // Stores the editor's valid config in the project now (also done shortly after each edit, on
     // switching stage and before a start): saving the project must never miss what was typed.
     void commitEdits();
+    // What Start runs: the edits committed, then the config built from the project
+    // (effectiveStageConfig), so derived keys (sources, radii, local data, input generator) are the
+    // project's current ones even if the editor text predates a change. false (with *error) while the
+    // editor does not hold valid JSON.
+    bool configToRun(QJsonObject* config, QString* error);
 
     ConfigForm* form() const { return form_; }
     QTabWidget* views() const { return views_; }
