@@ -63,6 +63,11 @@ std::string ParsedArgs::str(const std::string& name) const {
 }
 long long ParsedArgs::integer(const std::string& name) const { return values.at(name).get<long long>(); }
 double ParsedArgs::real(const std::string& name) const { return values.at(name).get<double>(); }
+std::vector<nlohmann::json> ParsedArgs::list(const std::string& name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return {};
+    return it->second.is_array() ? it->second.get<std::vector<nlohmann::json>>() : std::vector<nlohmann::json>{it->second};
+}
 bool ParsedArgs::flag(const std::string& name) const {
     auto it = values.find(name);
     return it != values.end() && it->second.get<bool>();
@@ -103,7 +108,11 @@ ParsedArgs parseArguments(const CommandSpec& spec, const std::vector<std::string
         }
         // `--out ""` (an unset shell variable) would silently mean "the default" or "here": refuse it.
         if (value.empty()) throw Error("--" + name + ": empty value (" + o->help + ")");
-        parsed.values[name] = convert(*o, value);
+        if (o->repeatable) {
+            parsed.values[name].push_back(convert(*o, value));  // null -> [value], then appends
+        } else {
+            parsed.values[name] = convert(*o, value);  // the last one wins, as with most tools
+        }
         parsed.given.insert(name);
     }
     for (const auto& o : spec.options) {
@@ -128,7 +137,8 @@ std::string formatHelp(const CommandSpec& spec) {
             case OptionType::Flag: break;
         }
         s << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << o.help;
-        if (o.required) s << " (required)";
+        if (o.repeatable) s << (o.required ? " (required; repeatable)" : " (repeatable)");
+        else if (o.required) s << " (required)";
         else if (!o.defaultValue.empty()) s << " [default: " << o.defaultValue << "]";
         s << "\n";
     }

@@ -18,6 +18,7 @@ struct OptionSpec {
     std::string help;
     std::string defaultValue;  // shown in --help; empty = no default (required if `required`)
     bool required = false;
+    bool repeatable = false;   // may be given several times; the values form a JSON array in order
 };
 
 struct CommandSpec {
@@ -39,6 +40,8 @@ struct ParsedArgs {
     long long integer(const std::string& name) const;
     double real(const std::string& name) const;
     bool flag(const std::string& name) const;
+    // A repeatable option's values in command-line order (empty when not given).
+    std::vector<nlohmann::json> list(const std::string& name) const;
 };
 
 // Throws coalesce::Error with a one-line message ("--batch-size: expected an integer, got 'x'").

@@ -201,10 +201,17 @@ int runJobs(const ParsedArgs&) {
     return 0;
 }
 
+// The stage subcommands (stage_commands.cpp) listed right after pretrain, in pipeline order.
+std::vector<Command> withStageCommands(std::vector<Command> all) {
+    const std::vector<Command> stages = stageCommands();
+    all.insert(all.begin() + 1, stages.begin(), stages.end());
+    return all;
+}
+
 }  // namespace
 
 const std::vector<Command>& commands() {
-    static const std::vector<Command> all = {
+    static const std::vector<Command> all = withStageCommands({
         {{"pretrain", "Train a WGAN-GP source generator on dataset classes",
           "coalesce-cli pretrain --data SPEC --out RUN_DIR [options]",
           withRuntime({{"data", OptionType::String,
@@ -279,7 +286,7 @@ const std::vector<Command>& commands() {
                        {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""}})},
          runTernarize},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
-    };
+    });
     return all;
 }
 

@@ -26,5 +26,7 @@ CommandSpec sampleSpec();
 CommandSpec infoSpec();
 int runExport(const ParsedArgs& args);
 CommandSpec exportSpec();
+// Defined in stage_commands.cpp: barycenter, adapt, average with flags (they write `run`'s job config).
+std::vector<Command> stageCommands();
 
 }  // namespace coalesce::cli

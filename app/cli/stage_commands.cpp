@@ -1,0 +1,221 @@
+// The pipeline's stages as subcommands with flags: `barycenter`, `adapt` and `average`. Each builds
+// the job config that `coalesce-cli run` accepts (and the workbench writes), then runs it, or with
+// --print-config prints it and runs nothing, so a command line can be turned into a config file.
+//
+// Only the options given on the command line become config keys: every default stays the engine's
+// (jobs/*.cpp, train/training_config.h), so there is one place that says what a default is. With
+// --resume the run's recorded config.json is the base and the options given change only their keys
+// (the engine then accepts or refuses each change, as `run --resume` does).
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/json_text.h"
+#include "job_runner.h"
+#include "jobs/job_factory.h"
+
+namespace coalesce::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Flags shared by the training stages, and the trainer keys they set (train/training_config.h).
+const std::vector<std::pair<std::string, std::string>>& trainerFlagKeys() {
+    static const std::vector<std::pair<std::string, std::string>> keys = {
+        {"iterations", "iterations"}, {"batch-size", "batch_size"}, {"n-critic", "n_critic"}, {"gp", "gp"},
+        {"lr", "lr"}, {"seed", "seed"}, {"sample-every", "sample_every"}, {"checkpoint-every", "checkpoint_every"}};
+    return keys;
+}
+
+std::vector<OptionSpec> trainingOptions(std::vector<OptionSpec> options) {
+    const std::vector<OptionSpec> trainer = {
+        {"iterations", OptionType::Int, "generator iterations (engine default when not given)", ""},
+        {"batch-size", OptionType::Int, "batch size", ""},
+        {"n-critic", OptionType::Int, "critic steps per generator step", ""},
+        {"gp", OptionType::String, "gradient penalty: standard or per_pixel", ""},
+        {"lr", OptionType::Float, "Adam learning rate", ""},
+        {"seed", OptionType::Int, "random seed", ""},
+        {"sample-every", OptionType::Int, "write a sample grid every N iterations", ""},
+        {"checkpoint-every", OptionType::Int, "checkpoint every N iterations", ""},
+        {"out", OptionType::String, "run directory to create (or resume)", "", true},
+        {"resume", OptionType::Flag, "continue the run in --out from its last checkpoint", ""},
+        {"print-config", OptionType::Flag, "print the job config (what `coalesce-cli run` takes) and run nothing", ""}};
+    options.insert(options.end(), trainer.begin(), trainer.end());
+    for (auto& o : runtimeOptions()) options.push_back(o);
+    return options;
+}
+
+void copyGiven(const ParsedArgs& a, Json& config, const std::vector<std::pair<std::string, std::string>>& flagKeys) {
+    for (const auto& [flag, key] : flagKeys)
+        if (a.given.count(flag)) config[key] = a.values.at(flag);
+}
+
+// A per-source list (--radius, --lambda, --name): absent, or exactly one value per --source.
+std::vector<Json> perSource(const ParsedArgs& a, const std::string& flag, size_t sources) {
+    std::vector<Json> values = a.list(flag);
+    if (!values.empty() && values.size() != sources)
+        throw Error("--" + flag + " is given " + std::to_string(values.size()) + " times for " + std::to_string(sources) +
+                    " --source files: give it once per source, in the same order, or not at all");
+    return values;
+}
+
+// The finished job config: with --resume, the run's recorded config with the given keys changed.
+Json finish(const ParsedArgs& a, Json config) {
+    config["run_dir"] = a.str("out");
+    if (!a.given.count("threads") && !a.given.count("device") && a.flag("resume")) config.erase("runtime");
+    if (a.flag("resume")) {
+        const fs::path recorded = fs::path(a.str("out")) / "config.json";
+        if (!fs::exists(recorded))
+            throw Error("--resume: " + recorded.string() + " does not exist (is --out the run directory of an earlier run?)");
+        Json base = parseJson(readFileBytes(recorded.string()));
+        if (!base.is_object()) throw Error(recorded.string() + ": expected a JSON object");
+        base.merge_patch(config);
+        config = base;
+        config["resume"] = true;
+    }
+    return config;
+}
+
+int runOrPrint(const ParsedArgs& a, const Json& config) {
+    if (a.flag("print-config")) {
+        createJob(config);  // the engine's own check of every key (reads no model or data file)
+        std::printf("%s\n", config.dump(2).c_str());
+        return 0;
+    }
+    return runJobConfig(config, a.flag("quiet"));
+}
+
+// --- barycenter -------------------------------------------------------------------------------------
+int runBarycenter(const ParsedArgs& a) {
+    const std::vector<Json> files = a.list("source");
+    const std::vector<Json> radii = perSource(a, "radius", files.size());
+    const std::vector<Json> lambdas = perSource(a, "lambda", files.size());
+    const std::vector<Json> names = perSource(a, "name", files.size());
+    const bool autoRadii = a.given.count("radii") > 0;
+    if (autoRadii && a.str("radii") != "auto") throw Error("--radii: the only value is auto (or give --radius per source)");
+    if (autoRadii && !radii.empty()) throw Error("--radius and --radii auto exclude each other: give the radii, or estimate them");
+    if (autoRadii != (a.given.count("local") > 0))
+        throw Error(autoRadii ? "--radii auto needs --local DATA (the local samples the radii are measured from)"
+                              : "--local is used only with --radii auto");
+    for (const char* flag : {"n", "k-seed", "space", "power"})
+        if (a.given.count(flag) && !autoRadii) throw Error(std::string("--") + flag + " is used only with --radii auto");
+
+    if (files.empty() && !a.flag("resume")) throw Error("give the source generators: --source FILE, once per source");
+    Json sources = Json::array();
+    for (size_t k = 0; k < files.size(); ++k) {
+        Json s = {{"generator", files[k]}};
+        if (!names.empty()) s["name"] = names[k];
+        if (!radii.empty()) s["radius"] = radii[k];
+        if (!lambdas.empty()) s["lambda"] = lambdas[k];
+        sources.push_back(s);
+    }
+    Json config = {{"kind", "barycenter"}, {"runtime", runtimeConfig(a)}};
+    if (!files.empty()) config["sources"] = sources;  // on --resume without --source: the recorded ones
+    if (autoRadii) {
+        config["radii"] = "auto";
+        Json estimation = {{"data", a.str("local")}};
+        copyGiven(a, estimation, {{"n", "k"}, {"k-seed", "k_seed"}, {"space", "space"}, {"power", "power"}});
+        config["radius_estimation"] = estimation;
+    }
+    copyGiven(a, config, {{"weights", "weights"}, {"mode", "mode"}});
+    if (a.given.count("init")) {
+        const std::string init = a.str("init");
+        const bool named = init == "largest" || init == "average" || init == "random";
+        config["init"] = named ? Json(init) : Json{{"generator", init}};
+    }
+    copyGiven(a, config, trainerFlagKeys());
+    return runOrPrint(a, finish(a, config));
+}
+
+CommandSpec barycenterSpec() {
+    return {"barycenter", "Stage 1: the W1 barycenter of source generators (one generator against a critic per source)",
+            "coalesce-cli barycenter --source A.coalesce --source B.pt [--radius 0.5 --radius 1 | --radii auto --local DATA] "
+            "--out RUN_DIR [options]",
+            trainingOptions({{"source", OptionType::String, "a source generator file (any format `info` reads); required unless --resume", "", false, true},
+                             {"name", OptionType::String, "the source's name in logs and reports, once per --source", "", false, true},
+                             {"radius", OptionType::Float, "trust radius eta_k, once per --source (lambda_k ~ 1/eta_k)", "", false, true},
+                             {"lambda", OptionType::Float, "weight lambda_k, once per --source (overrides the radii's)", "", false, true},
+                             {"radii", OptionType::String, "auto: estimate eta_k from the local samples (W1 in feature space)", ""},
+                             {"local", OptionType::String, "with --radii auto: the local data (dataset spec)", ""},
+                             {"n", OptionType::Int, "with --radii auto: use n local samples (k-shot)", ""},
+                             {"k-seed", OptionType::Int, "with --radii auto: which n samples", ""},
+                             {"space", OptionType::String, "with --radii auto: features or pixels", ""},
+                             {"power", OptionType::Float, "with --radii auto: lambda_k ~ eta_k^-power", ""},
+                             {"weights", OptionType::String, "fixed or constrained (the dual update of lambda)", ""},
+                             {"mode", OptionType::String, "joint or recursive", ""},
+                             {"init", OptionType::String, "largest, average, random, or a generator file to start from", ""}})};
+}
+
+// --- adapt ------------------------------------------------------------------------------------------
+int runAdapt(const ParsedArgs& a) {
+    for (const char* required : {"from", "data"})
+        if (!a.given.count(required) && !a.flag("resume")) throw Error(std::string("missing required option --") + required);
+    Json config = {{"kind", "adapt"}, {"runtime", runtimeConfig(a)}};
+    copyGiven(a, config, {{"from", "barycenter"}, {"data", "data"}, {"n", "k"}, {"k-seed", "k_seed"}, {"lambda-local", "lambda_local"}, {"radius-barycenter", "radius_barycenter"},
+                          {"schedule", "barycenter_schedule"}, {"critic-init", "critic_init"},
+                          {"freeze-critic-blocks", "freeze_critic_blocks"}});
+    if (a.given.count("lambda-barycenter")) {
+        const std::string text = a.str("lambda-barycenter");
+        if (text == "auto") {
+            config["lambda_barycenter"] = "auto";
+        } else {
+            size_t used = 0;
+            double value = 0;
+            try {
+                value = std::stod(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used == 0 || used != text.size()) throw Error("--lambda-barycenter: expected a number or auto, got '" + text + "'");
+            config["lambda_barycenter"] = value;
+        }
+    }
+    if (a.given.count("power")) {
+        if (config.value("lambda_barycenter", Json()) != "auto") throw Error("--power is used only with --lambda-barycenter auto");
+        config["radius_estimation"] = {{"power", a.values.at("power")}};
+    }
+    copyGiven(a, config, trainerFlagKeys());
+    return runOrPrint(a, finish(a, config));
+}
+
+CommandSpec adaptSpec() {
+    return {"adapt", "Stage 2: adapt a barycenter to the local samples (its critic anchors G to the barycenter)",
+            "coalesce-cli adapt --from BARYCENTER.coalesce --data SPEC [--n 20] --out RUN_DIR [options]",
+            trainingOptions({{"from", OptionType::String, "the barycenter generator file G starts from (required unless --resume)", ""},
+                             {"data", OptionType::String, "the local data (dataset spec), e.g. fashion-mnist:train:8,9 (required unless --resume)", ""},
+                             {"n", OptionType::Int, "use n local samples (k-shot)", ""},
+                             {"k-seed", OptionType::Int, "which n samples", ""},
+                             {"lambda-barycenter", OptionType::String, "the anchor's weight: a number, or auto (from the radii)", ""},
+                             {"lambda-local", OptionType::Float, "the local samples' weight (with a numeric anchor weight)", ""},
+                             {"radius-barycenter", OptionType::Float, "the barycenter's trust radius (constrained weights)", ""},
+                             {"power", OptionType::Float, "with --lambda-barycenter auto: lambda ~ eta^-power", ""},
+                             {"schedule", OptionType::String, "the anchor's weight over the run: constant, linear or cosine", ""},
+                             {"critic-init", OptionType::String, "start the anchor's critic from this checkpoint (stage 1's)", ""},
+                             {"freeze-critic-blocks", OptionType::Int, "FreezeD: keep the local critic's first N blocks fixed", ""}})};
+}
+
+// --- average ----------------------------------------------------------------------------------------
+int runAverage(const ParsedArgs& a) {
+    const std::vector<Json> files = a.list("generator");
+    return runOrPrint(a, {{"kind", "average"}, {"generators", files}, {"output", a.str("out")}});
+}
+
+CommandSpec averageSpec() {
+    return {"average", "The model-average baseline: the element-wise mean of generators' parameters (and BatchNorm statistics)",
+            "coalesce-cli average --generator A.coalesce --generator B.coalesce --out AVG.coalesce",
+            {{"generator", OptionType::String, "a generator file (same architecture for all)", "", true, true},
+             {"out", OptionType::String, "the averaged generator file to write", "", true},
+             {"print-config", OptionType::Flag, "print the job config (what `coalesce-cli run` takes) and run nothing", ""},
+             {"quiet", OptionType::Flag, "no progress bar, warnings and errors only", ""}}};
+}
+
+}  // namespace
+
+std::vector<Command> stageCommands() {
+    return {{barycenterSpec(), runBarycenter}, {adaptSpec(), runAdapt}, {averageSpec(), runAverage}};
+}
+
+}  // namespace coalesce::cli
