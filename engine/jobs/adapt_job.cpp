@@ -94,26 +94,18 @@ public:
         bary["init"] = Json{{"generator", barycenter}};
         coalescence_ = readCoalescenceConfig(ConfigReader(bary, "adapt"));
         coalescence_.transform = readTernarizeSection(r);
-        resume_ = r.boolean("resume", false);
-        runDir_ = r.text("run_dir", "");
-        if (runDir_.empty()) {
-            if (resume_) throw Error("adapt: resume needs run_dir (the run directory to continue)");
-            runDir_ = defaultRunDirectory("adapt");
-        }
-        runtime_ = readRuntimeOptions(r);
+        frame_ = readRunFrame(r, "adapt");
     }
     std::string kind() const override { return "adapt"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("adapt", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
+        return runTrainingJob("adapt", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 
 private:
     Json config_;
     CoalescenceConfig coalescence_;
-    bool resume_ = false;
-    std::string runDir_;
-    RuntimeOptions runtime_;
+    RunFrame frame_;
 };
 
 }  // namespace

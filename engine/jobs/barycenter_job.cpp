@@ -44,26 +44,18 @@ public:
         for (const auto& k : coalescenceKeys()) known.insert(k);
         r.rejectUnknownKeys(known);
         coalescence_ = readCoalescenceConfig(r);
-        resume_ = r.boolean("resume", false);
-        runDir_ = r.text("run_dir", "");
-        if (runDir_.empty()) {
-            if (resume_) throw Error("barycenter: resume needs run_dir (the run directory to continue)");
-            runDir_ = defaultRunDirectory("barycenter");
-        }
-        runtime_ = readRuntimeOptions(r);
+        frame_ = readRunFrame(r, "barycenter");
     }
     std::string kind() const override { return "barycenter"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("barycenter", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
+        return runTrainingJob("barycenter", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 
 private:
     Json config_;
     CoalescenceConfig coalescence_;
-    bool resume_ = false;
-    std::string runDir_;
-    RuntimeOptions runtime_;
+    RunFrame frame_;
 };
 
 class AverageJob : public Job {

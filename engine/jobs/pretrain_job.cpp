@@ -55,19 +55,13 @@ public:
         evalEvery_ = r.integer("eval_every", options_.sampleEvery);
         if (evalEvery_ < 0) throw Error("pretrain: eval_every must be >= 0, got " + std::to_string(evalEvery_));
         evaluation_ = readProtocolEvaluation(r);
-        resume_ = r.boolean("resume", false);
-        runDir_ = r.text("run_dir", "");
-        if (runDir_.empty()) {
-            if (resume_) throw Error("pretrain: resume needs run_dir (the run directory to continue)");
-            runDir_ = defaultRunDirectory("pretrain");
-        }
-        runtime_ = readRuntimeOptions(r);
+        frame_ = readRunFrame(r, "pretrain");
     }
 
     std::string kind() const override { return "pretrain"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("pretrain", config_, runDir_, resumeOrCreate(resume_), runtime_, observer, cancel,
+        return runTrainingJob("pretrain", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
                               [this](TrainingRun& run) { return train(run); });
     }
 
@@ -129,9 +123,7 @@ private:
     uint64_t kSeed_ = 1;
     int64_t evalEvery_ = 100;
     ProtocolEvaluationOptions evaluation_;
-    bool resume_ = false;
-    std::string runDir_;
-    RuntimeOptions runtime_;
+    RunFrame frame_;
 };
 
 }  // namespace

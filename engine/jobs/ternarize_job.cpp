@@ -100,9 +100,7 @@ public:
         kSeed_ = static_cast<uint64_t>(kSeed);
         // A ternarize run has no resumable state worth keeping (fine-tuning restarts from the float
         // generator): "resume" re-runs an unfinished run_dir from the start.
-        rerun_ = r.boolean("resume", false);
-        runDir_ = r.text("run_dir", "");
-        if (runDir_.empty()) runDir_ = defaultRunDirectory("ternarize");
+        frame_ = readRunFrame(r, "ternarize");
         output_ = r.text("output", "");
         ternaryCheckpoint_ = r.text("ternary_checkpoint", "");
         compareSamples_ = r.integer("compare_samples", 256);
@@ -118,13 +116,12 @@ public:
         if (recalibrationBatches_ < 0)
             throw Error("ternarize: recalibrate_batchnorm must be >= 0 (batches of 64 latents; 0 = off)");
         if (compareSamples_ < 2) throw Error("ternarize: compare_samples must be >= 2, got " + std::to_string(compareSamples_));
-        runtime_ = readRuntimeOptions(r);
     }
 
     std::string kind() const override { return "ternarize"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("ternarize", config_, runDir_, rerun_ ? RunDirectory::Mode::Rerun : RunDirectory::Mode::Create, runtime_, observer, cancel,
+        return runTrainingJob("ternarize", config_, frame_.runDir, frame_.resume ? RunDirectory::Mode::Rerun : RunDirectory::Mode::Create, frame_.runtime, observer, cancel,
                               [this](TrainingRun& run) { return ternarize(run); });
     }
 
@@ -307,15 +304,13 @@ private:
     double floatWeight_ = 1.0;
     double dataWeight_ = 1.0;
     double distillWeight_ = 0.0;
-    std::string runDir_;
-    bool rerun_ = false;  // "resume": start an unfinished run_dir over
+    RunFrame frame_;  // "resume" starts an unfinished run_dir over
     std::string output_;
     std::string ternaryCheckpoint_;
     int64_t compareSamples_ = 256;
     std::optional<EvaluationProtocol> evaluation_;
     std::string cacheDir_;
     int64_t recalibrationBatches_ = 20;
-    RuntimeOptions runtime_;
 };
 
 }  // namespace

@@ -24,6 +24,18 @@ RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
     return runtime;
 }
 
+RunFrame readRunFrame(const ConfigReader& reader, const std::string& kind) {
+    RunFrame frame;
+    frame.resume = reader.boolean("resume", false);
+    frame.runDir = reader.text("run_dir", "");
+    if (frame.runDir.empty()) {
+        if (frame.resume) throw Error(kind + ": resume needs run_dir (the run directory to continue)");
+        frame.runDir = defaultRunDirectory(kind);
+    }
+    frame.runtime = readRuntimeOptions(reader);
+    return frame;
+}
+
 namespace {
 // Settings a resumed run may change (e.g. `--resume` with fewer or more iterations, or other threads):
 // config.json then shows the values in force and, under "segments", what changed at which resume, so

@@ -31,6 +31,15 @@ struct TrainingRun {
 // "runtime": {"threads": 0, "device": "auto"}; Error naming the field if malformed.
 RuntimeOptions readRuntimeOptions(const ConfigReader& reader);
 
+// Where and how a training job runs, read the same way for every kind: "run_dir" (default
+// runs/<kind>-<time>), "resume" (Error without a run_dir: there is nothing to continue) and "runtime".
+struct RunFrame {
+    std::string runDir;
+    bool resume = false;
+    RuntimeOptions runtime;
+};
+RunFrame readRunFrame(const ConfigReader& reader, const std::string& kind);
+
 // Runs body(run) in the frame above; the body returns the job's summary (also written to summary.json).
 // mode: Create, Resume (run.resume is false when the folder had no checkpoint yet and is started
 // over), or Rerun (a job that always starts over, e.g. ternarize).
