@@ -23,9 +23,6 @@ nlohmann::json runtimeConfig(const ParsedArgs& a) {
     return {{"threads", a.integer("threads")}, {"device", a.str("device")}};
 }
 
-namespace {
-
-// A JSON object in a regular file (a job or experiment config, an architecture, a protocol).
 Json readJsonFile(const std::string& path) {
     const std::string text = readFileBytes(path);  // names the file when missing, a folder or a device
     Json j;
@@ -39,6 +36,8 @@ Json readJsonFile(const std::string& path) {
                     (j.is_array() ? "an array" : j.is_string() ? "a string" : j.is_number() ? "a number" : "a " + std::string(j.type_name())));
     return j;
 }
+
+namespace {
 
 std::vector<OptionSpec> withRuntime(std::vector<OptionSpec> options) {
     for (auto& o : runtimeOptions()) options.push_back(o);

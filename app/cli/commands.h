@@ -18,6 +18,9 @@ const std::vector<Command>& commands();
 // Shared option blocks.
 std::vector<OptionSpec> runtimeOptions();          // --threads, --device
 nlohmann::json runtimeConfig(const ParsedArgs& a);  // {"threads":…, "device":…}
+// A JSON object in a regular file (a job or experiment config, an architecture, a protocol); Error
+// naming the file when it is missing, not JSON, or not an object.
+nlohmann::json readJsonFile(const std::string& path);
 
 // Defined in model_commands.cpp (these call the engine directly, not through a job).
 int runSample(const ParsedArgs& args);

@@ -60,11 +60,13 @@ bool ProgressBar::errorShown(const std::string& message) const {
 }
 
 std::string ProgressBar::metricsSummary() const {
-    // The few numbers a user watches: generator loss and each critic's W1 estimate.
+    // The few numbers a user watches: generator loss, each critic's W1 estimate, the latest FID of a
+    // run's live evaluation ("eval/fid") or of an experiment's runs ("fid/<run>").
     std::ostringstream s;
     int shown = 0;
     for (const auto& [name, v] : latest_) {
-        if (name.rfind("loss_g", 0) != 0 && name.rfind("w_hat", 0) != 0 && name.rfind("fid", 0) != 0) continue;
+        const bool watched = name.rfind("loss_g", 0) == 0 || name.rfind("w_hat", 0) == 0 || name.rfind("fid", 0) == 0 || name == "eval/fid";
+        if (!watched) continue;
         if (shown++ == 4) break;
         s << ' ' << name << '=' << std::setprecision(4) << v;
     }

@@ -10,9 +10,7 @@
 #include <filesystem>
 
 #include "commands.h"
-#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/json_text.h"
 #include "job_runner.h"
 #include "jobs/job_factory.h"
 
@@ -70,8 +68,7 @@ Json finish(const ParsedArgs& a, Json config) {
         const fs::path recorded = fs::path(a.str("out")) / "config.json";
         if (!fs::exists(recorded))
             throw Error("--resume: " + recorded.string() + " does not exist (is --out the run directory of an earlier run?)");
-        Json base = parseJson(readFileBytes(recorded.string()));
-        if (!base.is_object()) throw Error(recorded.string() + ": expected a JSON object");
+        Json base = readJsonFile(recorded.string());
         base.merge_patch(config);
         config = base;
         config["resume"] = true;

@@ -74,6 +74,8 @@ expect_error "unknown mode 'bogus'" barycenter --source "$A" --source "$B" --wei
 expect_error "expected a number or auto" adapt --from "$A" --data toy:ring8 --lambda-barycenter 1x --out "$WORK/x"
 expect_error "missing required option --data" adapt --from "$A" --out "$WORK/x"
 expect_error "--resume: " adapt --out "$WORK/nothing-here" --resume
+mkdir -p "$WORK/corrupt" && echo '{"kind": "adapt", ' > "$WORK/corrupt/config.json"
+expect_error "corrupt/config.json: invalid JSON" adapt --out "$WORK/corrupt" --resume
 [ -e "$WORK/x" ] && fail "a refused command created its run directory"
 [ "$failures" -eq 0 ] && echo "ok: all stage-command checks passed"
 exit "$failures"
