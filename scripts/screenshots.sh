@@ -2,7 +2,8 @@
 # Screenshots of the real Coalesce window for the README (docs/screenshots/*.png).
 #
 # Runs a tiny pipeline with the real engine jobs, offscreen (QT_QPA_PLATFORM=offscreen, no display):
-#   images: pretrain two small DCGAN sources on Fashion-MNIST classes {0..3} and {4..7}, write a project
+#   images: the shipped sources (samples/models/source_0123, source_4567: Fashion-MNIST classes {0..3} and
+#           {4..7}; or, with PRETRAIN=1 or when they are missing, two small DCGANs pretrained here), a project
 #           with both (radii 0.5 and 1.0) and local data {8,9}, n = 20; open it and run the barycenter
 #           live while measuring the GUI thread's longest stall; grab every main view (Curves, Samples,
 #           Compare, Sources, Local data, a mid-run shot, dark theme, About).
@@ -12,7 +13,8 @@
 # sees; the --run file only sets what differs from the Stages dock's defaults).
 #
 #   scripts/screenshots.sh [out-dir]        (default docs/screenshots)
-# Env: BUILD_DIR (build), ITER (image pretrain iterations, 300), BARY_ITER (image barycenter, 150),
+# Env: BUILD_DIR (build), PRETRAIN=1 (pretrain the image sources here instead of using the shipped ones),
+#      ITER (image pretrain iterations with PRETRAIN=1, 300), BARY_ITER (image barycenter, 150),
 #      TOY_ITER (toy iterations, 600), JOBS (build jobs, 2), SKIP_BUILD=1 (use the built app as is),
 #      WORK_DIR (keep the work folder there and reuse its pretrained sources),
 #      BUILD_LOCK (a file: hold it with flock while building, for machines that share a build dir),
@@ -74,6 +76,14 @@ JSON
   [ -f "$1/generator.coalesce" ] || { echo "[screenshots] pretrain failed: $1/generator.coalesce missing" >&2; exit 1; }
 }
 
+shipped_or_pretrain() {  # <run dir> <shipped folder under samples/models> <data> <seed>
+  if [ "${PRETRAIN:-0}" != 1 ] && [ -f "$ROOT/samples/models/$2/generator.coalesce" ] && [ ! -f "$1/generator.coalesce" ]; then
+    echo "[screenshots] using the shipped source samples/models/$2"
+    mkdir -p "$1" && cp -r "$ROOT/samples/models/$2/." "$1/"
+  fi
+  pretrain "$1" "$3" dcgan32 "$ITER" "$4" 32
+}
+
 project() {  # project <file> <local data spec> <n> <weighting> <source a name> <radius a> <source b name> <radius b>
   cat > "$1" <<JSON
 {"format": "coalesce-project", "version": 1,
@@ -87,8 +97,8 @@ JSON
 }
 
 # ---------------------------------------------------------------- images
-pretrain "$WORK/images/runs/source-a" "fashion-mnist:train:0,1,2,3" dcgan32 "$ITER" 1 32
-pretrain "$WORK/images/runs/source-b" "fashion-mnist:train:4,5,6,7" dcgan32 "$ITER" 2 32
+shipped_or_pretrain "$WORK/images/runs/source-a" source_0123 "fashion-mnist:train:0,1,2,3" 1
+shipped_or_pretrain "$WORK/images/runs/source-b" source_4567 "fashion-mnist:train:4,5,6,7" 2
 project "$WORK/images/fashion.coalesce-project" "fashion-mnist:train:8,9" 20 fixed "classes 0-3" 0.5 "classes 4-7" 1.0
 cat > "$WORK/bary.json" <<JSON
 {"kind": "barycenter", "iterations": $BARY_ITER, "batch_size": 32, "sample_every": 25, "checkpoint_every": 50, $RUNTIME}
