@@ -1,5 +1,9 @@
 #include "jobs/one_shot_job.h"
 
+#include <set>
+
+#include "train/training_config.h"
+
 namespace coalesce {
 
 namespace {
@@ -9,10 +13,11 @@ std::string jobKind(const Json& config) {
 }  // namespace
 
 void requireKnownOneShotKeys(const Json& config, std::initializer_list<const char*> known) {
-    static const char* common[] = {"kind", "run_dir", "resume", "runtime", "name", "notes"};
+    // The keys every job takes, and what a run directory records in config.json (so that a run's
+    // config.json is itself a valid config, as for the training jobs).
+    static const std::set<std::string> common = commonJobKeys();
     for (const auto& item : config.items()) {
-        bool ok = false;
-        for (const char* k : common) ok = ok || item.key() == k;
+        bool ok = common.count(item.key()) > 0;
         for (const char* k : known) ok = ok || item.key() == k;
         if (!ok) throw Error(jobKind(config) + " job config: unknown field \"" + item.key() + "\" (misspelt?)");
     }

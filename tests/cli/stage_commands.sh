@@ -63,6 +63,13 @@ $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c=c.get('job', c); asse
   "$WORK/adapt/config.json" && ok "adapt recorded its options" || fail "adapt config.json: $(head -c 600 "$WORK/adapt/config.json")"
 run "average" average --generator "$A" --generator "$A" --out "$WORK/avg.coalesce" --quiet
 run "info of the average" info "$WORK/avg.coalesce"
+# A one-shot run's own config.json (with its recorded provenance) is a valid config: an unfinished
+# average folder re-runs from it.
+echo "{\"kind\": \"average\", \"generators\": [\"$A\", \"$B\"], \"run_dir\": \"$WORK/avgrun\"}" > "$WORK/avgrun.json"
+run "average into a run folder" run "$WORK/avgrun.json" --quiet
+grep -q '"provenance"' "$WORK/avgrun/config.json" || fail "the average run recorded no provenance"
+rm -f "$WORK/avgrun/summary.json"  # as if killed before it finished
+run "re-run an unfinished average from its own config.json" run "$WORK/avgrun/config.json" --resume --quiet
 
 # Inconsistent flags: specific messages, nothing run.
 expect_error "give it once per source" barycenter --source "$A" --source "$B" --radius 1 --out "$WORK/x"
