@@ -101,7 +101,9 @@ shipped_or_pretrain "$WORK/images/runs/source-a" source_0123 "fashion-mnist:trai
 shipped_or_pretrain "$WORK/images/runs/source-b" source_4567 "fashion-mnist:train:4,5,6,7" 2
 project "$WORK/images/fashion.coalesce-project" "fashion-mnist:train:8,9" 20 fixed "classes 0-3" 0.5 "classes 4-7" 1.0
 cat > "$WORK/bary.json" <<JSON
-{"kind": "barycenter", "iterations": $BARY_ITER, "batch_size": 32, "sample_every": 25, "checkpoint_every": 50, $RUNTIME}
+{"kind": "barycenter", "iterations": $BARY_ITER, "batch_size": 32, "sample_every": 25, "checkpoint_every": 50,
+ "evaluation": {"reference": "fashion-mnist:test:8,9", "real_samples": 500, "fake_samples": 500, "w1_samples": 500},
+ "evaluation_every": 50, $RUNTIME}
 JSON
 echo "[screenshots] image barycenter live + screenshots"
 "$APP" "${COMMON[@]}" --screenshot "$WORK/shots" --run "$WORK/bary.json" "$WORK/images/fashion.coalesce-project" \

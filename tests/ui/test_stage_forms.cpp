@@ -3,6 +3,7 @@
 // and the two stay in sync with each other and with the project.
 #include <QCheckBox>
 #include <QComboBox>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -191,6 +192,25 @@ private Q_SLOTS:
         QCOMPARE(run["data"].toString(), QString("fashion-mnist:train:8"));
         QCOMPARE(run["k"].toInt(), 12);
         QCOMPARE(run["iterations"].toInt(), 40);  // the typed edit is kept
+    }
+
+    // Keys that follow the project are shown for reading: the barycenter's sources by name and radius,
+    // their JSON in the tooltip (and in the Advanced view).
+    void projectSourcesReadAsNames() {
+        Project project;
+        project.addSources({"/models/a.coalesce", "/models/b.coalesce"});
+        QCOMPARE(project.sources().size(), 2);
+        project.setRadius(project.sources()[1].id, 2.5);
+        StagePanel panel(&project);
+        panel.setAvailableKinds(kKinds);
+        panel.selectKind("barycenter");
+        auto* sources = fieldOf<QLineEdit>(panel, "sources");
+        QVERIFY(sources);
+        QVERIFY(sources->isReadOnly());
+        const QString a = project.sources()[0].name, b = project.sources()[1].name;
+        QCOMPARE(sources->text(), QString("%1 (η 1) · %2 (η 2.5)").arg(a, b));
+        QVERIFY(sources->toolTip().contains("/models/b.coalesce"));
+        QCOMPARE(editorConfig(panel)["sources"].toArray().size(), 2);
     }
 
     void defaultThreadsLeaveACoreForTheWorkbench() {

@@ -3,6 +3,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -41,6 +42,24 @@ QJsonObject withValue(QJsonObject object, const QStringList& path, const QJsonVa
 QString compactJson(const QJsonValue& v) {
     const QByteArray wrapped = QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
     return QString::fromUtf8(wrapped.mid(1, wrapped.size() - 2));
+}
+// What a read-only key that follows the project shows: a list of sources as "classes 0-3 (η 0.5) ·
+// classes 4-7 (η 1)" instead of their JSON (which stays in the tooltip and the Advanced view).
+QString projectValueText(const QJsonValue& v) {
+    if (!v.isArray()) return compactJson(v);
+    QStringList items;
+    for (const QJsonValue& item : v.toArray()) {
+        const QJsonObject o = item.toObject();
+        if (o.isEmpty()) return compactJson(v);
+        QString name = o.value("name").toString();
+        if (name.isEmpty()) name = QFileInfo(o.value("generator").toString(o.value("data").toString())).fileName();
+        if (o.contains("radius")) name += QStringLiteral(" (η %1)").arg(o.value("radius").toDouble());
+        items << name;
+    }
+    return items.isEmpty() ? QObject::tr("none") : items.join(QStringLiteral(" · "));
+}
+QString followsProjectTip(const QString& path) {
+    return QObject::tr("Follows the project (Sources and Local data docks): %1").arg(path);
 }
 bool parseJsonValue(const QString& text, QJsonValue* out) {
     QJsonParseError error;
@@ -156,7 +175,8 @@ void ConfigForm::addFields(QFormLayout* form, const QJsonObject& object, const Q
         QWidget* field = makeField(dotted, value);
         auto* name = new QLabel(label, content_);
         name->setToolTip(hint.help.isEmpty() ? dotted : hint.help + QStringLiteral("\n(") + dotted + ')');
-        field->setToolTip(name->toolTip());
+        // The help, then what a field that follows the project says about where its value comes from.
+        field->setToolTip(field->toolTip().isEmpty() ? name->toolTip() : name->toolTip() + QStringLiteral("\n") + field->toolTip());
         // Paths and dataset specs are long: their field gets the full width, under the label.
         const bool wide = hint.kind == FieldKind::File || hint.kind == FieldKind::DataSpec ||
                           (value.isString() && value.toString().size() > 24);
@@ -297,10 +317,11 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
     }
     case FieldKind::JsonValue: {
         auto* edit = new QLineEdit(content_);
-        show_[path] = [edit](const QJsonValue& v) {
+        show_[path] = [edit, fromProject, path](const QJsonValue& v) {
             if (edit->hasFocus()) return;
             const QSignalBlocker b(edit);
-            edit->setText(compactJson(v));
+            edit->setText(fromProject ? projectValueText(v) : compactJson(v));
+            if (fromProject) edit->setToolTip(followsProjectTip(path) + QStringLiteral("\n") + compactJson(v));
             edit->setCursorPosition(0);
         };
         if (fromProject) {
@@ -321,7 +342,6 @@ QWidget* ConfigForm::makeField(const QString& path, const QJsonValue& value) {
     }
     if (!fields_.contains(path)) fields_[path] = widget;
     show_[path](value);
-    if (fromProject && !pickable)
-        widget->setToolTip(tr("Follows the project (Sources and Local data docks): %1").arg(path));
+    if (fromProject && !pickable && widget->toolTip().isEmpty()) widget->setToolTip(followsProjectTip(path));
     return widget;
 }
