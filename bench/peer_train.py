@@ -18,8 +18,15 @@ a forward costs F, a backward 2F; one critic step = the critic on 2B samples for
 gradient with create_graph, and the backward of both: about 6 F_D B); the generator step =
 G forward and backward (3 F_G B) + each critic forward and input-gradient (2 F_D B).
 
-  /usr/bin/python3 bench/peer_train.py --preset paper --critics 1 --threads 1
+--precision bf16 runs every forward under torch.autocast("cpu", dtype=torch.bfloat16) (convolutions,
+transposed convolutions and linear layers in bf16 where oneDNN has AMX/AVX512-BF16 kernels; norms,
+losses and the gradient penalty's reductions stay fp32: scores are cast back before any loss, and the
+input gradient of the penalty is fp32 because the input is), with fp32 weights and Adam state. It
+measures what mixed precision would give the engine on this CPU (bench/README.md, issue "speed").
+
+  /usr/bin/python3 bench/peer_train.py --preset paper --critics 1 --threads 1 [--precision bf16]
 """
+import contextlib
 import argparse
 import os
 import statistics
@@ -60,10 +67,11 @@ def iteration_flops(f_g, f_d, batch, critics, n_critic):
     return critics * n_critic * critic_step + generator_step
 
 
-def gradient_penalty(critic, real, fake):
+def gradient_penalty(critic, real, fake, precision=contextlib.nullcontext):
     eps = torch.rand(real.size(0), 1, 1, 1)
     mixed = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
-    scores = critic(mixed)
+    with precision():
+        scores = critic(mixed).float()
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True, retain_graph=True)
     norms = (grad.pow(2).flatten(1).sum(1) + 1e-12).sqrt()
     return (norms - 1).pow(2).mean()
@@ -79,7 +87,12 @@ def main():
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--per-window", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     a = p.parse_args()
+    if a.precision == "bf16":
+        precision = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+    else:
+        precision = contextlib.nullcontext
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     arch = coalesce_nets.preset("dcgan32", a.preset, 1)
@@ -98,17 +111,20 @@ def main():
         for d, opt in zip(critics, opt_d):
             for _ in range(a.n_critic):
                 real = data[torch.randint(0, data.size(0), (b,))]
-                with torch.no_grad():
-                    fake = g(torch.randn(b, 100))
-                scores = d(torch.cat([real, fake]))
-                loss = scores[b:].mean() - scores[:b].mean() + 10.0 * gradient_penalty(d, real, fake)
+                with torch.no_grad(), precision():
+                    fake = g(torch.randn(b, 100)).float()
+                with precision():
+                    scores = d(torch.cat([real, fake])).float()
+                loss = scores[b:].mean() - scores[:b].mean() + 10.0 * gradient_penalty(d, real, fake, precision)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
         for d in critics:
             d.requires_grad_(False)
-        fake = g(torch.randn(b, 100))
-        loss_g = sum(-lam * d(fake).mean() for d in critics)
+        with precision():
+            fake = g(torch.randn(b, 100))
+            scores = [d(fake).float() for d in critics]
+        loss_g = sum(-lam * sc.mean() for sc in scores)
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -127,7 +143,7 @@ def main():
         rates.append(per_window / (time.perf_counter() - t0))
     rate = statistics.median(rates)
     flops = iteration_flops(f_g, f_d, b, a.critics, a.n_critic)
-    print(f"peer {a.preset} critics {a.critics} threads {a.threads}: median {rate:.3f} it/s; "
+    print(f"peer {a.preset} critics {a.critics} threads {a.threads} {a.precision}: median {rate:.3f} it/s; "
           f"{flops / 1e9:.1f} GFLOP/it (estimate) = {rate * flops / 1e9:.1f} GFLOP/s; windows: "
           + " ".join(f"{r:.3f}" for r in rates), flush=True)
 
