@@ -102,7 +102,7 @@ shipped_or_pretrain "$WORK/images/runs/source-b" source_4567 "fashion-mnist:trai
 project "$WORK/images/fashion.coalesce-project" "fashion-mnist:train:8,9" 20 fixed "classes 0-3" 0.5 "classes 4-7" 1.0
 cat > "$WORK/bary.json" <<JSON
 {"kind": "barycenter", "iterations": $BARY_ITER, "batch_size": 32, "sample_every": 25, "checkpoint_every": 50,
- "evaluation": {"reference": "fashion-mnist:test:8,9", "real_samples": 500, "fake_samples": 500, "w1_samples": 500},
+ "evaluation": {"reference": "fashion-mnist:test:0,1,2,3,4,5,6,7", "real_samples": 500, "fake_samples": 500, "w1_samples": 500},
  "evaluation_every": 50, $RUNTIME}
 JSON
 echo "[screenshots] image barycenter live + screenshots"

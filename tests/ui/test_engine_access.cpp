@@ -7,8 +7,10 @@
 
 #include "app/engine_samples.h"
 #include "app/model_export.h"
+#include "app/point_sampler.h"
 #include "io/model_files.h"
 #include "models/networks.h"
+#include "runs/run_store.h"
 #include "train/training_job.h"
 #include "ui_test_helpers.h"
 
@@ -55,6 +57,31 @@ private Q_SLOTS:
         const EngineSamples bad = sampleGeneratorPoints(dir + "/junk.coalesce", 10, 1);
         QVERIFY(!bad.error.isEmpty());
         QVERIFY2(bad.error.contains("junk.coalesce"), qPrintable(bad.error));
+    }
+
+    // The Toy view's sampler: a 2-D run's checkpoints become points (with its reference sets), an image
+    // run's are ignored; checkpoints that arrive while the run's kind is still being checked (on a
+    // worker thread) are kept, in order.
+    void pointSamplerSamplesOnlyTwoDimensionalRuns() {
+        const QString dir = uitest::scratch("engine_access_points");
+        makeToyGenerator(dir + "/toy.coalesce");
+        QVERIFY(uitest::writeFile(dir + "/image.coalesce", uitest::generatorFileBytes()));
+        RunStore store;
+        PointSampler sampler(&store);
+        const int image = store.addRun("image", "pretrain", dir + "/image-run", "running");
+        const int toy = store.addRun("toy", "pretrain", dir + "/toy-run", "running");
+        sampler.onCheckpoint(image, 10, dir + "/image.coalesce");
+        sampler.onCheckpoint(toy, 10, dir + "/toy.coalesce");
+        sampler.onCheckpoint(toy, 20, dir + "/toy.coalesce");
+        QVERIFY(!sampler.idle());
+        QTRY_VERIFY_WITH_TIMEOUT(sampler.idle(), 30000);
+        QCOMPARE(store.run(toy)->generatedPoints.keys(), (QList<qint64>{10, 20}));
+        QCOMPARE(store.run(toy)->generatedPoints.value(20).size(), PointSampler::kPoints);
+        QVERIFY(store.run(image)->generatedPoints.isEmpty());
+        // Known kinds are not checked again: a later image checkpoint leaves the sampler idle at once.
+        sampler.onCheckpoint(image, 30, dir + "/image.coalesce");
+        QVERIFY(sampler.idle());
+        QVERIFY(store.run(image)->generatedPoints.isEmpty());
     }
 
     void dataPreviews() {

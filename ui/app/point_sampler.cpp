@@ -24,43 +24,66 @@ PointSampler::PointSampler(RunStore* store, QObject* parent) : QObject(parent), 
     connect(store_, &RunStore::runRemoved, this, [this](int id) {
         queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [id](const Task& t) { return t.runId == id; }), queue_.end());
         referencesQueued_.remove(id);
+        isPointRun_.remove(id);
+        waitingForKind_.remove(id);
     });
 }
 
 void PointSampler::onCheckpoint(int runId, qint64 step, const QString& path) {
-    if (!isPointModel(path)) return;
-    queueReferences(runId);
     Task t;
     t.runId = runId;
     t.step = step;
     t.generator = path;
-    queue_ << t;
-    startNext();
+    queueIfPointRun(runId, {t}, path);
 }
 
 void PointSampler::sampleRun(int runId) {
     const RunData* run = store_->run(runId);
     if (!run) return;
-    bool any = false;
+    QList<Task> tasks;
     for (const auto& [step, path] : run->checkpoints) {
-        if (!any && !isPointModel(path)) return;  // an image run: nothing to do
-        any = true;
         Task t;
         t.runId = runId;
         t.step = step;
         t.generator = path;
-        queue_ << t;
+        tasks << t;
     }
-    if (!any && isPointModel(run->dir + "/generator.coalesce")) {
+    if (tasks.isEmpty() && QFileInfo::exists(run->dir + "/generator.coalesce")) {
         Task t;
         t.runId = runId;
         t.step = run->metrics.isEmpty() ? 0 : qint64(run->metrics.first().steps.value(run->metrics.first().steps.size() - 1));
         t.generator = run->dir + "/generator.coalesce";
-        queue_ << t;
-        any = true;
+        tasks << t;
     }
-    if (any) queueReferences(runId);
-    startNext();
+    if (!tasks.isEmpty()) queueIfPointRun(runId, tasks, tasks.first().generator);
+}
+
+void PointSampler::queueIfPointRun(int runId, const QList<Task>& tasks, const QString& probe) {
+    if (const auto known = isPointRun_.constFind(runId); known != isPointRun_.constEnd()) {
+        if (!*known) return;
+        queueReferences(runId);
+        queue_ << tasks;
+        startNext();
+        return;
+    }
+    QList<Task>& waiting = waitingForKind_[runId];
+    const bool checking = !waiting.isEmpty();
+    waiting << tasks;
+    if (checking) return;  // the run's first check is still running: these wait with the others
+    auto* watcher = new QFutureWatcher<bool>(this);
+    connect(watcher, &QFutureWatcher<bool>::finished, this, [this, watcher, runId] {
+        const bool isPoint = watcher->result();
+        watcher->deleteLater();
+        const QList<Task> held = waitingForKind_.take(runId);
+        if (!store_->run(runId)) return;  // removed meanwhile
+        isPointRun_.insert(runId, isPoint);
+        if (isPoint) {
+            queueReferences(runId);
+            queue_ << held;
+        }
+        startNext();  // also says "idle" when an image run was all there was
+    });
+    watcher->setFuture(QtConcurrent::run([probe] { return isPointModel(probe); }));
 }
 
 void PointSampler::queueReferences(int runId) {
