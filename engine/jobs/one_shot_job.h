@@ -1,7 +1,7 @@
 // What the one-shot jobs (evaluate, evaluator-train, average: no iterations, no checkpoint) share:
 // reading their few config fields and running their body with an optional run directory.
 // "resume": true re-runs an unfinished run directory from the start (a one-shot job has nothing to
-// continue from); a finished one stays immutable. Torch-free.
+// continue from); a finished one stays immutable. (Includes core/runtime.h, so <torch/types.h>.)
 #pragma once
 #include <initializer_list>
 #include <memory>

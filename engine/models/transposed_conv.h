@@ -1,7 +1,8 @@
 // Transposed convolution for the generator, computed partly as ordinary convolutions.
 //
-// Why: Debian's LibTorch (1.13, CPU, no MKL-DNN) runs conv_transpose2d through a col2im path that is
-// slow for the latent projection and collapses when its OpenMP threads compete for busy cores.
+// Why: Debian's LibTorch (1.13, CPU; built with oneDNN, which has no ConvTranspose path there) runs
+// conv_transpose2d through a col2im path that is slow for the latent projection and collapses when its
+// OpenMP threads compete for busy cores.
 // Measured on the 2-core machine (bench/bench_transposed_conv, batch 64, forward + backward; see
 // bench/README.md): the latent projection is 11–26× faster as a matrix product at any thread count; the
 // upsampling layers as sub-pixel Conv2d are 2.4–4.5× faster with 2 threads on a busy machine, but
