@@ -88,6 +88,13 @@ RunDirectory::RunDirectory(const std::string& dir, const Json& config, Mode mode
         startedOver_ = true;
     }
     removeAbandonedTemporaries(dir);
+    // Starting over: the earlier attempt's sample grids and step checkpoints would mix with the new
+    // ones (the GUI and the report read every file in these folders), so they go; metrics.csv and
+    // log.txt are truncated below.
+    if (mode == Mode::Rerun)
+        for (const char* sub : {"samples", "checkpoints"})
+            for (const auto& entry : fs::directory_iterator(fs::path(dir) / sub))
+                if (entry.is_regular_file()) fs::remove(entry.path());
     if (mode == Mode::Resume) {
         auto configPath = fs::path(dir) / "config.json";
         if (fs::exists(configPath)) {

@@ -258,6 +258,9 @@ private Q_SLOTS:
         JobResult r = runJob(bad);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY(fs::exists(dir + "/config.json") && !fs::exists(dir + "/checkpoints/latest.coalesce"));
+        // Files of the failed attempt (as if it had written some) do not survive the start-over.
+        std::ofstream(dir + "/samples/step_000999.png") << "stale";
+        std::ofstream(dir + "/checkpoints/step_000999.coalesce") << "stale";
         // Resuming it (with the data fixed) starts it over from step 0 instead of "no checkpoint".
         Json resume = baseConfig(dir, 6);
         resume["resume"] = true;
@@ -266,6 +269,8 @@ private Q_SLOTS:
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{6});
         QCOMPARE(countLines(readFile(dir + "/metrics.csv"), ",loss_g,"), 6);
         QVERIFY(readFile(dir + "/log.txt").find("starting it over from step 0") != std::string::npos);
+        QVERIFY(!fs::exists(dir + "/samples/step_000999.png"));
+        QVERIFY(!fs::exists(dir + "/checkpoints/step_000999.coalesce"));
         // A finished run without a checkpoint to resume from stays immutable.
         fs::remove_all(dir + "/checkpoints");
         r = runJob(resume);
