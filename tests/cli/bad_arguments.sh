@@ -7,17 +7,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 touch "$WORK/g.coalesce"
 failures=0
-expect_error() {  # expected-substring args...
-  local expected="$1"; shift
-  local out rc
-  out="$("$CLI" "$@" 2>&1)"; rc=$?
-  if [ "$rc" -eq 0 ] || ! grep -qF -- "$expected" <<<"$out"; then
-    echo "FAIL: coalesce-cli $* -> rc $rc, output: $out (expected an error containing: $expected)"
-    failures=$((failures + 1))
-  else
-    echo "ok: coalesce-cli $* -> $(head -1 <<<"$out")"
-  fi
-}
+source "$(dirname "$0")/expect_error.sh"
 expect_error "--out: empty value" sample --generator "$WORK/g.coalesce" --out ""
 expect_error "--out: empty value" export --generator "$WORK/g.coalesce" --format safetensors --out=
 expect_error "--columns: must be in 0..n" sample --generator "$WORK/g.coalesce" --out "$WORK/x.png" --columns -3

@@ -15,16 +15,7 @@ run() {  # description args... (must succeed)
   local what="$1"; shift
   if "$CLI" "$@" >"$WORK/out.txt" 2>&1; then ok "$what"; else fail "$what: coalesce-cli $* ->"; cat "$WORK/out.txt"; fi
 }
-expect_error() {  # expected-substring args...
-  local expected="$1"; shift
-  local out rc
-  out="$("$CLI" "$@" 2>&1)"; rc=$?
-  if [ "$rc" -eq 0 ] || ! grep -qF -- "$expected" <<<"$out"; then
-    fail "coalesce-cli $* -> rc $rc, output: $out (expected an error containing: $expected)"
-  else
-    ok "coalesce-cli $1 ... -> $(head -1 <<<"$out")"
-  fi
-}
+source "$(dirname "$0")/expect_error.sh"
 T=(--threads 1 --quiet)
 run "toy source a" pretrain --data toy:ring8 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/a" "${T[@]}"
 run "toy source b" pretrain --data toy:grid25 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/b" "${T[@]}"
