@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -19,8 +20,57 @@ std::vector<OptionSpec> runtimeOptions() {
             {"quiet", OptionType::Flag, "no progress bar, warnings and errors only", ""}};
 }
 
+std::vector<OptionSpec> distributedOptions() {
+    return {{"world-size", OptionType::Int, "data-parallel: processes in the run (default $WORLD_SIZE, else 1)", ""},
+            {"rank", OptionType::Int, "data-parallel: this process, 0..N-1 (default $RANK)", ""},
+            {"rendezvous", OptionType::String, "data-parallel: HOST:PORT of rank 0 (default $MASTER_ADDR:$MASTER_PORT)", ""},
+            {"timeout", OptionType::Float, "data-parallel: seconds to wait for a peer before failing", "600"}};
+}
+
 nlohmann::json runtimeConfig(const ParsedArgs& a) {
     return {{"threads", a.integer("threads")}, {"device", a.str("device")}};
+}
+
+namespace {
+std::string environment(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+long long environmentInteger(const char* name, const char* option) {
+    const std::string v = environment(name);
+    try {
+        size_t used = 0;
+        const long long n = std::stoll(v, &used);
+        if (used == v.size()) return n;
+    } catch (const std::exception&) {
+    }
+    throw Error(std::string("$") + name + " is \"" + v + "\", not an integer (or give --" + option + ")");
+}
+}  // namespace
+
+void addDistributed(nlohmann::json& config, const ParsedArgs& a) {
+    const nlohmann::json distributed = distributedConfig(a);
+    if (!distributed.is_null()) config["runtime"]["distributed"] = distributed;
+}
+
+nlohmann::json distributedConfig(const ParsedArgs& a) {
+    // Flags first, then the variables torchrun and other launchers set (a Slurm script exports them
+    // from SLURM_PROCID / SLURM_NTASKS: scripts/slurm/).
+    long long world = 1;
+    if (a.given.count("world-size")) world = a.integer("world-size");
+    else if (!environment("WORLD_SIZE").empty()) world = environmentInteger("WORLD_SIZE", "world-size");
+    if (world <= 1 && !a.given.count("world-size")) return nullptr;
+    long long rank = 0;
+    if (a.given.count("rank")) rank = a.integer("rank");
+    else if (!environment("RANK").empty()) rank = environmentInteger("RANK", "rank");
+    else throw Error("--world-size " + std::to_string(world) + " needs --rank (or $RANK) for this process");
+    std::string rendezvous = a.has("rendezvous") ? a.str("rendezvous") : "";
+    if (rendezvous.empty() && !environment("MASTER_ADDR").empty() && !environment("MASTER_PORT").empty())
+        rendezvous = environment("MASTER_ADDR") + ":" + environment("MASTER_PORT");
+    if (rendezvous.empty() && world > 1)
+        throw Error("a data-parallel run needs --rendezvous HOST:PORT (or $MASTER_ADDR and $MASTER_PORT): where rank 0 listens");
+    return {{"world_size", world}, {"rank", rank}, {"rendezvous", rendezvous}, {"timeout_s", a.real("timeout")}};
 }
 
 Json readJsonFile(const std::string& path) {
@@ -44,6 +94,14 @@ std::vector<OptionSpec> withRuntime(std::vector<OptionSpec> options) {
     return options;
 }
 
+// Training commands also take the data-parallel options (engine/train/data_parallel.h).
+std::vector<OptionSpec> withTrainingRuntime(std::vector<OptionSpec> options) {
+    for (auto& o : distributedOptions()) options.push_back(o);
+    return withRuntime(options);
+}
+
+
+
 // --- run: any job from a JSON file -----------------------------------------------------------
 int runRun(const ParsedArgs& a) {
     if (a.positional.size() != 1) throw Error("expected exactly one job config file (coalesce-cli run CONFIG.json)");
@@ -51,6 +109,7 @@ int runRun(const ParsedArgs& a) {
     if (a.has("run-dir")) config["run_dir"] = a.str("run-dir");
     if (a.flag("resume")) config["resume"] = true;
     if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
+    addDistributed(config, a);
     return runJobConfig(config, a.flag("quiet"));
 }
 
@@ -94,6 +153,7 @@ int runPretrain(const ParsedArgs& a) {
                    {"resume", a.flag("resume")},
                    {"runtime", runtimeConfig(a)}};
     if (a.flag("resume")) config = resumedPretrainConfig(a, config);
+    addDistributed(config, a);
     return runJobConfig(config, a.flag("quiet"));
 }
 
@@ -213,7 +273,7 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> all = withStageCommands({
         {{"pretrain", "Train a WGAN-GP source generator on dataset classes",
           "coalesce-cli pretrain --data SPEC --out RUN_DIR [options]",
-          withRuntime({{"data", OptionType::String,
+          withTrainingRuntime({{"data", OptionType::String,
                         "dataset spec, e.g. fashion-mnist:train:0,1,2,3, folder:DIR, idx:IMG:LBL, toy:ring8", "", true},
                        {"out", OptionType::String, "run directory to create (or resume)", "", true},
                        {"family", OptionType::String, "dcgan32 (images) or mlp2d (2-D toy)", "dcgan32"},
@@ -235,7 +295,7 @@ const std::vector<Command>& commands() {
         {exportSpec(), runExport},
         {{"run", "Run any job from a JSON config (the same configs the GUI writes)",
           "coalesce-cli run CONFIG.json [--run-dir DIR] [--resume]",
-          withRuntime({{"run-dir", OptionType::String, "override the config's run_dir", ""},
+          withTrainingRuntime({{"run-dir", OptionType::String, "override the config's run_dir", ""},
                        {"resume", OptionType::Flag, "resume from the run directory's last checkpoint", ""}}),
           true},
          runRun},

@@ -18,6 +18,15 @@ const std::vector<Command>& commands();
 // Shared option blocks.
 std::vector<OptionSpec> runtimeOptions();          // --threads, --device
 nlohmann::json runtimeConfig(const ParsedArgs& a);  // {"threads":…, "device":…}
+// Data-parallel training (coalesce-cli launch, Slurm): --world-size, --rank, --rendezvous, --timeout.
+std::vector<OptionSpec> distributedOptions();
+// runtime.distributed from those options or $WORLD_SIZE/$RANK/$MASTER_ADDR/$MASTER_PORT; null when
+// this process runs alone.
+nlohmann::json distributedConfig(const ParsedArgs& a);
+// Sets config["runtime"]["distributed"] from distributedConfig when it is not null.
+void addDistributed(nlohmann::json& config, const ParsedArgs& a);
+// Defined in launch.cpp: `coalesce-cli launch --nproc N -- <command> ...` (argv after "launch").
+int runLaunch(const std::vector<std::string>& args);
 // A JSON object in a regular file (a job or experiment config, an architecture, a protocol); Error
 // naming the file when it is missing, not JSON, or not an object.
 nlohmann::json readJsonFile(const std::string& path);

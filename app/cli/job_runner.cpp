@@ -25,6 +25,10 @@ void onSigint(int) {
 
 int runJobConfig(const Json& config, bool quiet) {
     auto job = createJob(config);  // throws Error on an invalid config
+    // In a data-parallel run only rank 0 draws the progress bar (the others would draw over it).
+    if (config.contains("runtime") && config["runtime"].is_object() && config["runtime"].contains("distributed") &&
+        config["runtime"]["distributed"].value("rank", 0) > 0)
+        quiet = true;
     CancelToken cancel;
     ProgressBar progress(::isatty(STDERR_FILENO) != 0, quiet);
     g_cancel = &cancel;

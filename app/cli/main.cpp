@@ -14,6 +14,7 @@ static void printUsage() {
     std::printf("coalesce-cli %s — continual learning of generative models with limited data\n\n", COALESCE_VERSION);
     std::printf("Usage: coalesce-cli <command> [options]   (coalesce-cli <command> --help for details)\n\nCommands:\n");
     for (const auto& c : commands()) std::printf("  %-12s %s\n", c.spec.name.c_str(), c.spec.summary.c_str());
+    std::printf("  %-12s %s\n", "launch", "Run N processes of one data-parallel training run (launch --nproc N -- run job.json)");
 }
 
 int main(int argc, char** argv) {
@@ -26,6 +27,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     const std::string name = argv[1];
+    if (name == "launch") {  // its own parser: everything after "--" is the children's command line
+        try {
+            return runLaunch(std::vector<std::string>(argv + 2, argv + argc));
+        } catch (const Error& e) {
+            std::fprintf(stderr, "coalesce-cli %s\n", e.what());
+            return 1;
+        }
+    }
     for (const auto& c : commands()) {
         if (c.spec.name != name) continue;
         try {

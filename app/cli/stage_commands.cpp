@@ -42,6 +42,7 @@ std::vector<OptionSpec> trainingOptions(std::vector<OptionSpec> options) {
         {"resume", OptionType::Flag, "continue the run in --out from its last checkpoint", ""},
         {"print-config", OptionType::Flag, "print the job config (what `coalesce-cli run` takes) and run nothing", ""}};
     options.insert(options.end(), trainer.begin(), trainer.end());
+    for (auto& o : distributedOptions()) options.push_back(o);
     for (auto& o : runtimeOptions()) options.push_back(o);
     return options;
 }
@@ -76,7 +77,11 @@ Json finish(const ParsedArgs& a, Json config) {
     return config;
 }
 
-int runOrPrint(const ParsedArgs& a, const Json& config) {
+int runOrPrint(const ParsedArgs& a, Json config) {
+    if (a.has("timeout")) {  // a training stage: this process's place in a data-parallel run, if any
+        if (config.contains("runtime")) config["runtime"].erase("distributed");  // a resumed run's record is rank 0's
+        addDistributed(config, a);
+    }
     if (a.flag("print-config")) {
         createJob(config);  // the engine's own check of every key (reads no model or data file)
         std::printf("%s\n", config.dump(2).c_str());

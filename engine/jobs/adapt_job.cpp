@@ -98,7 +98,7 @@ public:
     }
     std::string kind() const override { return "adapt"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("adapt", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
+        return runTrainingJob("adapt", config_, frame_, resumeOrCreate(frame_.resume), observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 

@@ -48,7 +48,7 @@ public:
     }
     std::string kind() const override { return "barycenter"; }
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("barycenter", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
+        return runTrainingJob("barycenter", config_, frame_, resumeOrCreate(frame_.resume), observer, cancel,
                               [this](TrainingRun& run) { return runCoalescence(coalescence_, run); });
     }
 

@@ -61,7 +61,7 @@ public:
     std::string kind() const override { return "pretrain"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("pretrain", config_, frame_.runDir, resumeOrCreate(frame_.resume), frame_.runtime, observer, cancel,
+        return runTrainingJob("pretrain", config_, frame_, resumeOrCreate(frame_.resume), observer, cancel,
                               [this](TrainingRun& run) { return train(run); });
     }
 
@@ -80,7 +80,7 @@ private:
         std::vector<CriticSource> sources;
         sources.push_back({data_, std::make_unique<DatasetSource>(data)});
         MultiCriticTrainer trainer(generator, std::move(sources), CriticWeightOptions{}, options_, run.device);
-        trainer.setRunDirectory(&run.runDir);
+        attachTrainer(trainer, run);
         trainer.setCheckpointMeta({{"job", "pretrain"}, {"config", config_}});
 
         // Fixed evaluation sets: 512 training samples and 512 latents, from their own seed streams.

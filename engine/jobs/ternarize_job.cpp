@@ -121,7 +121,7 @@ public:
     std::string kind() const override { return "ternarize"; }
 
     JobResult run(JobObserver& observer, CancelToken& cancel) override {
-        return runTrainingJob("ternarize", config_, frame_.runDir, frame_.resume ? RunDirectory::Mode::Rerun : RunDirectory::Mode::Create, frame_.runtime, observer, cancel,
+        return runTrainingJob("ternarize", config_, frame_, frame_.resume ? RunDirectory::Mode::Rerun : RunDirectory::Mode::Create, observer, cancel,
                               [this](TrainingRun& run) { return ternarize(run); });
     }
 
@@ -269,7 +269,7 @@ private:
                 return weight * (fake - target).pow(2).mean();
             });
         }
-        trainer.setRunDirectory(&run.runDir);
+        attachTrainer(trainer, run);
         trainer.setCheckpointMeta({{"job", "ternarize"}, {"config", config_}});
         trainer.train(run.observer, run.cancel);
         Json metrics = Json::object();

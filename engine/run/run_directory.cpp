@@ -139,11 +139,11 @@ void RunDirectory::lockExclusively() {
 std::string RunDirectory::checkpointPath(std::int64_t step) const {
     std::ostringstream s;
     s << "step_" << std::setw(6) << std::setfill('0') << step << ".coalesce";
-    return (fs::path(dir_) / "checkpoints" / s.str()).string();
+    return (fs::path(checkpointsOf_.empty() ? dir_ : checkpointsOf_) / "checkpoints" / s.str()).string();
 }
 
 std::string RunDirectory::latestCheckpointPath() const {
-    return (fs::path(dir_) / "checkpoints" / "latest.coalesce").string();
+    return (fs::path(checkpointsOf_.empty() ? dir_ : checkpointsOf_) / "checkpoints" / "latest.coalesce").string();
 }
 
 bool RunDirectory::hasLatestCheckpoint() const { return fs::exists(latestCheckpointPath()); }

@@ -41,6 +41,9 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         return config_;
     }
+    // A data-parallel run's other processes keep their log and outputs in a folder of their own but
+    // resume from the checkpoints rank 0 writes: from here on the checkpoint paths are runDir's.
+    void useCheckpointsOf(const std::string& runDir) { checkpointsOf_ = runDir; }
     std::string checkpointPath(std::int64_t step) const;   // checkpoints/step_XXXXXX.coalesce
     std::string latestCheckpointPath() const;              // checkpoints/latest.coalesce
     bool hasLatestCheckpoint() const;
@@ -65,6 +68,7 @@ private:
     std::ofstream log_;
     int lockFd_ = -1;
     bool startedOver_ = false;
+    std::string checkpointsOf_;  // empty: this directory's own checkpoints/
 };
 
 inline RunDirectory::Mode resumeOrCreate(bool resume) {

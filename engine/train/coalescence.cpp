@@ -299,7 +299,7 @@ struct StageOutcome {
 StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const SourceInput*>& inputs, Generator init,
                       const CriticWeightOptions& weights, const TrainerOptions& options, const Json& stageConfig,
                       RunDirectory& dir, bool resume, JobObserver& observer, CancelToken& cancel,
-                      const torch::Device& device) {
+                      const torch::Device& device, const std::shared_ptr<DataParallel>& parallel) {
     std::vector<CriticSource> sources;
     std::vector<torch::Tensor> evalSets;
     for (const SourceInput* s : inputs) {
@@ -310,6 +310,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     MultiCriticTrainer trainer(init, std::move(sources), weights, options, device);
     if (cfg.transform) trainer.setAlternatingParameters(cfg.transform->alternatingParameters(init));
     trainer.setRunDirectory(&dir);
+    trainer.setDataParallel(parallel);
     trainer.setCheckpointMeta({{"job", cfg.kind}, {"config", stageConfig}});
     if (!spec.isImage()) trainer.setPreviewReference(torch::cat(evalSets));
 
@@ -330,7 +331,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     }
     attachProtocolEvaluation(trainer, cfg.evaluation, spec, dir, observer, cancel, device);
     if (resume) {
-        TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true};
+        TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true, parallel};
         resumeTrainer(trainer, stageRun, resumableChanges());
     }
     trainer.train(observer, cancel);
@@ -493,7 +494,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         TrainerOptions options = cfg.trainer;
         options.phase = cfg.kind;
         StageOutcome out = runStage(cfg, all, init, cfg.weights, options, run.config, run.runDir, run.resume,
-                                    run.observer, run.cancel, run.device);
+                                    run.observer, run.cancel, run.device, run.parallel);
         for (size_t k = 0; k < inputs.size(); ++k)
             sourcesOut.push_back(sourceSummary(inputs[k], out.lambdas[k], out.wHat[k], out.w1, std::to_string(k)));
         summary = {{"message", cfg.kind + ": " + std::to_string(out.steps) + " iterations with " +
@@ -505,6 +506,8 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     }
 
     // Recursive: descending λ (stable), one two-critic stage per further source.
+    if (run.parallel)  // each stage has a run folder of its own: not yet split over processes
+        throw Error(cfg.kind + ": a recursive barycenter runs in one process (leave out runtime.distributed, or use the joint barycenter)");
     const std::vector<size_t> order = mergeOrder(initialLambdas);
     const int64_t perStage = cfg.trainer.iterations;
     const int64_t total = perStage * static_cast<int64_t>(order.size() - 1);
@@ -565,7 +568,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             Generator stageInit = j == 2 ? init : cloneGenerator(previous);
             stageInit->train();
             StageOutcome out = runStage(cfg, stageInputs, stageInit, weights, options, stageConfig, dir, resumeStage,
-                                        fan, run.cancel, run.device);
+                                        fan, run.cancel, run.device, nullptr);
             Json s{{"status", "finished"}, {"stage", j}, {"generator", out.generatorFile}, {"steps", out.steps},
                    {"sources", {sourceSummary(*stageInputs[0], out.lambdas[0], out.wHat[0], out.w1, "0"),
                                 sourceSummary(*stageInputs[1], out.lambdas[1], out.wHat[1], out.w1, "1")}}};

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/tensor_image.h"
+#include "train/data_parallel.h"
 #include "train/memory_check.h"
 #include "train/optimizer_state.h"
 #include "train/point_cloud_image.h"
@@ -176,7 +177,7 @@ void MultiCriticTrainer::setAlternatingParameters(const std::vector<torch::Tenso
 }
 
 void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer) {
-    const int64_t b = batchSize_;
+    const int64_t b = parallel_ ? batchSize_ / parallel_->worldSize() : batchSize_;  // this process's rows
     const size_t k_count = slots_.size();
     // Per critic: summed L_D, GP and E D(x) − E D(G(z)) over the critic steps, kept on the device so
     // that the whole iteration needs a single host synchronisation (below).
@@ -190,13 +191,14 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().device(device_));
         torch::Tensor gpSum = lossSum.clone(), gapSum = lossSum.clone();
         for (int t = 0; t < options_.nCritic; ++t) {
-            torch::Tensor real = slot.source->next();
+            // Every process draws the same global batch (same streams) and works on its own rows.
+            torch::Tensor real = myShare(slot.source->next());
             torch::Tensor fake;
             {
                 torch::NoGradGuard noGrad;
-                fake = generator_->forward(generator_->sampleLatent(b, rng_));
+                fake = generator_->forward(myShare(generator_->sampleLatent(batchSize_, rng_)));
             }
-            torch::Tensor epsilon = torch::rand({b}, rng_).to(device_);
+            torch::Tensor epsilon = myShare(torch::rand({batchSize_}, rng_)).to(device_);
             // One forward over real and fake together (the critic has no batch-coupled layers).
             torch::Tensor scores = critic->forward(torch::cat({real, fake}));
             torch::Tensor meanReal = scores.narrow(0, 0, b).mean();
@@ -205,6 +207,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
             torch::Tensor loss = meanFake - meanReal + options_.gpWeight * gp;
             slot.optimizer->zero_grad();
             loss.backward();
+            averageGradients(slot.trainable, "critic gradients");
             slot.optimizer->step();
             lossSum += loss.detach();
             gpSum += gp.detach();
@@ -213,7 +216,9 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         stats.push_back(lossSum / options_.nCritic);
         stats.push_back(gpSum / options_.nCritic);
         stats.push_back(gapSum / options_.nCritic);
-        cancel.check();  // between critics: a cancel here leaves a half-done iteration, never checkpointed
+        // Between critics: a cancel here leaves a half-done iteration, never checkpointed. Processes of a
+        // data-parallel run decide together at iteration boundaries instead (train()).
+        if (!parallel_) cancel.check();
     }
 
     // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
@@ -223,7 +228,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         weights_.effectiveWeights(wHatInitialised_ ? wHat_ : std::vector<double>(wHat_.size(), std::nan("")), step_);
     const bool anyWeight = std::any_of(lambda.begin(), lambda.end(), [](double l) { return l != 0.0; });
     for (size_t k = 0; k < k_count; ++k) setRequiresGrad(slots_[k].trainable, false);
-    const torch::Tensor latent = generator_->sampleLatent(b, rng_);
+    const torch::Tensor latent = myShare(generator_->sampleLatent(batchSize_, rng_));
     torch::Tensor lossG, extraTerm;
     // All λ = 0 (every constraint slack in constrained mode) and no extra term: G holds still.
     if (anyWeight || generatorLossTerm_) {
@@ -231,12 +236,14 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
             alternatingOptimizer_->zero_grad();
             generatorOptimizer_->zero_grad();
             generatorLoss(latent, lambda).first.backward();
+            averageGradients(generator_->parameters(), "generator gradients");
             alternatingOptimizer_->step();
             alternatingOptimizer_->zero_grad();
         }
         std::tie(lossG, extraTerm) = generatorLoss(latent, lambda);
         generatorOptimizer_->zero_grad();
         lossG.backward();
+        averageGradients(generator_->parameters(), "generator gradients");
         generatorOptimizer_->step();
     } else {
         torch::NoGradGuard noGrad;
@@ -246,8 +253,15 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     if (extraTerm.defined()) stats.push_back(extraTerm.detach());
     stats.push_back(lossG.detach());
 
+    torch::Tensor stacked = torch::stack(stats);
+    if (parallel_) {
+        // BatchNorm in G normalised each process's rows: one set of running statistics for all, and
+        // losses over the whole batch (so Ŵ, λ and a divergence stop agree on every process).
+        parallel_->average(generator_->buffers(), "generator BatchNorm statistics");
+        parallel_->average({stacked}, "losses");
+    }
     ++step_;
-    const auto values = torch::stack(stats).to(torch::kCPU, torch::kDouble);
+    const auto values = stacked.to(torch::kCPU, torch::kDouble);
     auto v = values.accessor<double, 1>();
     for (int64_t i = 0; i < values.size(0); ++i) {
         if (!std::isfinite(v[i])) {
@@ -281,6 +295,32 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     for (const auto& [name, value] : lastMetrics_) observer.onMetric(name, step_, value);
 }
 
+bool MultiCriticTrainer::isRoot() const { return !parallel_ || parallel_->isRoot(); }
+
+torch::Tensor MultiCriticTrainer::myShare(const torch::Tensor& globalBatch) const {
+    if (!parallel_) return globalBatch;
+    const auto [offset, count] = parallel_->share(globalBatch.size(0));
+    return globalBatch.narrow(0, offset, count);
+}
+
+void MultiCriticTrainer::averageGradients(const std::vector<torch::Tensor>& parameters, const char* what) {
+    if (parallel_) parallel_->averageGradients(parameters, what);
+}
+
+// Every process starts from rank 0's weights (they are equal by construction from the same seeds or
+// the same checkpoint; this makes it a fact, not an assumption).
+void MultiCriticTrainer::synchronizeModels() {
+    if (!parallel_) return;
+    parallel_->share(batchSize_);  // an uneven batch is an Error now, not at the first step
+    std::vector<torch::Tensor> state = generator_->parameters();
+    for (const auto& b : generator_->buffers()) state.push_back(b);
+    for (auto& slot : slots_) {
+        for (const auto& p : slot.critic->parameters()) state.push_back(p);
+        for (const auto& b : slot.critic->buffers()) state.push_back(b);
+    }
+    parallel_->broadcast(state, "the start weights from rank 0");
+}
+
 void MultiCriticTrainer::diverged(const std::string& what) const {
     std::string message = "training diverged at step " + std::to_string(step_) + ": " + what +
                           " (try a smaller learning rate); ";
@@ -302,6 +342,7 @@ void MultiCriticTrainer::requireFiniteWeights() const {
 
 // ---------------------------------------------------------------------------------------------------
 void MultiCriticTrainer::emitSamples(JobObserver& observer) {
+    if (!isRoot()) return;
     torch::NoGradGuard noGrad;
     generator_->eval();  // what a user sampling the model would see (BatchNorm running statistics)
     torch::Tensor x = generator_->forward(previewLatent_);
@@ -312,6 +353,7 @@ void MultiCriticTrainer::emitSamples(JobObserver& observer) {
 }
 
 void MultiCriticTrainer::runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer) {
+    if (!isRoot()) return;  // the other processes wait for it at their next collective
     torch::NoGradGuard noGrad;
     generator_->eval();
     try {
@@ -404,7 +446,7 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
 }
 
 void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
-    if (!runDir_ || lastCheckpointStep_ == step_) return;
+    if (!runDir_ || lastCheckpointStep_ == step_ || !isRoot()) return;
     requireFiniteWeights();  // a diverged state must never replace the last good checkpoint
     const std::string path = runDir_->checkpointPath(step_);
     saveCheckpoint(path, makeCheckpoint());
@@ -456,11 +498,13 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
             if (e.atStart) runEvaluator(e, observer);
     }
     observer.onProgress(step_, total, options_.phase);
+    synchronizeModels();
 
     bool betweenIterations = true;
     try {
         while (step_ < total) {
-            cancel.check();
+            if (!parallel_) cancel.check();
+            else if (parallel_->any(cancel.cancelRequested(), "the cancel check")) throw Cancelled();  // all stop at one step
             betweenIterations = false;
             runIteration(cancel, observer);
             betweenIterations = true;
@@ -479,11 +523,18 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
                                                "; the last checkpoint is step " + std::to_string(lastCheckpointStep_));
         }
         throw;
+    } catch (const PeerLost& e) {
+        throw Error(std::string(e.what()) + "; " +
+                    (!isRoot() ? std::string("resume from rank 0's last checkpoint (checkpoints/latest.coalesce of the run)")
+                     : lastCheckpointStep_ < 0 ? std::string("no checkpoint had been written yet")
+                                             : "resume from the last good checkpoint, step " + std::to_string(lastCheckpointStep_) +
+                                                   " (" + lastCheckpointPath_ + ")"));
     }
     if (lastSampleStep_ != step_) emitSamples(observer);
     for (auto& e : evaluators_)
         if (e.lastStep != step_) runEvaluator(e, observer);
     writeCheckpoint(observer);
+    if (parallel_) parallel_->barrier("the end of training");  // rank 0's last checkpoint exists for all
 }
 
 }  // namespace coalesce

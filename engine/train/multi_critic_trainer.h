@@ -42,6 +42,8 @@
 
 namespace coalesce {
 
+class DataParallel;
+
 struct TrainerOptions {
     int64_t iterations = 2000;      // the run ends when this many generator iterations are done
     int64_t batchSize = 64;         // clamped to the smallest finite source
@@ -85,6 +87,10 @@ public:
 
     // Checkpoints go to dir's checkpoints/ folder; without a run directory nothing is checkpointed.
     void setRunDirectory(RunDirectory* dir) { runDir_ = dir; }
+    // Data-parallel training (data_parallel.h): this process computes its share of every batch and
+    // gradients are averaged over the processes; only rank 0 checkpoints, samples and evaluates.
+    // Null (the default): one process. Cancelling is decided together at iteration boundaries.
+    void setDataParallel(std::shared_ptr<DataParallel> parallel) { parallel_ = std::move(parallel); }
     // Merged into every checkpoint's meta (job kind, job config, ...).
     void setCheckpointMeta(const nlohmann::json& meta) { extraMeta_ = meta; }
     // Target points drawn under the generated points in the toy-mode preview.
@@ -147,6 +153,11 @@ private:
     void writeCheckpoint(JobObserver& observer);
     void pruneOldCheckpoints() const;
     void requireFiniteWeights() const;
+    bool isRoot() const;  // the process that writes checkpoints, samples and evaluations
+    // This process's rows of a global batch (all of it without data parallelism).
+    torch::Tensor myShare(const torch::Tensor& globalBatch) const;
+    void averageGradients(const std::vector<torch::Tensor>& parameters, const char* what);
+    void synchronizeModels();
     [[noreturn]] void diverged(const std::string& what) const;
 
     Generator generator_;
@@ -168,6 +179,7 @@ private:
     bool wHatInitialised_ = false;
     std::map<std::string, double> lastMetrics_;
     RunDirectory* runDir_ = nullptr;
+    std::shared_ptr<DataParallel> parallel_;
     nlohmann::json extraMeta_ = nlohmann::json::object();
     std::string lastCheckpointPath_;
     int64_t lastCheckpointStep_ = -1;

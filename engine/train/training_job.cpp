@@ -12,11 +12,16 @@ namespace fs = std::filesystem;
 
 namespace coalesce {
 
-RuntimeOptions readRuntimeOptions(const ConfigReader& reader) {
+RuntimeOptions readRuntimeOptions(const ConfigReader& reader, DistributedOptions* distributed) {
     RuntimeOptions runtime;
     if (!reader.has("runtime")) return runtime;
     ConfigReader r(reader.raw("runtime"), reader.context() + ": runtime");
-    r.rejectUnknownKeys({"threads", "device"});
+    if (distributed) {
+        r.rejectUnknownKeys({"threads", "device", "distributed"});
+        if (r.has("distributed")) *distributed = DistributedOptions::fromJson(r.raw("distributed"), r.context() + ".distributed");
+    } else {
+        r.rejectUnknownKeys({"threads", "device"});
+    }
     const int64_t threads = r.integer("threads", 0);
     if (threads < 0 || threads > 4096) throw Error(r.context() + ": threads must be in 0..4096 (0 = all cores)");
     runtime.threads = static_cast<int>(threads);
@@ -32,7 +37,7 @@ RunFrame readRunFrame(const ConfigReader& reader, const std::string& kind) {
         if (frame.resume) throw Error(kind + ": resume needs run_dir (the run directory to continue)");
         frame.runDir = defaultRunDirectory(kind);
     }
-    frame.runtime = readRuntimeOptions(reader);
+    frame.runtime = readRuntimeOptions(reader, &frame.distributed);
     return frame;
 }
 
@@ -76,9 +81,15 @@ namespace {
 std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 }  // namespace
 
-JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, RunDirectory::Mode mode,
-                         const RuntimeOptions& runtime, JobObserver& callerObserver, CancelToken& cancel,
-                         const std::function<Json(TrainingRun&)>& body) {
+void attachTrainer(MultiCriticTrainer& trainer, TrainingRun& run) {
+    trainer.setRunDirectory(&run.runDir);
+    trainer.setDataParallel(run.parallel);
+}
+
+JobResult runTrainingJob(const std::string& kind, const Json& config, const RunFrame& frame, RunDirectory::Mode mode,
+                         JobObserver& callerObserver, CancelToken& cancel, const std::function<Json(TrainingRun&)>& body) {
+    const std::string& runDir = frame.runDir;
+    const RuntimeOptions& runtime = frame.runtime;
     JobResult result;
     result.runDir = runDir;
     std::unique_ptr<RunDirectory> dir;
@@ -109,17 +120,30 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const std:
     try {
         const int threads = configureThreads(runtime.threads);
         const torch::Device device = resolveDevice(runtime.device);
-        dir = std::make_unique<RunDirectory>(runDir, config, mode);
-        const bool resuming = mode == RunDirectory::Mode::Resume && !dir->startedOver();
+        std::shared_ptr<DataParallel> parallel;
+        if (frame.distributed.enabled()) parallel = std::make_shared<DataParallel>(frame.distributed);
+        if (!parallel || parallel->isRoot()) dir = std::make_unique<RunDirectory>(runDir, config, mode);
+        bool resuming = dir && mode == RunDirectory::Mode::Resume && !dir->startedOver();
+        if (parallel) {
+            // Rank 0 opens (or starts over) run_dir first; then every rank follows its resume decision.
+            resuming = parallel->any(resuming, "opening the run directory on rank 0");
+            if (!parallel->isRoot()) {
+                const std::string own = (fs::path(runDir) / "ranks" / std::to_string(parallel->rank())).string();
+                fs::remove_all(own);  // this rank's log and outputs of an earlier part: scratch, rank 0 keeps the record
+                dir = std::make_unique<RunDirectory>(own, config, RunDirectory::Mode::Create);
+                dir->useCheckpointsOf(runDir);
+            }
+        }
         if (resuming) earlierSeconds = dir->config().value("elapsed_seconds", 0.0);
         observer.add(dir.get());
-        dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads}});
+        dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads},
+                                           {"processes", parallel ? parallel->worldSize() : 1}});
         observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device));
         if (dir->startedOver())
             observer.onLog(LogLevel::Warning, kind + ": " + runDir +
                                                   " has no checkpoint yet (its last attempt stopped before the first one): "
                                                   "starting it over from step 0");
-        TrainingRun run{config, *dir, observer, cancel, device, resuming};
+        TrainingRun run{config, *dir, observer, cancel, device, resuming, parallel};
         Json summary = body(run);
         summary["status"] = "finished";
         summary["wall_seconds"] = totalSeconds();

@@ -14,6 +14,7 @@
 #include "core/runtime.h"
 #include "models/networks.h"
 #include "run/run_directory.h"
+#include "train/data_parallel.h"
 #include "train/multi_critic_trainer.h"
 #include "train/training_config.h"
 
@@ -26,10 +27,19 @@ struct TrainingRun {
     CancelToken& cancel;
     torch::Device device;
     bool resume;
+    // Data-parallel runs (runtime.distributed): the process group; null in a one-process run. Rank 0
+    // owns run_dir; rank r > 0 writes its log and outputs to run_dir/ranks/r and resumes from rank 0's
+    // checkpoints (runDir.useCheckpointsOf).
+    std::shared_ptr<DataParallel> parallel = nullptr;
 };
 
-// "runtime": {"threads": 0, "device": "auto"}; Error naming the field if malformed.
-RuntimeOptions readRuntimeOptions(const ConfigReader& reader);
+// Hands the run's checkpoint folder and process group (if any) to a trainer.
+void attachTrainer(MultiCriticTrainer& trainer, TrainingRun& run);
+
+// "runtime": {"threads": 0, "device": "auto", "distributed": {...}}; Error naming the field if malformed.
+// `distributed` (data_parallel.h) is filled when given; without it "distributed" is refused (a job that
+// cannot run data-parallel).
+RuntimeOptions readRuntimeOptions(const ConfigReader& reader, DistributedOptions* distributed = nullptr);
 
 // Where and how a training job runs, read the same way for every kind: "run_dir" (default
 // runs/<kind>-<time>), "resume" (Error without a run_dir: there is nothing to continue) and "runtime".
@@ -37,15 +47,16 @@ struct RunFrame {
     std::string runDir;
     bool resume = false;
     RuntimeOptions runtime;
+    DistributedOptions distributed;  // runtime.distributed; one process unless world_size > 1
 };
 RunFrame readRunFrame(const ConfigReader& reader, const std::string& kind);
 
 // Runs body(run) in the frame above; the body returns the job's summary (also written to summary.json).
 // mode: Create, Resume (run.resume is false when the folder had no checkpoint yet and is started
 // over), or Rerun (a job that always starts over, e.g. ternarize).
-JobResult runTrainingJob(const std::string& kind, const Json& config, const std::string& runDir, RunDirectory::Mode mode,
-                         const RuntimeOptions& runtime, JobObserver& observer, CancelToken& cancel,
-                         const std::function<Json(TrainingRun&)>& body);
+// With frame.distributed enabled, every process joins the group first (all ranks run this).
+JobResult runTrainingJob(const std::string& kind, const Json& config, const RunFrame& frame, RunDirectory::Mode mode,
+                         JobObserver& observer, CancelToken& cancel, const std::function<Json(TrainingRun&)>& body);
 
 // Resuming: loads <run_dir>/checkpoints/latest.coalesce, checks that every field of the job config
 // except `mayChange` equals the one the checkpoint was made with (Error naming the first difference),
