@@ -5,9 +5,10 @@
 //   4. every (method, n, seed) run with live evaluation under the one protocol
 //   5. optional: ternarisation of chosen adapted generators with each quantiser ("ternarization")
 //   6. <run_dir>/report/: summary.md, summary.json, plots, sample grids (report/experiment_report.h)
-// "shard": "I/N" (coalesce-cli experiment --shard I/N) runs only every N-th run, so N processes share the
-// machine (or a cluster's shared filesystem); dependencies are made once under a file lock, and a final
-// --report-only pass writes the report.
+// "shard": "I/N" (coalesce-cli experiment --shard I/N) runs every N-th run first, then any other run that
+// is neither finished nor claimed, so N processes share the machine (or a cluster's shared filesystem:
+// scripts/slurm/) and a killed shard's runs are picked up; every run is claimed with a file lock while
+// it runs, dependencies are made once under a file lock, and a final --report-only pass writes the report.
 // Re-running the same config continues: finished runs are kept (after checking that they were made
 // with the same config), unfinished ones resume from their last checkpoint. A failed method run is
 // reported as failed and the others go on; a failed source or barycenter stops the experiment.
@@ -17,12 +18,17 @@
 #include <set>
 #include <sstream>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/json_text.h"
 #include "core/runtime.h"
@@ -78,27 +84,51 @@ private:
     int64_t offset_, iterations_, total_;
 };
 
-// An exclusive flock on <experiment>/locks/<hash of the dependency's output>.lock while it is made
-// (processes of one machine; blocks until the holder is done).
-class DependencyLock {
+// An exclusive flock on <experiment>/locks/<name>.lock, held while the object lives. The name is the
+// locked path itself (made file-name safe), so every process and machine derives the same one. flock
+// locks are released by the kernel when their holder dies, so a killed shard frees what it held; on a
+// cluster they need a shared filesystem with flock support (NFS v4, Lustre/GPFS with flock mounts).
+//   Wait::Block — a dependency (source, stage 1, average): one process makes it, the others wait.
+//   Wait::Try   — a run claim: held() is false when another process is running that run.
+class ExperimentLock {
 public:
-    DependencyLock(const std::string& experimentDir, const std::string& output) {
+    enum class Wait { Block, Try };
+    ExperimentLock(const std::string& experimentDir, const std::string& what, Wait wait) {
         const fs::path dir = fs::path(experimentDir) / "locks";
         fs::create_directories(dir);
-        const std::string file = (dir / (std::to_string(std::hash<std::string>{}(output)) + ".lock")).string();
-        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT, 0644);
+        const std::string file = (dir / (lockName(experimentDir, what) + ".lock")).string();
+        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) throw Error(file + ": cannot open the lock file");
-        if (::flock(fd_, LOCK_EX) != 0) {
+        if (::flock(fd_, wait == Wait::Block ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+            const bool busy = errno == EWOULDBLOCK;
             ::close(fd_);
-            throw Error(file + ": cannot lock");
+            fd_ = -1;
+            if (!busy || wait == Wait::Block) throw Error(file + ": cannot lock (" + std::strerror(errno) + ")");
         }
     }
-    ~DependencyLock() {
+    ~ExperimentLock() {
+        if (fd_ < 0) return;
         ::flock(fd_, LOCK_UN);
         ::close(fd_);
     }
-    DependencyLock(const DependencyLock&) = delete;
-    DependencyLock& operator=(const DependencyLock&) = delete;
+    ExperimentLock(const ExperimentLock&) = delete;
+    ExperimentLock& operator=(const ExperimentLock&) = delete;
+    bool held() const { return fd_ >= 0; }
+
+    // "runs/x/barycenter_n8_seed1" → "barycenter_n8_seed1" relative to the experiment, '/' → '__';
+    // a very long path keeps its tail after a CRC-32 of the whole (file names stop at 255 bytes).
+    static std::string lockName(const std::string& experimentDir, const std::string& what) {
+        std::string relative = fs::path(what).lexically_relative(experimentDir).generic_string();
+        if (relative.empty() || relative.rfind("..", 0) == 0) relative = fs::path(what).generic_string();
+        std::string name;
+        for (char c : relative) {
+            if (c == '/') name += "__";
+            else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') name += c;
+            else name += '~';
+        }
+        if (name.size() > 150) name = crc32Hex(what.data(), what.size()) + "-" + name.substr(name.size() - 100);
+        return name;
+    }
 
 private:
     int fd_ = -1;
@@ -159,9 +189,21 @@ public:
                 ++index;
                 cancel.check();
                 const bool mine = static_cast<int64_t>(index - 1) % shardCount_ == shardIndex_;
-                records.push_back(reportOnly_ || !mine ? recordOf(planned) : runMethod(planned, index, observer, cancel));
+                records.push_back(reportOnly_ || !mine ? recordOf(planned) : runClaimed(planned, index, observer, cancel));
             }
             if (shardCount_ > 1 && !reportOnly_) {
+                // Then help with the other shards' runs that nobody holds and that are not finished: a
+                // killed shard's runs are resumed here, and a shard that finishes early takes work from
+                // a slow one (each run is claimed, so no run is made twice at once).
+                index = 0;
+                for (const auto& planned : plan_.runs) {
+                    ++index;
+                    cancel.check();
+                    const bool mine = static_cast<int64_t>(index - 1) % shardCount_ == shardIndex_;
+                    if (mine || RunDirectory::isFinished(planned.runDir)) continue;
+                    total_ += plan_.iterationsPerRun;
+                    runClaimed(planned, index, observer, cancel);
+                }
                 // The report needs every shard's runs: written by a --report-only pass after all shards.
                 result.summary = {{"status", "finished"}, {"shard", std::to_string(shardIndex_) + "/" + std::to_string(shardCount_)}};
                 result.message = "experiment " + plan_.name + ": shard " + std::to_string(shardIndex_) + "/" +
@@ -289,7 +331,7 @@ private:
                        CancelToken& cancel) {
         // Shards share dependencies (sources, stage 1, the average): one makes it while the others wait,
         // then find it finished.
-        const DependencyLock lock(plan_.runDir, output);
+        const ExperimentLock lock(plan_.runDir, output, ExperimentLock::Wait::Block);
         if (job.value("kind", "") == "average" && fs::exists(output)) return;
         JobResult r = runTrainingJob(label, label, job, observer, cancel);
         if (r.status == JobResult::Status::Failed) throw Error(label + " failed: " + r.message);
@@ -353,6 +395,18 @@ private:
         std::string status = summary.value("status", std::string("not run"));
         if (status == "failed") status = "failed: " + summary.value("message", std::string());
         return {planned.method, planned.shots, planned.seed, planned.runDir, summary.value("wall_seconds", 0.0), status};
+    }
+
+    // Runs `planned` unless another process holds its claim (then it is that process's: its record as
+    // it stands now).
+    ExperimentRunRecord runClaimed(const PlannedRun& planned, size_t index, JobObserver& observer, CancelToken& cancel) {
+        const ExperimentLock claim(plan_.runDir, planned.runDir, ExperimentLock::Wait::Try);
+        if (!claim.held()) {
+            observer.onLog(LogLevel::Info, "[" + std::to_string(index) + "/" + std::to_string(plan_.runs.size()) + "] " +
+                                               planned.runDir + ": another process is running it");
+            return recordOf(planned);
+        }
+        return runMethod(planned, index, observer, cancel);
     }
 
     ExperimentRunRecord runMethod(const PlannedRun& planned, size_t index, JobObserver& observer, CancelToken& cancel) {

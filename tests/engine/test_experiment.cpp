@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "jobs/experiment_plan.h"
 #include "jobs/job_factory.h"
+#include "run/run_directory.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -408,6 +409,34 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
         bad["shard"] = "one";
         QVERIFY_THROWS_EXCEPTION(Error, createJob(bad));
+    }
+    // A shard that never started (or was killed) leaves its runs to the others: shard 0 of 2, alone, runs
+    // its own runs and then claims and runs the rest, so the report-only pass finds every run finished.
+    void aLoneShardTakesTheRunsNobodyHolds() {
+        const std::string dir = test::scratchDir("experiment_lone_shard");
+        Json config = toyExperiment(dir);
+        config.erase("ternarization");
+        config["methods"] = {"barycenter", "edge_only"};
+        Json shard = config;
+        shard["shard"] = "0/2";
+        Recorder rec;
+        CancelToken cancel;
+        JobResult r = createJob(shard)->run(rec, cancel);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        for (const auto& planned : planExperiment(config).runs) {
+            QVERIFY2(RunDirectory::isFinished(planned.runDir), planned.runDir.c_str());
+            // Each run's claim is a lock file named after its folder (the same name on every machine).
+            const std::string name = fs::path(planned.runDir).lexically_relative(dir).generic_string();
+            std::string lock;
+            for (char c : name) lock += c == '/' ? std::string("__") : std::string(1, c);
+            QVERIFY2(fs::exists(fs::path(dir) / "locks" / (lock + ".lock")), lock.c_str());
+        }
+        Json report = config;
+        report["report_only"] = true;
+        JobResult merged = createJob(report)->run(rec, cancel);
+        QVERIFY2(merged.status == JobResult::Status::Finished, merged.message.c_str());
+        QCOMPARE(merged.summary["failed_runs"].get<int>(), 0);
+        QCOMPARE(merged.summary["runs"].get<int>(), 2 * 2);
     }
     void cancelledExperimentSaysSo() {
         const std::string dir = test::scratchDir("experiment_cancel");
