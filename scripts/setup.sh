@@ -17,6 +17,7 @@ PACKAGES=(
   dataset-fashion-mnist
   python3 python3-torch python3-numpy python3-pot  # interop and golden-value scripts (Debian's /usr/bin/python3)
   xvfb xauth                                        # GUI screenshots / smoke tests without a display
+  slurm-wlm munge                                   # the Slurm proof of scripts/slurm/ (a one-node cluster in a test)
 )
 
 missing=()

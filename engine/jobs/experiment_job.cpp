@@ -182,6 +182,7 @@ public:
             if (!plan_.average.is_null() && !reportOnly_ && !fs::exists(plan_.average["output"].get<std::string>()))
                 runDependency("average", plan_.average, plan_.average["output"].get<std::string>(), observer, cancel);
             if (!reportOnly_) chooseTransferSource(observer, cancel);
+            else transferChoice_ = readJsonObject(transferChoicePath()).value("choice", Json::object());
 
             std::vector<ExperimentRunRecord> records;
             size_t index = 0;
@@ -352,9 +353,28 @@ private:
             return r.method == "transfer_gan" || r.method == "freezed";
         });
         if (!needed) return;
+        // The choice is made once and kept in transfer_source.json: shards reuse it (no FID evaluation
+        // each) and the --report-only pass reports it.
+        const ExperimentLock lock(plan_.runDir, transferChoicePath(), ExperimentLock::Wait::Block);
+        Json sourceFiles = Json::array();
+        for (const auto& s : plan_.sources) {  // a file replaced since (size or time differ) is chosen again
+            std::error_code e1, e2;
+            const auto size = fs::file_size(s.generator, e1);
+            const auto time = fs::last_write_time(s.generator, e2).time_since_epoch().count();
+            sourceFiles.push_back({s.generator, e1 ? 0 : size, e2 ? 0 : static_cast<int64_t>(time)});
+        }
+        const Json basis = {{"rule", plan_.transferSource}, {"sources", sourceFiles}, {"evaluation", plan_.evaluation}};
+        const Json kept = readJsonObject(transferChoicePath());
         const PlannedSource* chosen = nullptr;
         Json scores = Json::object();
-        if (plan_.transferSource != "auto") {
+        if (kept.value("basis", Json()) == basis) {
+            for (const auto& s : plan_.sources)
+                if (s.name == kept["choice"].value("name", "")) chosen = &s;
+            if (chosen) scores = kept["choice"].value("scores", Json::object());
+        }
+        if (chosen) {
+            observer.onLog(LogLevel::Info, "transfer source: " + chosen->name + " (chosen before: " + transferChoicePath() + ")");
+        } else if (plan_.transferSource != "auto") {
             for (const auto& s : plan_.sources)
                 if (s.name == plan_.transferSource) chosen = &s;
         } else {
@@ -386,8 +406,11 @@ private:
         const fs::path critic = run / "critic.coalesce", checkpoint = run / "checkpoints" / "latest.coalesce";
         transferCritic_ = fs::exists(critic) ? critic.string() : fs::exists(checkpoint) ? checkpoint.string() : "";
         transferChoice_ = {{"name", chosen->name}, {"generator", chosen->generator}, {"rule", plan_.transferSource}, {"scores", scores}};
+        writeFileAtomically(transferChoicePath(), Json{{"basis", basis}, {"choice", transferChoice_}}.dump(2));
         observer.onLog(LogLevel::Info, "TransferGAN/FreezeD start from source " + chosen->name);
     }
+
+    std::string transferChoicePath() const { return (fs::path(plan_.runDir) / "transfer_source.json").string(); }
 
     // A planned run as it stands on disk, without running it (report_only).
     static ExperimentRunRecord recordOf(const PlannedRun& planned) {
