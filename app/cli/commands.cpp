@@ -145,13 +145,14 @@ int runPretrain(const ParsedArgs& a) {
                    {"batch_size", a.integer("batch-size")},
                    {"n_critic", a.integer("n-critic")},
                    {"gp", a.str("gp")},
-                   {"lr", a.real("lr")},
                    {"seed", a.integer("seed")},
                    {"sample_every", a.integer("sample-every")},
                    {"checkpoint_every", a.integer("checkpoint-every")},
                    {"run_dir", a.str("out")},
                    {"resume", a.flag("resume")},
                    {"runtime", runtimeConfig(a)}};
+    // Only a given --lr becomes a key: the engine's default depends on the model (1e-4 images, 1e-3 toy).
+    if (a.has("lr")) config["lr"] = a.real("lr");
     if (a.flag("resume")) config = resumedPretrainConfig(a, config);
     addDistributed(config, a);
     return runJobConfig(config, a.flag("quiet"));
@@ -284,7 +285,7 @@ const std::vector<Command>& commands() {
                        {"batch-size", OptionType::Int, "batch size", "64"},
                        {"n-critic", OptionType::Int, "critic steps per generator step", "5"},
                        {"gp", OptionType::String, "gradient penalty: standard or per_pixel (reference code)", "standard"},
-                       {"lr", OptionType::Float, "Adam learning rate", "0.0001"},
+                       {"lr", OptionType::Float, "Adam learning rate (default: 1e-4 for images, 1e-3 for the 2-D toy)", ""},
                        {"seed", OptionType::Int, "random seed", "1"},
                        {"sample-every", OptionType::Int, "write a sample grid every N iterations", "100"},
                        {"checkpoint-every", OptionType::Int, "checkpoint every N iterations", "200"},

@@ -2,7 +2,8 @@
 # Data-parallel training over c10d/Gloo on localhost (engine/train/data_parallel.h):
 #   1. two processes with batch 32 each make the run of one process with batch 64 (2-D toy, 20
 #      iterations; the toy generator has no BatchNorm): generated points agree to 1e-3, while one
-#      process with batch 32 differs by more than 1e-2 (the comparison can fail);
+#      process with batch 32 differs by more than 1e-2 (the comparison can fail); the same for a
+#      barycenter (two critics, generator sources);
 #   2. killing one rank (SIGKILL) stops the other within seconds with a specific error, the last
 #      checkpoint stays intact, and resuming both from it ends where the uninterrupted one-process run
 #      ends, to 1e-2 (float reduction order differences grow over 60 GAN iterations: ~3e-3 measured);
@@ -19,7 +20,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
 source "$(dirname "$0")/expect_error.sh"
 cd "$WORK"
-TOY=(pretrain --data toy:ring8 --family mlp2d --batch-size 64 --sample-every 0 --checkpoint-every 20 --threads 1 --quiet)
+TOY=(pretrain --data toy:ring8 --family mlp2d --batch-size 64 --lr 1e-4 --sample-every 0 --checkpoint-every 20 --threads 1 --quiet)
 
 # Max |a - b| over the points two generators make for the same z (CSV rows "x,y").
 maxdiff() {
@@ -57,6 +58,16 @@ if d=$(maxdiff one20 half20); then
   within "$d" 1e-2 && fail "the comparison cannot tell batch 32 from 64 ($d)" || ok "batch 32 differs from 64 by $d"
 else
   fail "sampling the batch-32 run"
+fi
+
+# 1b. stage 1 (two critics, frozen generators as sources) over 2 processes
+BARY=(barycenter --source one20/generator.coalesce --source half20/generator.coalesce --iterations 15 --batch-size 32
+      --lr 1e-4 --sample-every 0 --checkpoint-every 5 --threads 1 --quiet)
+"$CLI" "${BARY[@]}" --out bary1 >/dev/null || fail "one-process barycenter"
+if "$CLI" launch --nproc 2 -- "${BARY[@]}" --out bary2 >/dev/null 2>launch.err && d=$(maxdiff bary1 bary2); then
+  within "$d" 1e-3 && ok "a barycenter over 2 processes equals one process (max |diff| $d)" || fail "barycenter: 2 vs 1 process differ by $d"
+else
+  fail "barycenter over 2 processes"; cat launch.err
 fi
 
 # 2. kill rank 1 mid-run; rank 0 stops with a specific error; resume both from the last checkpoint

@@ -20,6 +20,15 @@ T=(--threads 1 --quiet)
 run "toy source a" pretrain --data toy:ring8 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/a" "${T[@]}"
 run "toy source b" pretrain --data toy:grid25 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/b" "${T[@]}"
 A="$WORK/a/generator.coalesce"; B="$WORK/b/generator.coalesce"
+# pretrain without --lr leaves the learning rate to the engine: 1e-3 for the 2-D toy (it used to send 1e-4).
+if $PY - "$WORK/a" <<'PY'
+import json, re, struct, sys
+assert "lr" not in json.load(open(sys.argv[1] + "/config.json")), "config.json has an lr the user did not give"
+b = open(sys.argv[1] + "/checkpoints/latest.coalesce", "rb").read()
+meta = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"]["meta"]
+assert re.search(r'"lr_g":0\.001\b', meta), re.findall(r'"lr_[gd]":[^,]*', meta)
+PY
+then ok "pretrain without --lr trains the toy at the engine's 1e-3"; else fail "pretrain's default learning rate"; fi
 
 # barycenter: --print-config writes the config, `run` runs it.
 if "$CLI" barycenter --source "$A" --source "$B" --name ring --name grid --radius 0.5 --radius 2 --iterations 4 \
