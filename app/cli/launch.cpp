@@ -25,10 +25,16 @@ namespace coalesce::cli {
 
 namespace {
 std::vector<pid_t> g_children;
+volatile std::sig_atomic_t g_interrupted = 0;  // the user asked every rank to stop (Ctrl-C, SIGTERM)
 
 void forwardSignal(int signal) {
     for (pid_t pid : g_children)
         if (pid > 0) ::kill(pid, signal);
+}
+
+void onSignal(int signal) {
+    g_interrupted = 1;
+    forwardSignal(signal);
 }
 
 // A port nobody listens on now (the kernel's choice); rank 0 binds it a moment later.
@@ -119,8 +125,8 @@ int runLaunch(const std::vector<std::string>& args) {
         }
         g_children[static_cast<size_t>(rank)] = pid;
     }
-    std::signal(SIGINT, forwardSignal);
-    std::signal(SIGTERM, forwardSignal);
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
 
     int firstFailure = 0;
     long long running = nproc;
@@ -148,6 +154,7 @@ int runLaunch(const std::vector<std::string>& args) {
         const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (code != 0 && firstFailure == 0) {
             firstFailure = code;
+            if (g_interrupted) continue;  // every rank was told to stop and checkpoints at the same step
             std::fprintf(stderr, "launch: rank %lld %s %d; stopping the other processes\n", rank,
                          WIFEXITED(status) ? "exited with status" : "was killed by signal",
                          WIFEXITED(status) ? code : WTERMSIG(status));

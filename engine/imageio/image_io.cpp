@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "imageio/png_encoder.h"
 
 #ifdef COALESCE_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -82,7 +83,14 @@ static Error noOpenCv(const std::string& what) {
     return Error(what + ": this build of Coalesce has no image file support (built without OpenCV)");
 }
 ImageU8 readImage(const std::string& path, int) { throw noOpenCv(path); }
-void writeImage(const std::string& path, const ImageU8&) { throw noOpenCv(path); }
+// PNG still works (sample grids, charts): zlib alone, png_encoder.h.
+void writeImage(const std::string& path, const ImageU8& image) {
+    const std::filesystem::path target(path);
+    if (target.extension() != ".png") throw noOpenCv(path);
+    const std::vector<std::uint8_t> bytes = encodePng(image);
+    if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+    replaceFileAtomically(path, bytes.data(), bytes.size());
+}
 ImageU8 resizeImage(const ImageU8&, int, int) { throw noOpenCv("resize"); }
 
 #endif

@@ -7,6 +7,7 @@
 #   2. killing one rank (SIGKILL) stops the other within seconds with a specific error, the last
 #      checkpoint stays intact, and resuming both from it ends where the uninterrupted one-process run
 #      ends, to 1e-2 (float reduction order differences grow over 60 GAN iterations: ~3e-3 measured);
+#      Ctrl-C stops every rank at the same step with that step's checkpoint;
 #   3. a rank whose rendezvous nobody serves fails with a clear error after --timeout, not a hang;
 #      a batch that does not split evenly and a world size without a rank are refused up front.
 # Usage: data_parallel.sh PATH/TO/coalesce-cli
@@ -98,6 +99,21 @@ if [ -n "$victim" ]; then
   fi
 else
   fail "could not find rank 1 (checkpoint 40 never appeared?)"; cat killed.out; kill $LAUNCHER 2>/dev/null
+fi
+
+# 2b. Ctrl-C to the launcher: every rank stops at the same step, rank 0 checkpoints it, status 130
+"$CLI" launch --nproc 2 -- "${TOY[@]}" --iterations 100000 --out interrupted >interrupted.out 2>&1 &
+LAUNCHER=$!
+for _ in $(seq 300); do [ -f interrupted/checkpoints/step_000020.coalesce ] && break; sleep 0.1; done
+kill -INT $LAUNCHER
+for _ in $(seq 300); do kill -0 $LAUNCHER 2>/dev/null || break; sleep 0.1; done
+wait $LAUNCHER; rc=$?
+s0=$(grep -o "cancelled at step [0-9]*" interrupted/log.txt); s1=$(grep -o "cancelled at step [0-9]*" interrupted/ranks/1/log.txt)
+n=${s0##* }
+if [ $rc -eq 130 ] && [ -n "$s0" ] && [ "$s0" = "$s1" ] && [ -f "interrupted/checkpoints/step_$(printf %06d "$n").coalesce" ]; then
+  ok "Ctrl-C: both ranks $s0, its checkpoint written, status 130"
+else
+  fail "Ctrl-C: status $rc, rank 0 '$s0', rank 1 '$s1'"; cat interrupted.out
 fi
 
 # 3. errors, not hangs

@@ -26,6 +26,7 @@
 #include "data/spec_text.h"
 #include "data/toy.h"
 #include "imageio/image_io.h"
+#include "imageio/png_encoder.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -405,6 +406,27 @@ private Q_SLOTS:
         // Centre crop without resampling: rows 8..39 of a 48-tall image.
         auto rows = torch::arange(48, torch::kFloat).div(48).reshape({1, 1, 48, 1}).expand({1, 1, 48, 32});
         QVERIFY(torch::equal(fitBatch(rows, 32), rows.slice(2, 8, 40)));
+    }
+
+    // The zlib-only PNG writer of builds without OpenCV, decoded by OpenCV (libpng): every pixel back,
+    // gray and RGB, odd sizes; an inconsistent buffer is refused.
+    void pngEncoderRoundTripsThroughOpenCv() {
+        if (!imageIoAvailable()) QSKIP("built without OpenCV: nothing independent to decode with");
+        const auto dir = test::scratchDir("png_encoder");
+        for (int channels : {1, 3}) {
+            const ImageU8 image = makeImage(37, 23, channels, [](int x, int y, int c) { return (x * 7 + y * 13 + c * 91) % 256; });
+            const std::vector<std::uint8_t> png = encodePng(image);
+            const std::string path = dir + "/c" + std::to_string(channels) + ".png";
+            std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+            const ImageU8 back = readImage(path, 0);
+            QCOMPARE(back.width, 37);
+            QCOMPARE(back.height, 23);
+            QCOMPARE(back.channels, channels);
+            QVERIFY(back.pixels == image.pixels);
+        }
+        ImageU8 bad = makeImage(4, 4, 1, [](int, int, int) { return 0; });
+        bad.pixels.pop_back();
+        QVERIFY_THROWS_EXCEPTION(Error, encodePng(bad));
     }
 
     // ---- image folders ------------------------------------------------------------------------
