@@ -192,7 +192,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         torch::Tensor gpSum = lossSum.clone(), gapSum = lossSum.clone();
         for (int t = 0; t < options_.nCritic; ++t) {
             // Every process draws the same global batch (same streams) and works on its own rows.
-            torch::Tensor real = myShare(slot.source->next());
+            torch::Tensor real = shareOf(*slot.source);
             torch::Tensor fake;
             {
                 torch::NoGradGuard noGrad;
@@ -301,6 +301,12 @@ torch::Tensor MultiCriticTrainer::myShare(const torch::Tensor& globalBatch) cons
     if (!parallel_) return globalBatch;
     const auto [offset, count] = parallel_->share(globalBatch.size(0));
     return globalBatch.narrow(0, offset, count);
+}
+
+torch::Tensor MultiCriticTrainer::shareOf(SampleSource& source) const {
+    if (!parallel_) return source.next();
+    const auto [offset, count] = parallel_->share(batchSize_);
+    return source.nextShare(offset, count);  // a generator source makes only these rows
 }
 
 void MultiCriticTrainer::averageGradients(const std::vector<torch::Tensor>& parameters, const char* what) {

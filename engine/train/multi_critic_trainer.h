@@ -156,6 +156,8 @@ private:
     bool isRoot() const;  // the process that writes checkpoints, samples and evaluations
     // This process's rows of a global batch (all of it without data parallelism).
     torch::Tensor myShare(const torch::Tensor& globalBatch) const;
+    // This process's rows of the source's next batch.
+    torch::Tensor shareOf(SampleSource& source) const;
     void averageGradients(const std::vector<torch::Tensor>& parameters, const char* what);
     void synchronizeModels();
     [[noreturn]] void diverged(const std::string& what) const;

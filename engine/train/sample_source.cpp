@@ -101,30 +101,43 @@ void GeneratorSource::start(int64_t batchSize, uint64_t seed, torch::Device devi
     rng_ = makeCpuGenerator(seed);
 }
 
-torch::Tensor GeneratorSource::drawSamples(Generator& generator, int64_t n, at::Generator& rng) {
+torch::Tensor GeneratorSource::drawSamples(Generator& generator, int64_t n, at::Generator& rng, int64_t first,
+                                           int64_t last) {
+    if (last < 0) last = n;
     torch::NoGradGuard noGrad;
     const bool wasTraining = generator->is_training();
-    generator->eval();
+    generator->eval();  // per-sample outputs (BatchNorm's running statistics): any subset of rows is exact
     std::vector<torch::Tensor> chunks;
     for (int64_t done = 0; done < n;) {
         const int64_t b = std::min<int64_t>(256, n - done);
-        chunks.push_back(generator->forward(generator->sampleLatent(b, rng)));
+        const torch::Tensor latent = generator->sampleLatent(b, rng);  // every latent is drawn, used or not
+        const int64_t from = std::max(first - done, int64_t(0)), to = std::min(last - done, b);
+        if (to > from) chunks.push_back(generator->forward(from == 0 && to == b ? latent : latent.narrow(0, from, to - from)));
         done += b;
     }
     generator->train(wasTraining);
+    if (chunks.empty()) return torch::Tensor();
     return torch::cat(chunks);
 }
 
-torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng) {
-    if (generators.size() == 1) return drawSamples(generators.front(), n, rng);
+torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng,
+                                           int64_t first, int64_t last) {
+    if (last < 0) last = n;
+    if (generators.size() == 1) return drawSamples(generators.front(), n, rng, first, last);
     // How many samples each generator contributes: n uniform draws of a generator index.
     torch::Tensor counts = torch::bincount(torch::randint(0, static_cast<int64_t>(generators.size()), {n}, rng,
                                                           torch::TensorOptions().dtype(torch::kLong)),
                                            {}, static_cast<int64_t>(generators.size()));
     std::vector<torch::Tensor> parts;
+    int64_t base = 0;  // generator i's samples are rows [base, base + c) of the mixture batch
     for (size_t i = 0; i < generators.size(); ++i) {
         const int64_t c = counts[static_cast<int64_t>(i)].item<int64_t>();
-        if (c > 0) parts.push_back(drawSamples(generators[i], c, rng));
+        if (c > 0) {
+            torch::Tensor part = drawSamples(generators[i], c, rng, std::max(first - base, int64_t(0)),
+                                             std::max(std::min(last - base, c), int64_t(0)));
+            if (part.defined()) parts.push_back(part);
+        }
+        base += c;
     }
     return torch::cat(parts);
 }
@@ -132,6 +145,11 @@ torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, i
 torch::Tensor GeneratorSource::next() {
     if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
     return drawMixture(generators_, batchSize_, rng_);
+}
+
+torch::Tensor GeneratorSource::nextShare(int64_t offset, int64_t count) {
+    if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
+    return drawMixture(generators_, batchSize_, rng_, offset, offset + count);
 }
 
 nlohmann::json GeneratorSource::saveState(Checkpoint& checkpoint, const std::string& prefix) const {

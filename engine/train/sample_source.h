@@ -34,6 +34,10 @@ public:
     virtual void start(int64_t batchSize, uint64_t seed, torch::Device device) = 0;
     // The next batch (batchSize samples) on the device, not requiring grad.
     virtual torch::Tensor next() = 0;
+    // Rows [offset, offset + count) of what next() would return, advancing the source exactly as next()
+    // does (a data-parallel rank's share of the batch: data_parallel.h). Sources that make their samples
+    // (GeneratorSource) make only these rows.
+    virtual torch::Tensor nextShare(int64_t offset, int64_t count) { return next().narrow(0, offset, count); }
     // Resume support: write/read the source's position under "<prefix>." (tensors) and return/accept
     // a JSON description of it (stored in the checkpoint's meta). Called after start().
     virtual nlohmann::json saveState(Checkpoint& checkpoint, const std::string& prefix) const = 0;
@@ -75,12 +79,16 @@ public:
     std::vector<int64_t> sampleShape() const override;
     void start(int64_t batchSize, uint64_t seed, torch::Device device) override;
     torch::Tensor next() override;
+    torch::Tensor nextShare(int64_t offset, int64_t count) override;
     nlohmann::json saveState(Checkpoint& checkpoint, const std::string& prefix) const override;
     void restoreState(const Checkpoint& checkpoint, const std::string& prefix, const nlohmann::json& state) override;
-    // Draws n samples in chunks (eval mode, NoGrad) with the given random generator.
-    static torch::Tensor drawSamples(Generator& generator, int64_t n, at::Generator& rng);
-    // n samples of the equal-weight mixture (one generator: exactly drawSamples).
-    static torch::Tensor drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng);
+    // Draws n samples in chunks (eval mode, NoGrad) with the given random generator. With a row window
+    // [first, last) only those rows are generated; the random draws are those of all n.
+    static torch::Tensor drawSamples(Generator& generator, int64_t n, at::Generator& rng, int64_t first = 0,
+                                     int64_t last = -1);
+    // n samples of the equal-weight mixture (one generator: exactly drawSamples); the same row window.
+    static torch::Tensor drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng,
+                                     int64_t first = 0, int64_t last = -1);
 
 private:
     std::vector<Generator> generators_;

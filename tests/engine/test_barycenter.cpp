@@ -528,6 +528,24 @@ private Q_SLOTS:
         QVERIFY(r.summary["sources"][0]["name"].get<std::string>().find("pooled") != std::string::npos);
     }
 
+    // A data-parallel rank's share of a generator source: exactly those rows of next(), with the source
+    // advanced as next() advances it (so the following batches agree too), for one generator and a mixture.
+    void generatorSourceShareIsASliceOfTheBatch() {
+        for (const auto& generators : {std::vector<Generator>{ga_}, std::vector<Generator>{ga_, gb_}}) {
+            for (const auto& [offset, count] : {std::pair<int64_t, int64_t>{0, 150}, {150, 150}, {37, 211}, {299, 1}}) {
+                GeneratorSource whole(generators, "whole"), share(generators, "share");
+                whole.start(300, 9, torch::kCPU);  // 300 > one 256-latent chunk
+                share.start(300, 9, torch::kCPU);
+                for (int batch = 0; batch < 2; ++batch) {
+                    const torch::Tensor expected = whole.next().narrow(0, offset, count);
+                    const torch::Tensor got = share.nextShare(offset, count);
+                    QCOMPARE(got.sizes().vec(), expected.sizes().vec());
+                    QVERIFY(torch::equal(got, expected));
+                }
+            }
+        }
+    }
+
     void configErrorsNameTheField() {
         const Json good = baryConfig("unused", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
         Json c = good;
