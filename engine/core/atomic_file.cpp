@@ -21,6 +21,22 @@ namespace {
 std::string systemError(const std::string& what, const std::string& path) {
     return path + ": " + what + " (" + std::strerror(errno) + ")";
 }
+
+// The process umask without changing it: umask() can only be read by setting it, and another thread
+// creating a file between the set and the restore would get mode 0666/0777. Linux ≥ 4.7 shows it in
+// /proc/self/status; elsewhere it is read that racy way once, at the first save.
+mode_t processUmask() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    static const mode_t once = [] {
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        return mask;
+    }();
+    return once;
+}
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
@@ -32,9 +48,7 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
     if (fd_ < 0) throw Error(systemError("cannot create a temporary file to save to", path));
     tempPath_ = buffer.data();
     // mkstemp creates 0600; saved models should be as readable as any other file the user writes.
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd_, 0666 & ~mask);
+    ::fchmod(fd_, 0666 & ~processUmask());
 }
 
 AtomicFileWriter::~AtomicFileWriter() {

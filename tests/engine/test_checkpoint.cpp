@@ -9,6 +9,8 @@
 #include <limits>
 #include <zlib.h>
 
+#include <sys/stat.h>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -188,6 +190,22 @@ private Q_SLOTS:
         // Saving into a folder that does not exist is a clear error.
         QVERIFY(contains(errorOf([&] { saveCheckpoint(dir + "/missing/x.coalesce", good); }), "missing/x.coalesce"));
         QVERIFY(!fs::exists(dir + "/missing"));
+    }
+
+    // Saved files get 0666 minus the process umask (not mkstemp's 0600), read without changing the umask.
+    void savedFilesFollowTheUmask() {
+        const std::string dir = test::scratchDir("umask");
+        for (mode_t mask : {mode_t(022), mode_t(027), mode_t(077)}) {
+            const mode_t previous = ::umask(mask);
+            const std::string path = dir + "/f" + std::to_string(mask);
+            AtomicFileWriter writer(path);
+            writer.write("x");
+            writer.commit();
+            ::umask(previous);
+            struct stat st {};
+            QCOMPARE(::stat(path.c_str(), &st), 0);
+            QCOMPARE(st.st_mode & 0777, 0666u & ~mask);
+        }
     }
 
     void truncatedFilesSayTruncated() {
