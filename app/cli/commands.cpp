@@ -11,6 +11,7 @@
 #include "job_runner.h"
 #include "jobs/experiment_plan.h"
 #include "jobs/job_factory.h"
+#include "metrics/feature_net.h"
 
 namespace coalesce::cli {
 
@@ -179,13 +180,21 @@ int runEvaluate(const ParsedArgs& a) {
 int runEvaluator(const ParsedArgs& a) {
     if (a.positional.size() != 1 || (a.positional[0] != "train" && a.positional[0] != "info"))
         throw Error("expected 'train' or 'info' (coalesce-cli evaluator train|info [options])");
+    if (a.positional[0] == "info") {  // what the cache holds; never trains (it used to, on an empty cache)
+        for (const char* trainingOnly : {"epochs", "retrain"})
+            if (a.given.count(trainingOnly)) throw Error(std::string("--") + trainingOnly + " is for 'evaluator train', not 'info'");
+        const Json cache = describeFeatureNetCache(a.has("cache-dir") ? a.str("cache-dir") : "");
+        std::printf("%s\n", cache.dump(2).c_str());
+        if (cache.value("nets", Json::array()).empty())
+            std::fprintf(stderr, "no feature network cached in %s yet: 'coalesce-cli evaluator train' makes one "
+                                 "(evaluate and experiments also make it on first use)\n",
+                         cache.value("cache_dir", std::string()).c_str());
+        return 0;
+    }
     Json config = {{"kind", "evaluator-train"}, {"data", a.str("data")}, {"runtime", runtimeConfig(a)}};
     if (a.has("cache-dir")) config["cache_dir"] = a.str("cache-dir");
-    if (a.positional[0] == "train") {
-        if (a.has("epochs")) config["training"] = {{"epochs", a.integer("epochs")}};
-        config["retrain"] = a.flag("retrain");
-    }
-    // "info" trains nothing when the cached network exists; it reports the cached network's accuracy.
+    if (a.has("epochs")) config["training"] = {{"epochs", a.integer("epochs")}};
+    config["retrain"] = a.flag("retrain");
     return runJobConfig(config, a.flag("quiet"));
 }
 

@@ -41,6 +41,15 @@ fi
 # A batch that cannot fit in memory is refused before any allocation (was: "[enforce fail at alloc_cpu.cpp]").
 expect_error "use a batch of at most" pretrain --data fashion-mnist:train --batch-size 1000000000 --iterations 1 \
   --out "$WORK/huge_batch" --threads 1 --quiet
+# `evaluator info` describes the cache and never trains (it trained a feature net for ~20 min on an empty one).
+mkdir -p "$WORK/empty_cache"
+out="$(timeout 60 "$CLI" evaluator info --cache-dir "$WORK/empty_cache" 2>&1)"; rc=$?
+if [ $rc -eq 0 ] && grep -q '"nets": \[\]' <<<"$out" && grep -q "no feature network cached" <<<"$out" && [ -z "$(ls -A "$WORK/empty_cache")" ]; then
+  echo "ok: evaluator info on an empty cache says so and trains nothing"
+else
+  echo "FAIL: evaluator info on an empty cache -> rc $rc: $out; cache now: $(ls -A "$WORK/empty_cache")"; failures=$((failures + 1))
+fi
+expect_error "--epochs is for 'evaluator train'" evaluator info --epochs 2 --cache-dir "$WORK/empty_cache"
 # The files the refused commands named are untouched.
 [ -f "$WORK/g.coalesce" ] && [ ! -s "$WORK/g.coalesce" ] || { echo "FAIL: the generator file was changed"; failures=$((failures + 1)); }
 exit $((failures > 0))
