@@ -6,7 +6,6 @@ CLI="$1"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 touch "$WORK/g.coalesce"
-failures=0
 source "$(dirname "$0")/expect_error.sh"
 expect_error "--out: empty value" sample --generator "$WORK/g.coalesce" --out ""
 expect_error "--out: empty value" export --generator "$WORK/g.coalesce" --format safetensors --out=

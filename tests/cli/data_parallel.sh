@@ -16,9 +16,6 @@ CLI="$(realpath "$1")"
 PY=/usr/bin/python3
 WORK="$(mktemp -d)"
 trap 'pkill -P $$ 2>/dev/null; rm -rf "$WORK"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 source "$(dirname "$0")/expect_error.sh"
 cd "$WORK"
 TOY=(pretrain --data toy:ring8 --family mlp2d --batch-size 64 --lr 1e-4 --sample-every 0 --checkpoint-every 20 --threads 1 --quiet)

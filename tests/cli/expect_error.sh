@@ -1,5 +1,9 @@
-# Sourced by the tests/cli scripts: expect_error EXPECTED-SUBSTRING ARGS... runs "$CLI" ARGS and counts a
-# failure (in $failures) unless it exits non-zero with EXPECTED-SUBSTRING in its output.
+# Sourced by the tests/cli scripts: the failure count ($failures) with fail/ok reporters, and
+# expect_error EXPECTED-SUBSTRING ARGS..., which runs "$CLI" ARGS and counts a failure unless it exits
+# non-zero with EXPECTED-SUBSTRING in its output.
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
 expect_error() {
   local expected="$1"; shift
   local out rc
