@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "data/cifar.h"
 #include "data/digest.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
@@ -198,6 +199,21 @@ Dataset loadNamedIdx(const std::string& kind, const std::string& rest, const Loa
     return data;
 }
 
+// "cifar10:[<dir>:]<split>[:classes]" (and cifar100): <dir> may contain ':'; without it the folder
+// under the data directory the archive unpacks to.
+Dataset loadCifarSpec(CifarKind kind, const std::string& kindName, const std::string& rest, const LoadOptions& options,
+                      std::vector<int64_t>* classes) {
+    const auto split = splitTrailingClasses(rest);
+    *classes = split.classes;
+    const auto colon = split.body.rfind(':');
+    const std::string dir = colon == std::string::npos ? defaultCifarDirectory(kind, dataDirectory()) : split.body.substr(0, colon);
+    const std::string part = colon == std::string::npos ? split.body : split.body.substr(colon + 1);
+    if (part != "train" && part != "test")
+        throw Error("dataset spec '" + kindName + ":" + rest + "': expected " + kindName + ":<dir>:train or " + kindName +
+                    ":<dir>:test (optionally :<classes>), got split '" + part + "'");
+    return loadCifar(kind, dir, part, options);
+}
+
 // Rows `indices` of data (labels, names and warnings carried over).
 Dataset select(const Dataset& data, const std::vector<int64_t>& indices) {
     Dataset out;
@@ -247,7 +263,8 @@ Dataset loadDataset(const std::string& spec, const LoadOptions& options) {
     const auto colon = spec.find(':');
     if (spec.empty() || colon == std::string::npos)
         throw Error("dataset spec '" + spec +
-                    "': expected fashion-mnist:<split>, mnist:<split>, idx:<images>:<labels>, folder:<dir> or toy:<mixture>");
+                    "': expected fashion-mnist:<split>, mnist:<split>, cifar10:<dir>:<split>, cifar100:<dir>:<split>, "
+                    "idx:<images>:<labels>, folder:<dir> or toy:<mixture>");
     const std::string kind = spec.substr(0, colon), rest = spec.substr(colon + 1);
     std::vector<int64_t> classes;
     Dataset data;
@@ -259,15 +276,26 @@ Dataset loadDataset(const std::string& spec, const LoadOptions& options) {
         const auto split = splitTrailingClasses(rest);
         classes = split.classes;
         data = loadImageFolder(split.body, options);
+    } else if (kind == "cifar10" || kind == "cifar100") {
+        data = loadCifarSpec(kind == "cifar10" ? CifarKind::Cifar10 : CifarKind::Cifar100, kind, rest, options, &classes);
     } else if (kind == "toy") {
         data = loadToyDataset(rest);
     } else if (kind == "split") {
         return loadSplitSpec(rest, options);
     } else {
         throw Error("dataset spec '" + spec + "': unknown kind '" + kind +
-                    "' (expected fashion-mnist, mnist, idx, folder, toy or split)");
+                    "' (expected fashion-mnist, mnist, cifar10, cifar100, idx, folder, toy or split)");
     }
     return classes.empty() ? data : filterClasses(data, classes);
+}
+
+LoadOptions loadOptionsForSampleShape(const std::vector<std::int64_t>& sampleShape) {
+    LoadOptions load;
+    if (sampleShape.size() == 3) {
+        load.channels = static_cast<int>(sampleShape[0]);
+        load.imageSize = static_cast<int>(sampleShape[1]);
+    }
+    return load;
 }
 
 Dataset filterClasses(const Dataset& data, const std::vector<int64_t>& requested) {

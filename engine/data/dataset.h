@@ -25,10 +25,17 @@ struct LoadOptions {
     int imageSize = 32;    // output H = W. 28×28 → 32×32 by zero-padding 2 px per side (see data/README)
 };
 
+// What a network whose samples have this shape trains on: {C, S, S} → C channels at S×S; anything
+// else (points, {D}) → the defaults, which the toy loader ignores. Callers pass ArchSpec::sampleShape().
+LoadOptions loadOptionsForSampleShape(const std::vector<std::int64_t>& sampleShape);
+
 // Dataset specs (also used on the CLI):
 //   fashion-mnist:train[:0,1,2,3]   Debian's dataset-fashion-mnist (train or test split, optional classes)
 //   mnist:train[:8,9]               same layout, if an MNIST package/dir is present
 //   idx:<images-idx3[.gz]>:<labels-idx1[.gz]>[:classes]
+//   cifar10:[<dir>:]<split>[:classes]   the CIFAR-10 binary version (data/cifar.h); <dir> defaults to
+//                                   $COALESCE_DATA_DIR/cifar-10-batches-bin
+//   cifar100:[<dir>:]<split>[:classes]  CIFAR-100 binary, fine labels; default cifar-100-binary
 //   folder:<dir>[:classes]          images in class sub-folders (class = sorted sub-folder index), or
 //                                   directly in <dir> (one class 0)
 //   toy:<mixture>[:n[:seed]]        2-D Gaussian mixtures for the toy mode (see data/toy.h):

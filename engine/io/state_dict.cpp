@@ -159,22 +159,31 @@ std::optional<ArchSpec> inferGeneratorArch(const TensorMap& tensors, std::string
     }
     ArchSpec spec;
     if (!kernels.empty()) {
-        if (kernels.size() != 4)
-            return reject("dcgan32 generators have 4 transposed convolutions, the file has " + std::to_string(kernels.size()));
-        for (size_t i = 0; i < 4; ++i) {
+        // dcgan32 has 4 transposed convolutions (3 widths + the image layer), dcgan64 has 5.
+        if (kernels.size() != 4 && kernels.size() != 5)
+            return reject("dcgan32 generators have 4 transposed convolutions and dcgan64 generators 5, the file has " +
+                          std::to_string(kernels.size()));
+        for (size_t i = 0; i < kernels.size(); ++i) {
             if (kernels[i].size(2) != 4 || kernels[i].size(3) != 4)
-                return reject("dcgan32 uses 4×4 kernels, the file has " + shapeText(kernels[i].sizes()));
+                return reject("dcgan generators use 4×4 kernels, the file has " + shapeText(kernels[i].sizes()));
             if (i > 0 && kernels[i].size(0) != kernels[i - 1].size(1))
                 return reject("convolution " + std::to_string(i) + " takes " + std::to_string(kernels[i].size(0)) +
                               " channels but the previous one makes " + std::to_string(kernels[i - 1].size(1)));
         }
-        spec = ArchSpec::preset("dcgan32", "small", 1);
+        const std::string family = kernels.size() == 4 ? "dcgan32" : "dcgan64";
+        spec = ArchSpec::preset(family, "small", 1);
         spec.latentDim = static_cast<int>(kernels[0].size(0));
-        spec.generatorWidths = {static_cast<int>(kernels[0].size(1)), static_cast<int>(kernels[1].size(1)),
-                                static_cast<int>(kernels[2].size(1))};
-        spec.channels = static_cast<int>(kernels[3].size(1));
-        if (spec.generatorWidths == ArchSpec::preset("dcgan32", "paper").generatorWidths)
-            spec.criticWidths = ArchSpec::preset("dcgan32", "paper").criticWidths;
+        spec.generatorWidths.clear();
+        for (size_t i = 0; i + 1 < kernels.size(); ++i) spec.generatorWidths.push_back(static_cast<int>(kernels[i].size(1)));
+        spec.channels = static_cast<int>(kernels.back().size(1));
+        // A generator file says nothing of its critic: take the critic of the preset with this generator.
+        for (const auto& name : ArchSpec::presetNames(family)) {
+            const auto preset = ArchSpec::preset(family, name, 1);
+            if (preset.generatorWidths == spec.generatorWidths) {
+                spec.criticWidths = preset.criticWidths;
+                break;
+            }
+        }
     } else {
         if (matrices.size() < 2) return reject("an mlp2d generator needs at least two Linear layers");
         for (size_t i = 1; i < matrices.size(); ++i)
@@ -225,7 +234,7 @@ bool sameGenerator(const ArchSpec& a, const ArchSpec& b) {
 }
 
 std::string archLabel(const ArchSpec& spec, bool generatorOnly) {
-    for (const char* name : {"small", "paper"}) {
+    for (const auto& name : ArchSpec::presetNames(spec.family)) {
         ArchSpec preset;
         try {
             preset = ArchSpec::preset(spec.family, name, spec.isImage() ? spec.channels : 1);
@@ -241,7 +250,8 @@ std::string archLabel(const ArchSpec& spec, bool generatorOnly) {
     for (size_t i = 0; i < spec.generatorWidths.size(); ++i)
         widths += (i ? "-" : "") + std::to_string(spec.generatorWidths[i]);
     if (spec.isImage())
-        return spec.family + " " + std::to_string(spec.channels) + "×32×32, z=" + std::to_string(spec.latentDim) + ", G " + widths;
+        return spec.family + " " + std::to_string(spec.channels) + "×" + std::to_string(spec.imageSize) + "×" +
+               std::to_string(spec.imageSize) + ", z=" + std::to_string(spec.latentDim) + ", G " + widths;
     return spec.family + " R^" + std::to_string(spec.dataDim) + ", z=" + std::to_string(spec.latentDim) + ", G " + widths;
 }
 

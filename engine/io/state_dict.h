@@ -48,8 +48,8 @@ std::string firstNonFiniteTensor(const TensorMap& tensors);
 // "G." ...), and prefixes "net." when the keys come from a bare nn.Sequential ("0.weight").
 TensorMap normalizeGeneratorNames(const TensorMap& tensors);
 
-// Infers a generator architecture from its tensors (names already normalised): dcgan32 from the four
-// ConvTranspose2d weights [in,out,4,4] (latent_dim, widths, channels), mlp2d from the Linear weights
+// Infers a generator architecture from its tensors (names already normalised): dcgan32 from four and
+// dcgan64 from five ConvTranspose2d weights [in,out,4,4] (latent_dim, widths, channels), mlp2d from the Linear weights
 // [out,in]. Critic widths are not stored with a generator: the matching preset's are assumed.
 // Returns nullopt (with the reason in *why) if the tensors fit neither family.
 std::optional<ArchSpec> inferGeneratorArch(const TensorMap& tensors, std::string* why = nullptr);
@@ -61,7 +61,7 @@ double generatorElementCount(const ArchSpec& spec, bool includeBuffers);
 // the file holds (a damaged or malicious "generator_widths" must not allocate gigabytes).
 void requireArchFitsFile(const ArchSpec& spec, double valuesInFile, const std::string& fileForMessages);
 
-// Short human label: "dcgan32 small", "dcgan32 paper (3 channels)", "mlp2d z=8 G 128-128-128 → R^2", ...
+// Short human label: "dcgan32 small", "dcgan32 cifar (3 channels)", "dcgan64 lsun (3 channels)", "mlp2d z=8 G 128-128-128 → R^2", ...
 // generatorOnly ignores the critic widths (what matters when only a generator is loaded).
 std::string archLabel(const ArchSpec& spec, bool generatorOnly = false);
 // Same generator network (family, channels, latent, data dim, generator widths); critics may differ.

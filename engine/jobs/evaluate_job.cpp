@@ -73,7 +73,7 @@ private:
 class EvaluatorTrainJob : public Job {
 public:
     explicit EvaluatorTrainJob(const Json& config) : config_(config) {
-        requireKnownOneShotKeys(config, {"data", "test_data", "channels", "training", "cache_dir", "retrain"});
+        requireKnownOneShotKeys(config, {"data", "test_data", "channels", "image_size", "training", "cache_dir", "retrain"});
         const std::string data = optionalString(config, "data");
         if (!data.empty()) request_.trainData = data;
         request_.testData = optionalString(config, "test_data");
@@ -81,6 +81,11 @@ public:
             if (!config["channels"].is_number_integer() || (config["channels"] != 1 && config["channels"] != 3))
                 throw Error("evaluator-train job config: \"channels\" must be 1 or 3");
             request_.channels = config["channels"].get<int>();
+        }
+        if (config.contains("image_size")) {
+            if (!config["image_size"].is_number_integer() || (config["image_size"] != 32 && config["image_size"] != 64))
+                throw Error("evaluator-train job config: \"image_size\" must be 32 or 64 (the generators' sizes)");
+            request_.imageSize = config["image_size"].get<int>();
         }
         if (config.contains("training")) request_.training = FeatureNetTraining::fromJson(config["training"]);
         request_.cacheDir = optionalString(config, "cache_dir");

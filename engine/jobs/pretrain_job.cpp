@@ -43,7 +43,7 @@ public:
         const bool toy = data_.rfind("toy:", 0) == 0;
         arch_ = readArchSpec(r, ArchSpec::preset(toy ? "mlp2d" : "dcgan32", "small", 1));
         if (toy != !arch_.isImage())
-            throw Error("pretrain: data '" + data_ + "' needs " + (toy ? "the mlp2d" : "an image (dcgan32)") +
+            throw Error("pretrain: data '" + data_ + "' needs " + (toy ? "the mlp2d" : "an image (dcgan32 or dcgan64)") +
                         " architecture, arch is " + arch_.family);
         options_ = readTrainerOptions(r, toy ? 1e-3 : 1e-4);
         options_.phase = "pretrain";
@@ -67,9 +67,7 @@ public:
 
 private:
     Json train(TrainingRun& run) {
-        LoadOptions load;
-        load.channels = arch_.isImage() ? arch_.channels : 1;
-        Dataset data = loadDataset(data_, load);
+        Dataset data = loadDataset(data_, loadOptionsForSampleShape(arch_.sampleShape()));
         for (const auto& w : data.warnings) run.observer.onLog(LogLevel::Warning, "data: " + w);
         if (k_ > 0) data = kShotSubset(data, k_, kSeed_);
         run.runDir.recordConfig("dataset", Json{{"name", data.name}, {"hash", data.hash}, {"size", data.size()}});

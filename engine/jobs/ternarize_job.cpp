@@ -239,9 +239,7 @@ private:
             lambdas.push_back(floatWeight_);
         }
         if (!data_.empty() && dataWeight_ > 0) {
-            LoadOptions load;
-            load.channels = floatG->spec().isImage() ? floatG->spec().channels : 1;
-            Dataset data = loadDataset(data_, load);
+            Dataset data = loadDataset(data_, loadOptionsForSampleShape(floatG->spec().sampleShape()));
             for (const auto& w : data.warnings) run.observer.onLog(LogLevel::Warning, "data: " + w);
             if (k_ > 0) data = kShotSubset(data, k_, kSeed_);
             run.runDir.recordConfig("dataset", Json{{"name", data.name}, {"hash", data.hash}, {"size", data.size()}});

@@ -47,10 +47,7 @@ Evaluator::Evaluator(const EvaluationProtocol& protocol, const ArchSpec& arch, c
                     " produces points (use \"raw\" or \"auto\")");
     useFeatureNet_ = protocol.features == "classifier" || (protocol.features == "auto" && arch.isImage());
 
-    LoadOptions load;
-    load.channels = arch.channels;
-    load.imageSize = arch.imageSize;
-    Dataset reference = loadDataset(protocol.reference, load);
+    Dataset reference = loadDataset(protocol.reference, loadOptionsForSampleShape(arch.sampleShape()));
     const auto expected = arch.sampleShape();
     if (reference.samples.sizes().slice(1).vec() != expected)
         throw Error("evaluation protocol: reference \"" + protocol.reference + "\" holds samples of shape " +
@@ -68,6 +65,7 @@ Evaluator::Evaluator(const EvaluationProtocol& protocol, const ArchSpec& arch, c
         FeatureNetRequest request;
         request.trainData = protocol.featureNetTrainingData();
         request.channels = arch.channels;
+        request.imageSize = arch.imageSize;
         request.training = protocol.featureNetTraining;
         request.cacheDir = options.cacheDir;
         request.device = options.device;

@@ -298,6 +298,7 @@ TrainedFeatureNet obtainFeatureNet(const FeatureNetRequest& request, JobObserver
                                    bool retrain) {
     LoadOptions load;
     load.channels = request.channels;
+    load.imageSize = request.imageSize;
     Dataset train = loadDataset(request.trainData, load);
     FeatureNetSpec spec;
     spec.channels = request.channels;

@@ -61,6 +61,7 @@ struct FeatureNetRequest {
     std::string trainData = "fashion-mnist:train";  // dataset spec (data/dataset.h), all classes
     std::string testData;   // accuracy is reported on it; "" = derived from trainData (":train" → ":test")
     int channels = 1;       // images are loaded with this many channels (the generator's)
+    int imageSize = 32;     // ... at this size (the generator's: 32 or 64)
     FeatureNetTraining training;
     std::string cacheDir;   // "" = defaultFeatureNetCacheDir()
     std::string device = "cpu";  // training device ("auto", "cpu", "cuda"); the cached file is the same

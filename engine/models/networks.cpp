@@ -10,7 +10,8 @@ namespace nn = torch::nn;
 GeneratorImpl::GeneratorImpl(const ArchSpec& spec) : spec_(spec) {
     net = nn::Sequential();
     if (spec.isImage()) {
-        // z(100×1×1) → ConvT(s1,p0) 4×4 → ConvT(s2,p1) 8×8 → 16×16 → ConvT 32×32 → tanh (paper's MNIST G).
+        // z(100×1×1) → ConvT(s1,p0) 4×4 → ConvT(s2,p1) 8×8 → 16×16 [→ 32×32 (dcgan64)] → ConvT 32×32 (64×64)
+        // → tanh: the paper's MNIST/CIFAR G with three widths, its LSUN G with four.
         const auto& w = spec.generatorWidths;
         int in = spec.latentDim;
         for (size_t i = 0; i < w.size(); ++i) {
@@ -65,7 +66,8 @@ torch::Tensor GeneratorImpl::sampleLatent(int64_t batch, c10::optional<at::Gener
 CriticImpl::CriticImpl(const ArchSpec& spec) : spec_(spec) {
     net = nn::Sequential();
     if (spec.isImage()) {
-        // Conv(s2,p1) 16×16 → 8×8 → 4×4 with affine InstanceNorm + LeakyReLU(0.2), then Conv 4×4 valid → 1.
+        // Conv(s2,p1) 16×16 → 8×8 → 4×4 (from 64×64: one stage more) with affine InstanceNorm +
+        // LeakyReLU(0.2), then Conv 4×4 valid → 1.
         const auto& w = spec.criticWidths;
         int in = spec.channels;
         for (int width : w) {

@@ -10,7 +10,7 @@ namespace coalesce {
 
 struct GeneratorImpl : torch::nn::Module {
     explicit GeneratorImpl(const ArchSpec& spec);
-    // z: B×latentDim → B×C×32×32 in [-1, 1] (dcgan32, tanh) or B×dataDim (mlp2d, linear).
+    // z: B×latentDim → B×C×S×S in [-1, 1] (dcgan32: S = 32, dcgan64: S = 64; tanh) or B×dataDim (mlp2d, linear).
     torch::Tensor forward(const torch::Tensor& z);
     // Draws B latent vectors z ~ N(0, I) on the module's device (optionally from a seeded generator).
     torch::Tensor sampleLatent(int64_t batch, c10::optional<at::Generator> gen = c10::nullopt) const;
@@ -24,7 +24,7 @@ TORCH_MODULE(Generator);
 
 struct CriticImpl : torch::nn::Module {
     explicit CriticImpl(const ArchSpec& spec);
-    // x: B×C×32×32 or B×dataDim → B scores (no sigmoid; WGAN critic).
+    // x: B×C×S×S or B×dataDim → B scores (no sigmoid; WGAN critic).
     torch::Tensor forward(const torch::Tensor& x);
     const ArchSpec& spec() const { return spec_; }
 

@@ -143,9 +143,7 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
     const auto first = std::find_if(sources.begin(), sources.end(), [](const Generator& g) { return bool(g); });
     if (first == sources.end()) throw Error("radii auto: no generator sources");
     const ArchSpec spec = (*first)->spec();
-    LoadOptions load;
-    load.channels = spec.isImage() ? spec.channels : 1;
-    Dataset data = loadDataset(options.data, load);
+    Dataset data = loadDataset(options.data, loadOptionsForSampleShape(spec.sampleShape()));
     if (options.k > 0) data = kShotSubset(data, options.k, options.kSeed);
     std::function<torch::Tensor(const torch::Tensor&)> embed = [](const torch::Tensor& x) { return x.to(torch::kFloat); };
     std::string space = spec.isImage() ? options.space : "points";
@@ -156,6 +154,7 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
         FeatureNetRequest request;
         request.trainData = protocol.featureNetTrainingData();
         request.channels = spec.channels;
+        request.imageSize = spec.imageSize;
         request.cacheDir = options.cacheDir;
         auto net = std::make_shared<TrainedFeatureNet>(obtainFeatureNet(request, &observer, &cancel));
         embed = [net](const torch::Tensor& x) { return extractFeatures(net->net, x.to(torch::kFloat)); };

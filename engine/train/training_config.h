@@ -3,7 +3,8 @@
 //   iterations (2000), batch_size (64), n_critic (5), gp ("standard" | "per_pixel"), gp_weight (10),
 //   lr (1e-4, both networks) or lr_g / lr_d, betas ([0.5, 0.999]), seed (1), sample_every (100),
 //   checkpoint_every (200), keep_checkpoints (0 = all), w_hat_smoothing (0.9)
-//   arch: {"family": "dcgan32"|"mlp2d", "preset": "small"|"paper", "channels": 1|3} or a full ArchSpec JSON
+//   arch: {"family": "dcgan32"|"dcgan64"|"mlp2d", "preset": "small"|"paper"|"cifar"|"lsun", "channels": 1|3}
+//         or a full ArchSpec JSON (presets: models/arch_spec.h)
 #pragma once
 #include <cstdint>
 #include <set>

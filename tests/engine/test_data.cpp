@@ -162,6 +162,34 @@ std::vector<int64_t> indicesOf(const torch::Tensor& pointBatch) {
     return std::vector<int64_t>(col.data_ptr<int64_t>(), col.data_ptr<int64_t>() + col.numel());
 }
 
+// Pixel c (0 R, 1 G, 2 B) at (x, y) of synthetic CIFAR image i: every image, plane and position differs.
+int cifarPixel(int i, int c, int x, int y) { return (i * 37 + c * 91 + x * 7 + y * 13 + x * y) % 256; }
+
+// One CIFAR record: the label byte(s), then the red, green and blue 32×32 planes, row-major.
+void appendCifarRecord(std::vector<uint8_t>& out, const std::vector<uint8_t>& labelBytes, int image) {
+    out.insert(out.end(), labelBytes.begin(), labelBytes.end());
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 32; ++y)
+            for (int x = 0; x < 32; ++x) out.push_back(static_cast<uint8_t>(cifarPixel(image, c, x, y)));
+}
+
+// A CIFAR-10 binary folder: data_batch_1..5 with 2 images each (labels 0..9 in order), test_batch
+// with 3 images (labels 7, 3, 3), and class names.
+std::string writeCifar10(const std::string& dir) {
+    for (int b = 0; b < 5; ++b) {
+        std::vector<uint8_t> bytes;
+        for (int k = 0; k < 2; ++k) appendCifarRecord(bytes, {static_cast<uint8_t>(2 * b + k)}, 2 * b + k);
+        writeBytes(dir + "/data_batch_" + std::to_string(b + 1) + ".bin", bytes);
+    }
+    std::vector<uint8_t> test;
+    appendCifarRecord(test, {7}, 100);
+    appendCifarRecord(test, {3}, 101);
+    appendCifarRecord(test, {3}, 102);
+    writeBytes(dir + "/test_batch.bin", test);
+    std::ofstream(dir + "/batches.meta.txt") << "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
+    return dir;
+}
+
 }  // namespace
 
 class TestData : public QObject {
@@ -364,6 +392,124 @@ private Q_SLOTS:
         QVERIFY_ERROR_CONTAINS(loadDataset("mnist:train"), root + "/mnist/train-images-idx3-ubyte", "not found");
         QVERIFY_ERROR_CONTAINS(loadDataset("mnist:valid"), "unknown split 'valid'");
         QVERIFY_ERROR_CONTAINS(loadDataset("mnist:test:x"), "'x' is not a class list");
+    }
+
+    // ---- CIFAR binary files -------------------------------------------------------------------
+    void cifar10ReadsRecordsPlanesAndNames() {
+        const auto dir = writeCifar10(test::scratchDir("cifar10") + "/cifar-10-batches-bin");
+        auto train = loadDataset("cifar10:" + dir + ":train", LoadOptions{3, 32});
+        QCOMPARE(train.size(), int64_t{10});
+        QCOMPARE(train.samples.sizes().vec(), (std::vector<int64_t>{10, 3, 32, 32}));
+        QVERIFY(torch::equal(train.labels, torch::arange(10, torch::kLong)));  // the files in batch order
+        QCOMPARE(train.classNames.size(), size_t{10});
+        QCOMPARE(train.classNames[9], std::string("truck"));
+        for (int i : {0, 6, 9})
+            for (int c = 0; c < 3; ++c)
+                for (auto [x, y] : {std::pair{0, 0}, std::pair{31, 0}, std::pair{5, 17}, std::pair{31, 31}})
+                    QCOMPARE(train.samples[i][c][y][x].item<float>(), scaled(cifarPixel(i, c, x, y)));
+        auto cats = loadDataset("cifar10:" + dir + ":test:3", LoadOptions{3, 32});
+        QCOMPARE(cats.size(), int64_t{2});
+        QCOMPARE(cats.samples[1][2][4][8].item<float>(), scaled(cifarPixel(102, 2, 8, 4)));
+        QCOMPARE(cats.name, std::string("cifar10:test:3"));
+        // The hash follows the bytes, not the path; 64×64 goes through the size rule (bilinear enlarging).
+        const auto moved = test::scratchDir("cifar10-moved");
+        fs::copy(dir, moved, fs::copy_options::recursive);
+        QCOMPARE(loadDataset("cifar10:" + moved + ":train", LoadOptions{3, 32}).hash, train.hash);
+        auto big = loadDataset("cifar10:" + dir + ":test", LoadOptions{3, 64});
+        QCOMPARE(big.samples.sizes().vec(), (std::vector<int64_t>{3, 3, 64, 64}));
+        QVERIFY(torch::allclose(big.samples, fitBatch(loadDataset("cifar10:" + dir + ":test", LoadOptions{3, 32}).samples, 64)));
+        // Gzipped files (detected by their magic) load the same.
+        const auto gz = test::scratchDir("cifar10-gz");
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            std::ifstream in(entry.path(), std::ios::binary);
+            const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+            writeBytes(gz + "/" + entry.path().filename().string(), gzipBytes(bytes));
+        }
+        QVERIFY(torch::equal(loadDataset("cifar10:" + gz + ":train", LoadOptions{3, 32}).samples, train.samples));
+    }
+
+    // The same pixels as PNG files through the folder loader (OpenCV) give the same tensors, in RGB
+    // and in gray (OpenCV's RGB→gray): an independent check of the plane layout and the gray rule.
+    void cifarMatchesTheSamePixelsAsPngFiles() {
+        if (!imageIoAvailable()) QSKIP("built without OpenCV");
+        const auto dir = writeCifar10(test::scratchDir("cifar10-png") + "/bin");
+        const auto pngs = test::scratchDir("cifar10-png") + "/png";
+        fs::create_directories(pngs);
+        for (int i = 0; i < 10; ++i)
+            writeImage(pngs + "/" + std::to_string(i) + ".png", makeImage(32, 32, 3, [&](int x, int y, int c) { return cifarPixel(i, c, x, y); }));
+        for (int channels : {3, 1}) {
+            auto cifar = loadDataset("cifar10:" + dir + ":train", LoadOptions{channels, 32});
+            auto folder = loadDataset("folder:" + pngs, LoadOptions{channels, 32});
+            QCOMPARE(folder.size(), int64_t{10});
+            QVERIFY2(torch::equal(cifar.samples, folder.samples),
+                     qPrintable(QString("channels %1: max diff %2").arg(channels).arg((cifar.samples - folder.samples).abs().max().item<double>())));
+        }
+    }
+
+    void cifar100UsesFineLabelsAndTheDataDirectory() {
+        const auto root = test::scratchDir("cifar100-root");
+        std::vector<uint8_t> train, test;
+        for (int i = 0; i < 6; ++i) appendCifarRecord(train, {static_cast<uint8_t>(i % 20), static_cast<uint8_t>(90 + i)}, i);
+        appendCifarRecord(test, {19, 99}, 50);
+        writeBytes(root + "/cifar-100-binary/train.bin", train);
+        writeBytes(root + "/cifar-100-binary/test.bin", test);
+        const char* old = std::getenv("COALESCE_DATA_DIR");
+        const std::string saved = old ? old : "";
+        ::setenv("COALESCE_DATA_DIR", root.c_str(), 1);
+        auto restore = qScopeGuard([&] {
+            if (old)
+                ::setenv("COALESCE_DATA_DIR", saved.c_str(), 1);
+            else
+                ::unsetenv("COALESCE_DATA_DIR");
+        });
+        auto data = loadDataset("cifar100:train:92,95", LoadOptions{3, 32});  // no folder: the data directory's
+        QCOMPARE(data.size(), int64_t{2});
+        QCOMPARE(data.labels[0].item<int64_t>(), int64_t{92});
+        QCOMPARE(data.classNames.size(), size_t{100});
+        QCOMPARE(data.samples[1][0][3][3].item<float>(), scaled(cifarPixel(5, 0, 3, 3)));
+        QCOMPARE(loadDataset("cifar100:" + root + "/cifar-100-binary:test").size(), int64_t{1});
+    }
+
+    void cifarRejectsTruncatedMislabelledAndMissingFiles() {
+        const auto base = test::scratchDir("cifar-bad");
+        auto fresh = [&](const std::string& name) { return writeCifar10(base + "/" + name); };
+        const auto cut = fresh("cut");
+        fs::resize_file(cut + "/data_batch_2.bin", 2 * 3073 - 5);
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + cut + ":train"), cut + "/data_batch_2.bin", "6141 bytes",
+                               "not a whole number of 3073-byte CIFAR-10 records", "truncated", "3068 bytes");
+        QCOMPARE(loadDataset("cifar10:" + cut + ":test").size(), int64_t{3});  // the other split is intact
+
+        const auto missing = fresh("missing");
+        fs::remove(missing + "/data_batch_3.bin");
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + missing + ":train"), "data_batch_3.bin not found");
+
+        const auto label = fresh("label");
+        std::vector<uint8_t> bad;
+        appendCifarRecord(bad, {1}, 0);
+        appendCifarRecord(bad, {12}, 1);
+        writeBytes(label + "/test_batch.bin", bad);
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + label + ":test"), label + "/test_batch.bin", "record 1 has label 12",
+                               "0..9");
+
+        // CIFAR-100 records (2 label bytes) read as CIFAR-10, and the other way round: the error says which.
+        const auto c100 = base + "/c100";
+        std::vector<uint8_t> hundred;
+        for (int i = 0; i < 3; ++i) appendCifarRecord(hundred, {1, 2}, i);
+        writeBytes(c100 + "/test_batch.bin", hundred);
+        writeBytes(c100 + "/test.bin", hundred);
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + c100 + ":test"), "3074-byte CIFAR-100 records: use cifar100:");
+        writeBytes(c100 + "/test.bin", std::vector<uint8_t>(3 * 3073, 0));
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "3073-byte CIFAR-10 records: use cifar10:");
+        std::vector<uint8_t> coarse;
+        appendCifarRecord(coarse, {25, 3}, 0);
+        writeBytes(c100 + "/test.bin", coarse);
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "record 0 has coarse label 25");
+        writeBytes(c100 + "/test.bin", {});
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "empty file");
+
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + cut + ":valid"), "got split 'valid'");
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + base + "/nowhere:train"), base + "/nowhere is not a folder");
+        QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + fresh("cls") + ":test:10"), "class 10 does not exist");
     }
 
     void badSpecsAndOptions() {

@@ -36,6 +36,14 @@ ArchSpec tinyRgbDcgan() {
     return s;
 }
 
+ArchSpec tinyRgbDcgan64() {
+    ArchSpec s = ArchSpec::preset("dcgan64", "small", 3);
+    s.latentDim = 10;
+    s.generatorWidths = {24, 16, 12, 6};
+    s.criticWidths = {6, 12, 16, 24};
+    return s;
+}
+
 ArchSpec tinyMlp() {
     ArchSpec s = ArchSpec::preset("mlp2d");
     s.latentDim = 5;
@@ -101,6 +109,18 @@ Generator randomTrainedGenerator(const ArchSpec& arch, uint64_t seed) {
 
 double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+// The architectures the data-driven tests run on: tiny stand-ins of each family, and the paper's
+// full-size CIFAR and LSUN presets (only where no Python training is involved: they hold ~12 M weights).
+ArchSpec archFor(int which) {
+    switch (which) {
+        case 0: return tinyRgbDcgan();
+        case 1: return tinyMlp();
+        case 2: return tinyRgbDcgan64();
+        case 3: return ArchSpec::preset("dcgan32", "cifar", 3);
+        default: return ArchSpec::preset("dcgan64", "lsun", 3);
+    }
+}
+
 }  // namespace
 
 class TestInterop : public QObject {
@@ -108,7 +128,7 @@ class TestInterop : public QObject {
     // Python's files for tinyRgbDcgan (0) and tinyMlp (1), written once: starting Python costs seconds.
     std::map<int, std::string> pythonDirs_;
     const std::string& pythonDir(int which) {
-        if (!pythonDirs_.count(which)) pythonDirs_[which] = pythonWrites(which == 0 ? tinyRgbDcgan() : tinyMlp(), 11 + which);
+        if (!pythonDirs_.count(which)) pythonDirs_[which] = pythonWrites(archFor(which), 11 + which);
         return pythonDirs_[which];
     }
 
@@ -119,10 +139,11 @@ private Q_SLOTS:
         QTest::addColumn<int>("which");
         QTest::newRow("dcgan32 3 channels") << 0;
         QTest::newRow("mlp2d") << 1;
+        QTest::newRow("dcgan64 3 channels") << 2;
     }
     void pythonFilesLoadWithPythonsOutputs() {
         QFETCH(int, which);
-        const ArchSpec arch = which == 0 ? tinyRgbDcgan() : tinyMlp();
+        const ArchSpec arch = archFor(which);
         const std::string dir = pythonDir(which);
         const TensorMap io = readTensors(dir + "/io.safetensors");
         const torch::Tensor z = io.at("z"), expected = io.at("out");
@@ -170,10 +191,13 @@ private Q_SLOTS:
         QTest::addColumn<int>("which");
         QTest::newRow("dcgan32 3 channels") << 0;
         QTest::newRow("mlp2d") << 1;
+        QTest::newRow("dcgan64 3 channels") << 2;
+        QTest::newRow("dcgan32 cifar preset") << 3;
+        QTest::newRow("dcgan64 lsun preset") << 4;
     }
     void coalesceExportsRunInPython() {
         QFETCH(int, which);
-        const ArchSpec arch = which == 0 ? tinyRgbDcgan() : tinyMlp();
+        const ArchSpec arch = archFor(which);
         Generator g = randomTrainedGenerator(arch, 20 + which);
         const std::string dir = test::scratchDir("export");
         const torch::Tensor z = torch::randn({6, arch.latentDim});

@@ -39,6 +39,68 @@ private Q_SLOTS:
         Generator g(toy);
         QCOMPARE(g->forward(g->sampleLatent(7)).sizes().vec(), (std::vector<int64_t>{7, 2}));
     }
+    // The paper's CIFAR and LSUN nets (reference code: CIFAR G 1024-512-256 / D 256-512-1024; LSUN
+    // G 1024-512-256-128 / D 128-256-512-1024, 64×64), counted layer by layer from the widths.
+    void cifarAndLsunPresetsHaveThePapersShapes() {
+        auto generatorCount = [](int z, const std::vector<int>& widths, int channels) {
+            int64_t n = 0, in = z;
+            for (int w : widths) {
+                n += in * w * 16 + w + 2 * w;  // ConvT weight + bias, BN affine
+                in = w;
+            }
+            return n + in * channels * 16 + channels;
+        };
+        auto criticCount = [](const std::vector<int>& widths, int channels) {
+            int64_t n = 0, in = channels;
+            for (int w : widths) {
+                n += in * w * 16 + w + 2 * w;  // Conv weight + bias, InstanceNorm affine
+                in = w;
+            }
+            return n + in * 16 + 1;
+        };
+        struct Case {
+            const char* family;
+            const char* preset;
+            int side;
+            std::vector<int> g, d;
+        };
+        for (const Case& c : {Case{"dcgan32", "cifar", 32, {1024, 512, 256}, {256, 512, 1024}},
+                              Case{"dcgan64", "lsun", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
+                              Case{"dcgan64", "paper", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
+                              Case{"dcgan64", "small", 64, {256, 128, 64, 32}, {32, 64, 128, 256}}}) {
+            const auto spec = ArchSpec::preset(c.family, c.preset, 3);
+            QCOMPARE(spec.imageSize, c.side);
+            QCOMPARE(spec.generatorWidths, c.g);
+            QCOMPARE(spec.criticWidths, c.d);
+            Generator g(spec);
+            Critic d(spec);
+            QCOMPARE(parameterCount(*g), generatorCount(100, c.g, 3));
+            QCOMPARE(parameterCount(*d), criticCount(c.d, 3));
+            torch::NoGradGuard noGrad;
+            auto x = g->forward(g->sampleLatent(2));
+            QCOMPARE(x.sizes().vec(), (std::vector<int64_t>{2, 3, c.side, c.side}));
+            QCOMPARE(d->forward(x).sizes().vec(), (std::vector<int64_t>{2}));
+        }
+        // A family's image size and number of widths are part of it: a dcgan64 spec with three
+        // widths or image_size 32 is refused with the reason.
+        auto j = ArchSpec::preset("dcgan64", "small", 1).toJson();
+        j["generator_widths"] = {64, 32, 16};
+        QVERIFY_THROWS_EXCEPTION(Error, ArchSpec::fromJson(j));
+        j = ArchSpec::preset("dcgan64", "small", 1).toJson();
+        j["image_size"] = 32;
+        try {
+            ArchSpec::fromJson(j);
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("64×64") != std::string::npos, e.what());
+        }
+        try {
+            ArchSpec::preset("dcgan64", "cifar", 3);
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("lsun") != std::string::npos, e.what());  // lists the valid ones
+        }
+    }
     void parameterNamesMatchPythonSequential() {
         Generator g(ArchSpec::preset("dcgan32", "small", 1));
         auto names = g->named_parameters().keys();

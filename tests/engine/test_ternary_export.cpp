@@ -71,9 +71,10 @@ void expectLoadError(const std::string& path, const std::string& needle) {
 }
 
 // A generator with non-trivial BatchNorm running statistics (a few train-mode forwards).
-Generator trainedLookingGenerator(const std::string& preset, uint64_t seed) {
+Generator trainedLookingGenerator(const std::string& preset, uint64_t seed, const std::string& family = "dcgan32",
+                                  int channels = 1) {
     torch::manual_seed(seed);
-    Generator g(ArchSpec::preset("dcgan32", preset, 1));
+    Generator g(ArchSpec::preset(family, preset, channels));
     {
         torch::NoGradGuard noGrad;
         for (int i = 0; i < 3; ++i) g->forward(g->sampleLatent(8));
@@ -140,6 +141,43 @@ private Q_SLOTS:
                 QVERIFY2(diff < 1e-6, qPrintable(QString("%1 keep=%2: %3").arg(toString(method)).arg(keep).arg(diff)));
             }
         }
+    }
+
+    // The paper's CIFAR and LSUN nets and the 64×64 small preset pack and unpack like dcgan32 small:
+    // one ternary layer per transposed convolution, the same outputs after the round trip.
+    void everyImagePresetPacksAndUnpacks_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QString>("preset");
+        QTest::addColumn<int>("channels");
+        QTest::newRow("dcgan32 cifar") << "dcgan32" << "cifar" << 3;
+        QTest::newRow("dcgan64 small") << "dcgan64" << "small" << 1;
+        QTest::newRow("dcgan64 lsun") << "dcgan64" << "lsun" << 3;
+    }
+    void everyImagePresetPacksAndUnpacks() {
+        QFETCH(QString, family);
+        QFETCH(QString, preset);
+        QFETCH(int, channels);
+        Generator g = trainedLookingGenerator(preset.toStdString(), 5, family.toStdString(), channels);
+        TernaryOptions options;
+        options.method = TernaryMethod::Ttq;
+        Generator tg = ternarizeGenerator(g, options);
+        tg->eval();
+        const auto path = test::scratchDir("ctern-presets") + "/g.ctern";
+        const auto bytes = savePackedGenerator(path, packGenerator(tg));
+        auto loaded = loadPackedGenerator(path);
+        QVERIFY(loaded.arch == g->spec());
+        QCOMPARE(loaded.layers.size(), g->spec().generatorWidths.size() + 1);
+        Generator unpacked = unpackGenerator(loaded);
+        torch::NoGradGuard noGrad;
+        const auto z = g->sampleLatent(2);
+        const auto out = unpacked->forward(z);
+        const auto side = g->spec().imageSize;
+        QCOMPARE(out.sizes().vec(), (std::vector<int64_t>{2, channels, side, side}));
+        const double diff = maxAbsDiff(out, tg->forward(z));
+        QVERIFY2(diff < 1e-6, qPrintable(QString::number(diff)));
+        // ~2 bits per weight: a sixteenth of the float32 weights, plus BatchNorm tensors and scales.
+        const double floatBytes = 4.0 * double(parameterCount(*g));
+        QVERIFY2(floatBytes / double(bytes) > 14.0, qPrintable(QString::number(floatBytes / double(bytes))));
     }
 
     // Every generator-file loader reads .ctern files (io/model_files.h's reader installed by quant/):

@@ -21,28 +21,37 @@ from torch import nn
 PRESETS = {
     ("dcgan32", "paper"): dict(latent_dim=100, generator_widths=[1024, 128, 64], critic_widths=[64, 128, 256]),
     ("dcgan32", "small"): dict(latent_dim=100, generator_widths=[256, 64, 32], critic_widths=[32, 64, 128]),
+    ("dcgan32", "cifar"): dict(latent_dim=100, generator_widths=[1024, 512, 256], critic_widths=[256, 512, 1024]),
+    ("dcgan64", "small"): dict(latent_dim=100, generator_widths=[256, 128, 64, 32], critic_widths=[32, 64, 128, 256]),
+    ("dcgan64", "lsun"): dict(latent_dim=100, generator_widths=[1024, 512, 256, 128],
+                              critic_widths=[128, 256, 512, 1024]),
     ("mlp2d", "small"): dict(latent_dim=8, generator_widths=[128, 128, 128], critic_widths=[128, 128, 128]),
 }
+
+
+IMAGE_SIZE = {"dcgan32": 32, "dcgan64": 64}
 
 
 def preset(family, name="small", channels=1):
     """Same presets as ArchSpec::preset (mlp2d's "paper" equals its "small")."""
     if family == "mlp2d":
         name = "small"
+    if family == "dcgan64" and name == "paper":
+        name = "lsun"
     arch = dict(family=family, **PRESETS[(family, name)])
-    if family == "dcgan32":
-        arch.update(channels=channels, image_size=32)
+    if family in IMAGE_SIZE:
+        arch.update(channels=channels, image_size=IMAGE_SIZE[family])
     else:
         arch.update(data_dim=2)
     return arch
 
 
 class Generator(nn.Module):
-    """z: B x latent_dim -> B x C x 32 x 32 in [-1, 1] (dcgan32) or B x data_dim (mlp2d)."""
+    """z: B x latent_dim -> B x C x S x S in [-1, 1] (dcgan32: S = 32, dcgan64: S = 64) or B x data_dim (mlp2d)."""
 
     def __init__(self, arch):
         super().__init__()
-        self.is_image = arch["family"] == "dcgan32"
+        self.is_image = arch["family"] in IMAGE_SIZE
         self.latent_dim = int(arch["latent_dim"])
         layers = []
         fan_in = self.latent_dim
@@ -67,12 +76,12 @@ class Generator(nn.Module):
 
 
 class Critic(nn.Module):
-    """x: B x C x 32 x 32 or B x data_dim -> B scores (WGAN critic, no sigmoid)."""
+    """x: B x C x S x S or B x data_dim -> B scores (WGAN critic, no sigmoid)."""
 
     def __init__(self, arch):
         super().__init__()
         layers = []
-        if arch["family"] == "dcgan32":
+        if arch["family"] in IMAGE_SIZE:
             fan_in = arch["channels"]
             for width in arch["critic_widths"]:
                 layers += [nn.Conv2d(fan_in, width, 4, stride=2, padding=1),
