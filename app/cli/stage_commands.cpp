@@ -92,10 +92,13 @@ int runOrPrint(const ParsedArgs& a, Json config) {
 
 // --- barycenter -------------------------------------------------------------------------------------
 int runBarycenter(const ParsedArgs& a) {
-    const std::vector<Json> files = a.list("source");
-    const std::vector<Json> radii = perSource(a, "radius", files.size());
-    const std::vector<Json> lambdas = perSource(a, "lambda", files.size());
-    const std::vector<Json> names = perSource(a, "name", files.size());
+    const std::vector<Json> files = a.list("source"), boxes = a.list("black-box");
+    const size_t count = files.size() + boxes.size();  // --source files first, then --black-box files
+    const std::vector<Json> radii = perSource(a, "radius", count);
+    const std::vector<Json> lambdas = perSource(a, "lambda", count);
+    const std::vector<Json> names = perSource(a, "name", count);
+    if (boxes.empty() && (a.given.count("latent-dim") || a.given.count("black-box-timeout")))
+        throw Error("--latent-dim and --black-box-timeout are used only with --black-box");
     const bool autoRadii = a.given.count("radii") > 0;
     if (autoRadii && a.str("radii") != "auto") throw Error("--radii: the only value is auto (or give --radius per source)");
     if (autoRadii && !radii.empty()) throw Error("--radius and --radii auto exclude each other: give the radii, or estimate them");
@@ -105,17 +108,19 @@ int runBarycenter(const ParsedArgs& a) {
     for (const char* flag : {"n", "k-seed", "space", "power"})
         if (a.given.count(flag) && !autoRadii) throw Error(std::string("--") + flag + " is used only with --radii auto");
 
-    if (files.empty() && !a.flag("resume")) throw Error("give the source generators: --source FILE, once per source");
+    if (count == 0 && !a.flag("resume"))
+        throw Error("give the source generators: --source FILE (or --black-box FILE), once per source");
     Json sources = Json::array();
-    for (size_t k = 0; k < files.size(); ++k) {
-        Json s = {{"generator", files[k]}};
+    for (size_t k = 0; k < count; ++k) {
+        Json s = k < files.size() ? Json{{"generator", files[k]}} : Json{{"black_box", boxes[k - files.size()]}};
+        if (k >= files.size()) copyGiven(a, s, {{"latent-dim", "latent_dim"}, {"black-box-timeout", "timeout_s"}});
         if (!names.empty()) s["name"] = names[k];
         if (!radii.empty()) s["radius"] = radii[k];
         if (!lambdas.empty()) s["lambda"] = lambdas[k];
         sources.push_back(s);
     }
     Json config = {{"kind", "barycenter"}, {"runtime", runtimeConfig(a)}};
-    if (!files.empty()) config["sources"] = sources;  // on --resume without --source: the recorded ones
+    if (count > 0) config["sources"] = sources;  // on --resume without --source: the recorded ones
     if (autoRadii) {
         config["radii"] = "auto";
         Json estimation = {{"data", a.str("local")}};
@@ -137,6 +142,9 @@ CommandSpec barycenterSpec() {
             "coalesce-cli barycenter --source A.coalesce --source B.pt [--radius 0.5 --radius 1 | --radii auto --local DATA] "
             "--out RUN_DIR [options]",
             trainingOptions({{"source", OptionType::String, "a source generator file (any format `info` reads); required unless --resume", "", false, true},
+                             {"black-box", OptionType::String, "a TorchScript generator of any architecture, only sampled (in a worker process); sources after the --source ones", "", false, true},
+                             {"latent-dim", OptionType::Int, "with --black-box: the latent size (default: the module's latent_dim attribute)", ""},
+                             {"black-box-timeout", OptionType::Float, "with --black-box: seconds a worker may take per answer (default 60)", ""},
                              {"name", OptionType::String, "the source's name in logs and reports, once per --source", "", false, true},
                              {"radius", OptionType::Float, "trust radius eta_k, once per --source (lambda_k ~ 1/eta_k)", "", false, true},
                              {"lambda", OptionType::Float, "weight lambda_k, once per --source (overrides the radii's)", "", false, true},

@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "io/model_files.h"
 #include "metrics/optimal_transport.h"
+#include "train/black_box_source.h"
 #include "train/weight_rule.h"
 
 namespace fs = std::filesystem;
@@ -61,10 +62,20 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     for (size_t i = 0; i < sources.size(); ++i) {
         const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
         ConfigReader s(sources[i], where);
-        s.rejectUnknownKeys({"generator", "generators", "data", "k", "k_seed", "lambda", "radius", "name", "samples",
-                             "critic", "critic_prefix", "freeze_critic_blocks", "schedule"});
+        s.rejectUnknownKeys({"generator", "generators", "black_box", "latent_dim", "timeout_s", "data", "k", "k_seed",
+                             "lambda", "radius", "name", "samples", "critic", "critic_prefix", "freeze_critic_blocks",
+                             "schedule"});
         CoalescenceSource src;
         src.generatorPath = s.text("generator", "");
+        src.blackBoxPath = s.text("black_box", "");
+        if (src.blackBoxPath.empty() && (s.has("latent_dim") || s.has("timeout_s")))
+            throw Error(where + ": latent_dim and timeout_s apply to \"black_box\" sources only");
+        src.blackBoxLatentDim = s.integer("latent_dim", 0);
+        if (src.blackBoxLatentDim < 0 || src.blackBoxLatentDim > 65536)
+            throw Error(where + ": latent_dim must be in 1..65536 (leave it out to read the module's latent_dim)");
+        src.blackBoxTimeoutSeconds = s.number("timeout_s", 60);
+        if (!(src.blackBoxTimeoutSeconds > 0) || src.blackBoxTimeoutSeconds > 86400)
+            throw Error(where + ": timeout_s must be in (0, 86400] seconds");
         src.dataSpec = s.text("data", "");
         if (s.has("generators")) {
             const Json& list = s.raw("generators");
@@ -75,10 +86,11 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
                 src.pooledPaths.push_back(f.get<std::string>());
             }
         }
-        const int kinds = !src.generatorPath.empty() + !src.pooledPaths.empty() + !src.dataSpec.empty();
+        const int kinds = !src.generatorPath.empty() + !src.pooledPaths.empty() + !src.blackBoxPath.empty() +
+                          !src.dataSpec.empty();
         if (kinds != 1)
             throw Error(where + ": give exactly one of \"generator\" (a model file), \"generators\" (a pooled "
-                                "mixture) or \"data\" (a dataset spec)");
+                                "mixture), \"black_box\" (a TorchScript generator, only sampled) or \"data\" (a dataset spec)");
         src.criticFile = s.text("critic", "");
         src.criticPrefix = s.text("critic_prefix", "critic0");
         const int64_t freeze = s.integer("freeze_critic_blocks", 0);
@@ -101,13 +113,14 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
         }
         src.frozenSamples = s.integer("samples", sourceSamples);
         if (src.frozenSamples < 0) throw Error(where + ": samples must be >= 0 (0 = sample online)");
-        if (!src.dataSpec.empty() && s.has("samples"))
-            throw Error(where + ": samples applies to generator sources only");
+        if ((!src.dataSpec.empty() || !src.blackBoxPath.empty()) && s.has("samples"))
+            throw Error(where + ": samples applies to generator sources only (a black box is sampled online)");
         auto shortName = [](const std::string& path) {
             return fs::path(path).parent_path().filename().string() + "/" + fs::path(path).filename().string();
         };
         std::string fallback = src.dataSpec;
         if (!src.generatorPath.empty()) fallback = shortName(src.generatorPath);
+        if (!src.blackBoxPath.empty()) fallback = shortName(src.blackBoxPath);
         for (size_t p = 0; p < src.pooledPaths.size(); ++p) fallback += (p ? "+" : "pooled ") + shortName(src.pooledPaths[p]);
         src.name = s.text("name", fallback);
         c.sources.push_back(src);
@@ -145,8 +158,9 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
         for (size_t i = 0; i < c.sources.size(); ++i) {
             const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
             const CoalescenceSource& s = c.sources[i];
-            if (!s.pooledPaths.empty())
-                throw Error(where + ": radii \"auto\" estimates η for generator sources and the local data, not pooled sources");
+            if (!s.pooledPaths.empty() || !s.blackBoxPath.empty())
+                throw Error(where + ": radii \"auto\" estimates η for generator sources and the local data, not " +
+                            (s.blackBoxPath.empty() ? "pooled" : "black-box") + " sources (give their radius, radii \"given\")");
             if (!s.dataSpec.empty()) {
                 if (local) throw Error(where + ": radii \"auto\" takes one data source (the local samples), this is the second");
                 local = LocalSample{s.dataSpec, s.k, s.kSeed};
@@ -219,6 +233,8 @@ struct SourceInput {
     std::string label;            // metric suffix at the top level (global source index, or "prev")
     Generator generator{nullptr}; // generator source, ...
     std::vector<Generator> pooled;  // ... pooled generators, ...
+    std::shared_ptr<BlackBoxGenerator> blackBox;  // ... a black box (sampled at workingShape), ...
+    std::vector<int64_t> workingShape;
     Dataset data;                 // ... or dataset source
     std::string criticFile, criticPrefix;
     int freezeCriticBlocks = 0;
@@ -236,6 +252,7 @@ std::unique_ptr<SampleSource> makeSampleSource(const SourceInput& s) {
         if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.generator, s.frozen, s.name);
         return std::make_unique<GeneratorSource>(s.generator, s.name);
     }
+    if (s.blackBox) return std::make_unique<BlackBoxSource>(s.blackBox, s.workingShape, s.name);
     return std::make_unique<DatasetSource>(s.data);
 }
 
@@ -250,6 +267,7 @@ torch::Tensor fixedEvaluationSamples(const SourceInput& s, int64_t count, uint64
         Generator g = cloneGenerator(s.generator);
         return GeneratorSource::drawSamples(g, count, rng).to(torch::kCPU);
     }
+    if (s.blackBox) return s.blackBox->draw(count, rng, s.workingShape);
     const int64_t n = std::min<int64_t>(count, s.data.size());
     return s.data.samples.index_select(0, torch::randperm(s.data.size(), rng).narrow(0, 0, n));
 }
@@ -358,6 +376,18 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     return out;
 }
 
+// G's architecture when nothing names one and no source is a Coalesce generator: the small preset of
+// the family whose image size is the first black box's height (64 → dcgan64, else dcgan32), with its
+// channel count; dcgan32 gray when there is no black box either.
+ArchSpec defaultArchForBlackBoxes(const std::vector<SourceInput>& inputs) {
+    for (const auto& in : inputs)
+        if (in.blackBox) {
+            const auto shape = in.blackBox->nativeShape();
+            return ArchSpec::preset(shape[1] >= 64 ? "dcgan64" : "dcgan32", "small", static_cast<int>(shape[0]));
+        }
+    return ArchSpec::preset("dcgan32");
+}
+
 Json sourceSummary(const SourceInput& s, double lambda, double wHat, const std::map<std::string, double>& w1,
                    const std::string& stageIndex) {
     Json j{{"name", s.name}, {"lambda", lambda}, {"w_hat", wHat}};
@@ -387,6 +417,12 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         if (!s.generatorPath.empty()) {
             inputs[k].generator = loadGenerator(s.generatorPath);
             if (!firstGeneratorArch) firstGeneratorArch = inputs[k].generator->spec();
+        }
+        if (!s.blackBoxPath.empty()) {
+            inputs[k].blackBox = std::make_shared<BlackBoxGenerator>(
+                BlackBoxOptions{s.blackBoxPath, s.blackBoxLatentDim, s.blackBoxTimeoutSeconds});
+            run.observer.onLog(LogLevel::Info, cfg.kind + ": source " + s.name + " is a " + inputs[k].blackBox->describe() +
+                                                   ", run in a worker process");
         }
         run.cancel.check();
     }
@@ -444,7 +480,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             [[fallthrough]];
         }
         case InitMode::Random: {
-            ArchSpec spec = cfg.arch ? *cfg.arch : firstGeneratorArch ? *firstGeneratorArch : ArchSpec::preset("dcgan32");
+            ArchSpec spec = cfg.arch ? *cfg.arch : firstGeneratorArch ? *firstGeneratorArch : defaultArchForBlackBoxes(inputs);
             torch::manual_seed(deriveSeed(cfg.trainer.seed, 0));
             init = Generator(spec);
             if (initDescription.empty()) initDescription = "random";
@@ -464,10 +500,12 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     // 3. Datasets (channel count from G) and the fixed evaluation samples.
     for (size_t k = 0; k < cfg.sources.size(); ++k) {
         const CoalescenceSource& s = cfg.sources[k];
+        if (inputs[k].blackBox) {
+            if (!spec.isImage()) throw Error(cfg.kind + ": black-box sources make images; G is " + spec.describe());
+            inputs[k].workingShape = spec.sampleShape();
+        }
         if (!s.dataSpec.empty()) {
-            LoadOptions load;
-            load.channels = spec.isImage() ? spec.channels : 1;
-            Dataset d = loadDataset(s.dataSpec, load);
+            Dataset d = loadDataset(s.dataSpec, loadOptionsForSampleShape(spec.sampleShape()));
             for (const auto& w : d.warnings) run.observer.onLog(LogLevel::Warning, "data: " + w);
             if (s.k > 0) d = kShotSubset(d, s.k, s.kSeed);
             inputs[k].data = std::move(d);
@@ -478,6 +516,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     Json recorded = Json::array();
     for (const auto& in : inputs)
         recorded.push_back(in.generator        ? Json{{"name", in.name}, {"generator", in.generator->spec().describe()}}
+                           : in.blackBox        ? Json{{"name", in.name}, {"black_box", in.blackBox->describe()}}
                            : !in.pooled.empty() ? Json{{"name", in.name}, {"pooled_generators", in.pooled.size()}}
                                                 : Json{{"name", in.name}, {"dataset", in.data.name},
                                                        {"hash", in.data.hash}, {"size", in.data.size()}});

@@ -43,6 +43,9 @@ struct CoalescenceSource {
     std::string name;           // for logs/metrics descriptions (default: file stem or data spec)
     std::string generatorPath;  // a generator file, ...
     std::vector<std::string> pooledPaths;  // ... or the equal-weight mixture of several ("ensemble"), ...
+    std::string blackBoxPath;   // ... or any TorchScript generator, only sampled (train/black_box_source.h), ...
+    int64_t blackBoxLatentDim = 0;       // its latent size (0: the module's latent_dim attribute)
+    double blackBoxTimeoutSeconds = 60;  // its worker's time limit per answer
     std::string dataSpec;       // ... or a dataset spec
     int64_t k = 0;              // dataset: k-shot subset size (0 = all)
     uint64_t kSeed = 1;         // dataset: subset seed

@@ -152,16 +152,24 @@ torch::Tensor GeneratorSource::nextShare(int64_t offset, int64_t count) {
     return drawMixture(generators_, batchSize_, rng_, offset, offset + count);
 }
 
+void saveRngState(Checkpoint& checkpoint, const std::string& prefix, const at::Generator& rng) {
+    checkpoint.tensors[prefix + ".rng_state"] = rng.get_state().clone();
+}
+
+void restoreRngState(const Checkpoint& checkpoint, const std::string& prefix, at::Generator& rng, const std::string& source) {
+    auto it = checkpoint.tensors.find(prefix + ".rng_state");
+    if (it == checkpoint.tensors.end())
+        throw Error("resume: checkpoint has no random state for source " + source + " (" + prefix + ".rng_state)");
+    rng.set_state(it->second.to(torch::kCPU, torch::kUInt8));
+}
+
 nlohmann::json GeneratorSource::saveState(Checkpoint& checkpoint, const std::string& prefix) const {
-    checkpoint.tensors[prefix + ".rng_state"] = rng_.get_state().clone();
+    saveRngState(checkpoint, prefix, rng_);
     return {{"kind", "generator"}};
 }
 
 void GeneratorSource::restoreState(const Checkpoint& checkpoint, const std::string& prefix, const nlohmann::json&) {
-    auto it = checkpoint.tensors.find(prefix + ".rng_state");
-    if (it == checkpoint.tensors.end())
-        throw Error("resume: checkpoint has no random state for source " + name_ + " (" + prefix + ".rng_state)");
-    rng_.set_state(it->second.to(torch::kCPU, torch::kUInt8));
+    restoreRngState(checkpoint, prefix, rng_, name_);
 }
 
 // ---------------------------------------------------------------------------------------------------

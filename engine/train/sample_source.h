@@ -121,6 +121,11 @@ private:
     std::unique_ptr<DatasetSource> frozen_;  // built in start()
 };
 
+// A source's random stream in a checkpoint as "<prefix>.rng_state"; restore throws Error naming the
+// source if the checkpoint lacks it. (Every online source resumes this way.)
+void saveRngState(Checkpoint& checkpoint, const std::string& prefix, const at::Generator& rng);
+void restoreRngState(const Checkpoint& checkpoint, const std::string& prefix, at::Generator& rng, const std::string& source);
+
 // Seeds for independent random streams derived from one run seed (splitmix64 of seed and a stream id),
 // so adding a stream never shifts the others.
 uint64_t deriveSeed(uint64_t seed, uint64_t stream);

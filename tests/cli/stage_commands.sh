@@ -68,6 +68,17 @@ grep -q '"provenance"' "$WORK/avgrun/config.json" || fail "the average run recor
 rm -f "$WORK/avgrun/summary.json"  # as if killed before it finished
 run "re-run an unfinished average from its own config.json" run "$WORK/avgrun/config.json" --resume --quiet
 
+# Black-box sources (TorchScript files run in a worker): after the --source ones, options on each.
+if "$CLI" barycenter --source "$A" --black-box "$WORK/box.pt" --latent-dim 16 --black-box-timeout 5 --radius 1 --radius 2 \
+     --out "$WORK/bb" --print-config >"$WORK/bb.json" 2>"$WORK/err.txt" && $PY - "$WORK/bb.json" "$A" "$WORK/box.pt" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["sources"] == [{"generator": sys.argv[2], "radius": 1.0},
+                        {"black_box": sys.argv[3], "latent_dim": 16, "timeout_s": 5.0, "radius": 2.0}], c["sources"]
+PY
+then ok "barycenter --black-box --print-config"; else fail "barycenter --black-box --print-config"; cat "$WORK/err.txt" "$WORK/bb.json"; fi
+expect_error "used only with --black-box" barycenter --source "$A" --source "$B" --latent-dim 8 --out "$WORK/x"
+
 # Inconsistent flags: specific messages, nothing run.
 expect_error "give it once per source" barycenter --source "$A" --source "$B" --radius 1 --out "$WORK/x"
 expect_error "--radii auto needs --local" barycenter --source "$A" --source "$B" --radii auto --out "$WORK/x"
