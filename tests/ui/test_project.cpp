@@ -503,6 +503,21 @@ private Q_SLOTS:
 
         QCOMPARE(loadRunDirectory(scratch("run_reader_empty"), store, nullptr, &error), -1);
         QVERIFY(error.contains("not a run directory"));
+
+        // A packed run folder (like samples/models/source_0123): no samples/, a final grid; its grid is the
+        // run's "samples" image at the summary's step, so Compare can put it beside another run.
+        const QString packed = scratch("run_reader") + "/source_0123";
+        writeFile(packed + "/config.json", R"({"kind": "pretrain"})");
+        writeFile(packed + "/summary.json", R"({"status": "finished", "steps": 2000})");
+        QVERIFY(grid.save(packed + "/final_grid.png"));
+        const int packedId = loadRunDirectory(packed, store, &contents, &error);
+        QVERIFY2(packedId > 0, qPrintable(error));
+        QCOMPARE(store.run(packedId)->imageSteps("samples"), QVector<qint64>({2000}));
+        QCOMPARE(contents.images, 1);
+        // With samples/ grids the final grid is not added a second time.
+        QVERIFY(grid.save(dir + "/final_grid.png"));
+        const int again = loadRunDirectory(dir, store, &contents, &error);
+        QCOMPARE(store.run(again)->imageSteps("samples"), QVector<qint64>({0, 100}));
     }
 };
 

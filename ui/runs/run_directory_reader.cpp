@@ -94,6 +94,18 @@ int loadRunDirectory(const QString& dir, RunStore& store, RunDirectoryContents* 
         store.addImage(id, tag, m.captured(2).toLongLong(), image);
         ++c.images;
     }
+    // Packed run folders (the shipped sources of samples/models/) keep no samples/ history, only the
+    // final grid: shown as the run's "samples" at its last step, so such a run can be compared and browsed.
+    if (c.images == 0 && d.exists("final_grid.png")) {
+        const QImage image(d.filePath("final_grid.png"));
+        if (!image.isNull()) {
+            qint64 step = 0;
+            if (QFile f(d.filePath("summary.json")); f.open(QIODevice::ReadOnly))
+                step = QJsonDocument::fromJson(f.readAll()).object().value("steps").toVariant().toLongLong();
+            store.addImage(id, QStringLiteral("samples"), step, image);
+            ++c.images;
+        }
+    }
     static const QRegularExpression checkpointName(QStringLiteral("^step_(\\d+)\\.coalesce$"));
     const QDir checkpoints(d.filePath("checkpoints"));
     if (RunData* run = store.run(id)) {

@@ -1,6 +1,6 @@
 // Reads a finished (or running) run directory written by engine/run/run_directory.h into a RunStore:
-// metrics.csv (step,name,value), samples/[<tag>_]step_XXXXXX.png, checkpoints/, config.json and
-// summary.json. Qt-only: opening an old run never loads torch.
+// metrics.csv (step,name,value), samples/[<tag>_]step_XXXXXX.png (or, without them, final_grid.png as
+// the "samples" grid at summary.json's steps), checkpoints/, config.json and summary.json. Qt-only: opening an old run never loads torch.
 #pragma once
 #include <QString>
 
