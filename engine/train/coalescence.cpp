@@ -158,9 +158,8 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
         for (size_t i = 0; i < c.sources.size(); ++i) {
             const std::string where = r.context() + ": sources[" + std::to_string(i) + "]";
             const CoalescenceSource& s = c.sources[i];
-            if (!s.pooledPaths.empty() || !s.blackBoxPath.empty())
-                throw Error(where + ": radii \"auto\" estimates η for generator sources and the local data, not " +
-                            (s.blackBoxPath.empty() ? "pooled" : "black-box") + " sources (give their radius, radii \"given\")");
+            if (!s.pooledPaths.empty())
+                throw Error(where + ": radii \"auto\" estimates η for generator sources and the local data, not pooled sources");
             if (!s.dataSpec.empty()) {
                 if (local) throw Error(where + ": radii \"auto\" takes one data source (the local samples), this is the second");
                 local = LocalSample{s.dataSpec, s.k, s.kSeed};
@@ -428,13 +427,22 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     }
     Json estimatedRadii;
     if (cfg.autoRadii) {
-        std::vector<Generator> generators;
+        // What every source is compared in: the generators' sample shape; with black boxes only, G's planned one.
+        const std::vector<int64_t> shape = firstGeneratorArch ? firstGeneratorArch->sampleShape()
+                                           : cfg.arch         ? cfg.arch->sampleShape()
+                                                              : defaultArchForBlackBoxes(inputs).sampleShape();
+        std::vector<SourceDrawer> drawers;
         std::vector<std::string> names;
         for (const auto& in : inputs) {
-            generators.push_back(in.generator);
+            if (in.blackBox) {
+                auto box = in.blackBox;
+                drawers.push_back([box, shape](int64_t n, at::Generator& rng) { return box->draw(n, rng, shape); });
+            } else {
+                drawers.push_back(drawerOf(in.generator));
+            }
             names.push_back(in.name);
         }
-        const auto estimates = estimateRadiiForSources(generators, names, *cfg.autoRadii, run.observer, run.cancel);
+        const auto estimates = estimateRadiiForSources(drawers, shape, names, *cfg.autoRadii, run.observer, run.cancel);
         std::vector<double> etas;
         estimatedRadii = Json::array();
         for (size_t k = 0; k < estimates.size(); ++k) {

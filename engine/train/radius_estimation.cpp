@@ -69,7 +69,23 @@ RadiusEstimationOptions readRadiusEstimation(const ConfigReader& parent, const L
     return o;
 }
 
+SourceDrawer drawerOf(const Generator& generator) {
+    if (!generator) return {};
+    Generator g = cloneGenerator(generator);
+    g->to(torch::kCPU);
+    g->eval();
+    return [g](int64_t n, at::Generator& rng) mutable { return GeneratorSource::drawSamples(g, n, rng); };
+}
+
 std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
+                                          const std::function<torch::Tensor(const torch::Tensor&)>& embed,
+                                          const RadiusEstimationOptions& options, CancelToken* cancel) {
+    std::vector<SourceDrawer> drawers;
+    for (const auto& g : sources) drawers.push_back(drawerOf(g));
+    return estimateRadii(drawers, local, embed, options, cancel);
+}
+
+std::vector<RadiusEstimate> estimateRadii(const std::vector<SourceDrawer>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
                                           const RadiusEstimationOptions& options, CancelToken* cancel) {
     if (!local.defined() || local.size(0) < 2) throw Error("radii auto: at least 2 local samples are needed");
@@ -111,11 +127,8 @@ std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources,
             out.push_back(e);
             continue;
         }
-        Generator g = cloneGenerator(sources[k]);
-        g->to(torch::kCPU);
-        g->eval();
         auto rng = makeCpuGenerator(deriveSeed(options.seed, kStreamSourceSamples + k));
-        const torch::Tensor samples = GeneratorSource::drawSamples(g, options.sourceSamples, rng);
+        const torch::Tensor samples = sources[k](options.sourceSamples, rng).to(torch::kCPU);
         const torch::Tensor sourceFeatures = embed(samples).reshape({samples.size(0), -1}).to(torch::kDouble);
         if (sourceFeatures.size(1) != localFeatures.size(1))
             throw Error("radii auto: source " + std::to_string(k) + " samples have " + std::to_string(sourceFeatures.size(1)) +
@@ -142,19 +155,31 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>
                                                     CancelToken& cancel) {
     const auto first = std::find_if(sources.begin(), sources.end(), [](const Generator& g) { return bool(g); });
     if (first == sources.end()) throw Error("radii auto: no generator sources");
-    const ArchSpec spec = (*first)->spec();
-    Dataset data = loadDataset(options.data, loadOptionsForSampleShape(spec.sampleShape()));
+    std::vector<SourceDrawer> drawers;
+    for (const auto& g : sources) drawers.push_back(drawerOf(g));
+    return estimateRadiiForSources(drawers, (*first)->spec().sampleShape(), names, options, observer, cancel);
+}
+
+std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<SourceDrawer>& sources,
+                                                    const std::vector<int64_t>& sampleShape,
+                                                    const std::vector<std::string>& names,
+                                                    const RadiusEstimationOptions& options, JobObserver& observer,
+                                                    CancelToken& cancel) {
+    if (std::none_of(sources.begin(), sources.end(), [](const SourceDrawer& d) { return bool(d); }))
+        throw Error("radii auto: no generator sources");
+    Dataset data = loadDataset(options.data, loadOptionsForSampleShape(sampleShape));
     if (options.k > 0) data = kShotSubset(data, options.k, options.kSeed);
     std::function<torch::Tensor(const torch::Tensor&)> embed = [](const torch::Tensor& x) { return x.to(torch::kFloat); };
-    std::string space = spec.isImage() ? options.space : "points";
-    if (spec.isImage() && options.space == "features") {
+    const bool images = sampleShape.size() == 3;
+    std::string space = images ? options.space : "points";
+    if (images && options.space == "features") {
         EvaluationProtocol protocol;
         protocol.reference = options.data;
         protocol.featureNetData = options.featureNetData;
         FeatureNetRequest request;
         request.trainData = protocol.featureNetTrainingData();
-        request.channels = spec.channels;
-        request.imageSize = spec.imageSize;
+        request.channels = static_cast<int>(sampleShape[0]);
+        request.imageSize = static_cast<int>(sampleShape[1]);
         request.cacheDir = options.cacheDir;
         auto net = std::make_shared<TrainedFeatureNet>(obtainFeatureNet(request, &observer, &cancel));
         embed = [net](const torch::Tensor& x) { return extractFeatures(net->net, x.to(torch::kFloat)); };

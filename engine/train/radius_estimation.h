@@ -60,15 +60,31 @@ struct RadiusEstimate {
     nlohmann::json toJson() const { return {{"eta", eta}, {"stddev", stddev}, {"low", low}, {"high", high}}; }
 };
 
-// η_k for each generator against `local` (N×… samples in the generators' sample space); a null generator
-// stands for the local data itself (its sampling radius, above). `embed` maps samples to the comparison
-// space (identity for pixels/points; the feature net for "features").
+// How a source is sampled for the estimate: n samples (CPU, in the local data's sample shape) from the
+// given random stream. An empty drawer stands for the local data itself (its sampling radius, above).
+// Generators, pooled or not, and black boxes (train/black_box_source.h) all become drawers.
+using SourceDrawer = std::function<torch::Tensor(int64_t n, at::Generator& rng)>;
+// A frozen generator's drawer (a CPU copy in eval mode); a null Generator gives an empty drawer.
+SourceDrawer drawerOf(const Generator& generator);
+
+// η_k for each source against `local` (N×… samples in the sources' sample space). `embed` maps samples to
+// the comparison space (identity for pixels/points; the feature net for "features").
+std::vector<RadiusEstimate> estimateRadii(const std::vector<SourceDrawer>& sources, const torch::Tensor& local,
+                                          const std::function<torch::Tensor(const torch::Tensor&)>& embed,
+                                          const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);
 std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
                                           const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);
 
 // The whole step as jobs run it: loads the local data (channels of the generators), the feature net if
 // needed (trained and cached on first use), estimates, and logs one line per source.
+// `sampleShape`: what the sources draw ({C, S, S} or {D}); the local data is loaded in that shape.
+std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<SourceDrawer>& sources,
+                                                    const std::vector<int64_t>& sampleShape,
+                                                    const std::vector<std::string>& names,
+                                                    const RadiusEstimationOptions& options, JobObserver& observer,
+                                                    CancelToken& cancel);
+// The same with generators (a null one = the local data); the shape is the first generator's.
 std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>& sources,
                                                     const std::vector<std::string>& names,
                                                     const RadiusEstimationOptions& options, JobObserver& observer,

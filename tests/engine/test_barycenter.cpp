@@ -344,7 +344,7 @@ private Q_SLOTS:
         o.bootstrap = 4000;
         o.seed = 3;
         auto identity = [](const torch::Tensor& x) { return x; };
-        const auto e = estimateRadii({Generator{nullptr}}, two, identity, o);
+        const auto e = estimateRadii(std::vector<Generator>{Generator{nullptr}}, two, identity, o);
         QCOMPARE(e.size(), size_t{1});
         // 4000 draws: the mean is within 4 standard errors (4 · 1.25 / √4000 = 0.08) of 5/4.
         QVERIFY2(std::fabs(e[0].eta - 1.25) < 0.08, qPrintable(QString::number(e[0].eta)));
@@ -354,8 +354,8 @@ private Q_SLOTS:
         // More samples of one distribution: a smaller radius (the samples say more about it).
         torch::manual_seed(5);
         const torch::Tensor many = torch::randn({400, 2});
-        const double eta20 = estimateRadii({Generator{nullptr}}, many.slice(0, 0, 20), identity, o)[0].eta;
-        const double eta400 = estimateRadii({Generator{nullptr}}, many, identity, o)[0].eta;
+        const double eta20 = estimateRadii(std::vector<Generator>{Generator{nullptr}}, many.slice(0, 0, 20), identity, o)[0].eta;
+        const double eta400 = estimateRadii(std::vector<Generator>{Generator{nullptr}}, many, identity, o)[0].eta;
         QVERIFY2(eta400 < 0.5 * eta20, qPrintable(QString("η(20) %1, η(400) %2").arg(eta20).arg(eta400)));
     }
 

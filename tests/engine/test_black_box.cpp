@@ -185,6 +185,36 @@ private Q_SLOTS:
         QVERIFY2(secondsSince(t0) < 30, qPrintable(QString::number(secondsSince(t0))));
     }
 
+    // Radii from the local data work for black boxes too: each box is sampled at G's shape and measured
+    // against the local samples (pixels here; the feature space needs a trained classifier).
+    void radiiAutoMeasuresBlackBoxes() {
+        if (!test::haveFashionMnist()) QSKIP("Fashion-MNIST (Debian's dataset-fashion-mnist) is not installed");
+        const std::string run = test::scratchDir("black-box-auto") + "/run";
+        Json config{{"kind", "barycenter"},
+                    {"sources", Json::array({Json{{"black_box", dir_ + "/g64.pt"}},
+                                             Json{{"black_box", dir_ + "/no_latent.pt"}, {"latent_dim", 16}}})},
+                    {"radii", "auto"},
+                    {"radius_estimation", {{"data", "fashion-mnist:train:8,9"}, {"k", 10}, {"space", "pixels"},
+                                           {"source_samples", 20}, {"bootstrap", 5}}},
+                    {"iterations", 1}, {"batch_size", 4}, {"n_critic", 1}, {"sample_every", 0}, {"checkpoint_every", 1},
+                    {"eval_every", 0}, {"eval_samples", 4}, {"seed", 1}, {"init", "random"},
+                    {"arch", {{"family", "dcgan32"}, {"preset", "small"}, {"channels", 1}}}, {"run_dir", run},
+                    {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+        const std::string failure = failureOf(config);
+        QVERIFY2(failure.empty(), failure.c_str());
+        std::ifstream in(run + "/summary.json");
+        const Json summary = Json::parse(in);
+        const Json& radii = summary.at("radii_estimated");
+        QCOMPARE(radii.size(), size_t{2});
+        for (const auto& r : radii) {
+            const double eta = r.at("eta").get<double>();
+            // Pixel W1 between 32×32 images in [−1, 1] lies in (0, 64].
+            QVERIFY2(eta > 0 && eta <= 64, r.dump().c_str());
+            QVERIFY2(r.at("low").get<double>() <= r.at("high").get<double>(), r.dump().c_str());  // a bootstrap interval
+        }
+        QVERIFY(radii[0].at("eta").get<double>() != radii[1].at("eta").get<double>());
+    }
+
     void configsAreChecked() {
         auto error = [&](Json source) {
             Json config{{"kind", "barycenter"}, {"sources", Json::array({source, Json{{"data", "toy:ring8"}}})},
