@@ -13,6 +13,8 @@
 #include "project/project.h"
 #include "project/recent_projects.h"
 #include "project/stage_configs.h"
+#include "project/stage_readiness.h"
+#include "jobs/job_factory.h"
 #include "core/error.h"
 #include "train/weight_rule.h"
 #include "runs/run_directory_reader.h"
@@ -232,6 +234,62 @@ private Q_SLOTS:
         QVERIFY(t["keep_last_float"].toBool());
         QCOMPARE(t["evaluation"].toObject()["reference"].toString(), QString("fashion-mnist:test:8,9"));
     }
+    // A TorchScript generator of another architecture joins as a black-box source: saved and reopened,
+    // written into the barycenter config as the CLI writes it (and the engine accepts), never opened by
+    // the workbench (only "is it a zip archive"), exempt from the same-architecture check, refused by the
+    // experiment stage whose baselines need Coalesce generators.
+    void blackBoxSourcesAreSavedConfiguredAndChecked() {
+        const QString dir = scratch("project_black_box");
+        writeFile(dir + "/a.coalesce", uitest::generatorFileBytes(uitest::dcganArch(100)));
+        writeFile(dir + "/b.coalesce", uitest::generatorFileBytes(uitest::dcganArch(100), {}, 2));
+        writeFile(dir + "/box.pt", QByteArray("PK\x05\x06", 4) + QByteArray(18, '\0'));  // an (empty) zip archive
+        writeFile(dir + "/notzip.pt", "print('hello')");
+        Project p;
+        p.addSources({dir + "/a.coalesce", dir + "/b.coalesce"});
+        p.addBlackBoxSources({dir + "/box.pt"}, 64);
+        QCOMPARE(p.sources().size(), 3);
+        p.undoStack()->undo();
+        QCOMPARE(p.sources().size(), 2);
+        p.undoStack()->redo();
+        const SourceModel box = p.sources()[2];
+        QVERIFY(box.blackBox);
+        QCOMPARE(box.latentDim, 64);
+        QVERIFY(!p.sources()[0].blackBox);
+
+        QJsonObject config = effectiveStageConfig("barycenter", p);
+        const QJsonArray sources = config["sources"].toArray();
+        QCOMPARE(sources.size(), 3);
+        QJsonObject written;
+        for (const QJsonValue& s : sources)
+            if (s.toObject().contains("black_box")) written = s.toObject();
+        QCOMPARE(written["black_box"].toString(), dir + "/box.pt");
+        QCOMPARE(written["latent_dim"].toInt(), 64);
+        QVERIFY(!written.contains("generator"));
+        config["run_dir"] = dir + "/run";
+        try {
+            coalesce::createJob(uitest::toJson(config));  // the engine's own check of every key
+        } catch (const coalesce::Error& e) {
+            QFAIL(e.what());
+        }
+
+        ModelFileCache files;
+        QVERIFY2(sourceFileProblems(p.sources(), files).isEmpty(), qPrintable(QStringList(sourceFileProblems(p.sources(), files).values()).join("; ")));
+        QVERIFY(sourceFileInfo(box, files).architecture.contains("black box"));
+        QVERIFY(stageProblems("barycenter", p, files, {}).isEmpty());
+        QVERIFY(stageProblems("experiment", p, files, {}).join("\n").contains("black-box source"));
+        p.addBlackBoxSources({dir + "/notzip.pt"}, 0);
+        const auto problems = sourceFileProblems(p.sources(), files);
+        QCOMPARE(problems.size(), 1);
+        QVERIFY(problems.first().contains("not a TorchScript archive"));
+
+        QString error;
+        QVERIFY2(p.save(dir + "/p.coalesce-project", &error), qPrintable(error));
+        Project q;
+        QVERIFY2(q.load(dir + "/p.coalesce-project", &error), qPrintable(error));
+        QCOMPARE(q.sources(), p.sources());
+        QVERIFY(q.sources()[2].blackBox && q.sources()[2].latentDim == 64 && q.sources()[3].latentDim == 0);
+    }
+
     void saveLoadRoundTripWithRelativePaths() {
         const QString dir = scratch("project_roundtrip");
         Project p;

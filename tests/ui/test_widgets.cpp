@@ -229,6 +229,24 @@ private Q_SLOTS:
         QVERIFY2(error.contains("does not match"), qPrintable(error));
         QVERIFY(!w->runner()->isRunning());
 
+        // A TorchScript black box next to it: no architecture warning (the engine converts its images),
+        // a card saying what it is; a non-archive and a duplicate are refused with the reason.
+        w->project()->removeSource(w->project()->sources()[1].id);
+        uitest::writeFile(w.dir + "/models/box.pt", QByteArray("PK\x05\x06", 4) + QByteArray(18, '\0'));
+        uitest::writeFile(w.dir + "/models/script.py", "print(1)");
+        const QStringList refused = w->addBlackBoxFiles({w.dir + "/models/box.pt", w.dir + "/models/script.py", good[0]}, 32);
+        QCOMPARE(w->project()->sources().size(), 2);
+        QVERIFY(w->project()->sources()[1].blackBox);
+        QCOMPARE(refused.size(), 2);
+        QVERIFY2(refused.join("\n").contains("not a TorchScript archive") && refused.join("\n").contains("already in the project"),
+                 qPrintable(refused.join("\n")));
+        QVERIFY(w->sourcesPanel()->cards()[1]->warningText().isEmpty());
+        QVERIFY2(w->sourcesPanel()->cards()[1]->infoText().startsWith("TorchScript black box, z=32"),
+                 qPrintable(w->sourcesPanel()->cards()[1]->infoText()));
+        w->project()->undoStack()->undo();  // the black box goes again
+        QCOMPARE(w->project()->sources().size(), 1);
+        w->project()->addSources({w.dir + "/models/wide.coalesce"});
+
         // Too few sources.
         w->project()->removeSource(w->project()->sources()[1].id);
         QVERIFY(!w->startStage("barycenter", QJsonObject{}, QString(), &error));

@@ -10,6 +10,8 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
+#include <QInputDialog>
+#include <QSet>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
@@ -50,6 +52,7 @@
 #include "project/project.h"
 #include "project/recent_projects.h"
 #include "project/stage_configs.h"
+#include "project/stage_readiness.h"
 #include "runs/run_directory_reader.h"
 #include "runs/run_store.h"
 
@@ -208,6 +211,9 @@ void MainWindow::createActions() {
     add("saveAs", tr("Save &As…"), "", QKeySequence::SaveAs, tr("Save the project under a new name"), [this] { saveAs(); });
     add("addModels", tr("Add &Generators…"), "add-model", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A),
         tr("Add pre-trained generator files"), [this] { addGeneratorsDialog(); });
+    add("addBlackBox", tr("Add TorchScript &Black Box…"), "", QKeySequence(),
+        tr("Add a TorchScript generator of any architecture as a source that is only sampled (its code runs in a worker process)"),
+        [this] { addBlackBoxDialog(); });
     add("openRun", tr("Open &Run Directory…"), "run-folder", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O),
         tr("Load a finished run to view or compare"), [this] { openRunDialog(); });
     add("exportGrid", tr("Sample Grid as &PNG…"), "", QKeySequence(Qt::CTRL | Qt::Key_E), tr("Save the shown sample grid"),
@@ -282,6 +288,7 @@ void MainWindow::createMenus() {
     file->addAction(actions_["saveAs"]);
     file->addSeparator();
     file->addAction(actions_["addModels"]);
+    file->addAction(actions_["addBlackBox"]);
     file->addAction(actions_["openRun"]);
     QMenu* exportMenu = file->addMenu(tr("&Export"));
     exportMenu->addAction(actions_["exportModel"]);
@@ -567,8 +574,50 @@ void MainWindow::addGeneratorsDialog() {
     addGeneratorFiles(files);
 }
 
+void MainWindow::addBlackBoxDialog() {
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add TorchScript Black Boxes"), lastDirectory("models"),
+                                                            tr("TorchScript (*.pt *.pth *.zip);;All files (*)"));
+    if (files.isEmpty()) return;
+    setLastDirectory("models", files.first());
+    bool ok = false;
+    const int latent = QInputDialog::getInt(this, tr("Latent size"),
+                                            tr("Latent size of these generators\n(0: read each module's latent_dim attribute):"),
+                                            0, 0, 65536, 1, &ok);
+    if (!ok) return;
+    const QStringList rejected = addBlackBoxFiles(files, latent);
+    if (!rejected.isEmpty()) showProblem(tr("Some files were not added"), rejected.join('\n'));
+}
+
+QStringList MainWindow::addBlackBoxFiles(const QStringList& files, int latentDim) {
+    QStringList accepted, rejected;
+    QSet<QString> present;
+    for (const SourceModel& s : project_->sources()) present.insert(QDir::cleanPath(QFileInfo(s.path).absoluteFilePath()));
+    for (const QString& f : files) {
+        const QString absolute = QDir::cleanPath(QFileInfo(f).absoluteFilePath());
+        SourceModel candidate;
+        candidate.path = absolute;
+        candidate.blackBox = true;
+        const ModelFileInfo info = sourceFileInfo(candidate, modelFiles_);
+        if (present.contains(absolute))
+            rejected << tr("%1: already in the project").arg(QFileInfo(f).fileName());
+        else if (!info.usable())
+            rejected << info.error;
+        else {
+            accepted << absolute;
+            present.insert(absolute);
+        }
+    }
+    if (!accepted.isEmpty()) {
+        project_->addBlackBoxSources(accepted, latentDim);
+        message(tr("Added %n black-box source(s); their code runs in a worker process when a stage samples them", nullptr,
+                   int(accepted.size())));
+    }
+    return rejected;
+}
+
 QStringList MainWindow::addGeneratorFiles(const QStringList& files, bool report) {
     QStringList accepted, rejected;
+    QMap<QString, QString> torchScripts;  // TorchScript archives that are not Coalesce networks (black-box candidates) -> why
     QMap<QString, QString> present;  // absolute path -> source name
     for (const SourceModel& s : project_->sources()) present.insert(QDir::cleanPath(QFileInfo(s.path).absoluteFilePath()), s.name);
     for (const QString& f : files) {
@@ -581,9 +630,22 @@ QStringList MainWindow::addGeneratorFiles(const QStringList& files, bool report)
         if (info.usable()) {
             accepted << f;
             present.insert(absolute, QFileInfo(f).fileName());
+        } else if (report && info.format == ModelFileInfo::Format::TorchArchive) {
+            torchScripts.insert(f, info.error);
         } else {
             rejected << info.error;
         }
+    }
+    if (!torchScripts.isEmpty()) {
+        QStringList names;
+        for (const QString& f : torchScripts.keys()) names << QFileInfo(f).fileName();
+        const auto answer = QMessageBox::question(
+            this, tr("Add as black-box sources?"),
+            tr("%1 cannot be read as Coalesce networks, but may be TorchScript generators of another architecture. Add "
+               "them as black-box sources? They are only sampled, never trained, and their code runs (in a separate "
+               "worker process) whenever a stage samples them: add only files you trust.").arg(names.join(", ")),
+            QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+        rejected << (answer == QMessageBox::Yes ? addBlackBoxFiles(torchScripts.keys(), 0) : torchScripts.values());
     }
     if (!accepted.isEmpty()) {
         project_->addSources(accepted);

@@ -78,6 +78,9 @@ public:
     void openPaths(const QStringList& paths);
     // Adds the usable generator files; returns the others as "file: reason" (and shows them if report).
     QStringList addGeneratorFiles(const QStringList& files, bool report = true);
+    // TorchScript files of any architecture as black-box sources (run by the engine's worker process,
+    // never in this one); returns the refused files' reasons.
+    QStringList addBlackBoxFiles(const QStringList& files, int latentDim);
     int openRunDirectory(const QString& dir);  // -1 on error (reported)
 
     void setTheme(Theme theme);
@@ -113,6 +116,7 @@ private:
     void newProject();
     void openProjectDialog();
     void addGeneratorsDialog();
+    void addBlackBoxDialog();
     void openRunDialog();
     void exportSampleGrid();
     void exportCurves(const QString& format);

@@ -163,6 +163,7 @@ void SourceCard::setWeight(double lambda, double initial) {
 }
 
 QString SourceCard::weightText() const { return lambda_->text(); }
+QString SourceCard::infoText() const { return arch_->text(); }
 QString SourceCard::warningText() const { return warning_->isHidden() ? QString() : warning_->text(); }
 
 void SourceCard::setInfo(const ModelFileInfo& info) {
@@ -336,7 +337,7 @@ QList<SourceCard*> SourcesPanel::cards() const {
     return out;
 }
 
-ModelFileInfo SourcesPanel::info(const QString& path) const { return files_->inspect(path); }
+ModelFileInfo SourcesPanel::info(const SourceModel& source) const { return sourceFileInfo(source, *files_); }
 
 void SourcesPanel::rebuildCards() {
     QHash<QString, SourceCard*> keep;
@@ -361,7 +362,7 @@ void SourcesPanel::rebuildCards() {
         SourceCard* c = cards_.value(s.id);
         cardsLayout_->insertWidget(row++, c);
         c->refresh();
-        c->setInfo(info(s.path));
+        c->setInfo(info(s));
     }
     emptyHint_->setVisible(project_->sources().isEmpty());
     refreshWeights();

@@ -13,6 +13,8 @@
 
 #include "project/model_file_info.h"
 
+struct SourceModel;
+
 class ModelFileCache;
 
 class Project;
@@ -38,7 +40,7 @@ public:
     SourceCard* card(const QString& sourceId) const;
     QList<SourceCard*> cards() const;
     // Cached header inspection of a source file (re-read when the file changes on disk).
-    ModelFileInfo info(const QString& path) const;
+    ModelFileInfo info(const SourceModel& source) const;
 
     // A running barycenter's current multipliers λ_k (constrained mode moves them; they need not sum to
     // 1), in the order of the enabled sources; empty = show the project's λ again.
@@ -91,6 +93,7 @@ public:
     QDoubleSpinBox* spinBox() const { return spin_; }
     QString weightText() const;
     QString warningText() const;
+    QString infoText() const;  // the line under the name: architecture (or "TorchScript black box …"), step, size
 
 private:
     Project* project_;

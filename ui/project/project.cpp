@@ -1,6 +1,7 @@
 #include "project/project.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <QDir>
 #include <QFileInfo>
@@ -158,7 +159,11 @@ QString defaultSourceName(const QString& path) {
     return name;
 }
 
-void Project::addSources(const QStringList& paths) {
+void Project::addSources(const QStringList& paths) { addSourceModels(paths, false, 0); }
+
+void Project::addBlackBoxSources(const QStringList& paths, int latentDim) { addSourceModels(paths, true, latentDim); }
+
+void Project::addSourceModels(const QStringList& paths, bool blackBox, int latentDim) {
     QVector<SourceModel> added;
     QStringList taken;
     for (const SourceModel& s : sources_) taken << s.name;
@@ -172,6 +177,8 @@ void Project::addSources(const QStringList& paths) {
         for (int i = 2; taken.contains(s.name); ++i) s.name = QStringLiteral("%1 (%2)").arg(base).arg(i);
         taken << s.name;
         s.radius = 1.0;
+        s.blackBox = blackBox;
+        s.latentDim = blackBox ? latentDim : 0;
         added << s;
     }
     if (!added.isEmpty()) undo_->push(new InsertSourcesCommand(this, added));
@@ -396,6 +403,10 @@ QJsonObject Project::toJson(const QString& baseDir) const {
         o["path"] = toStored(s.path, baseDir);
         o["radius"] = s.radius;
         o["enabled"] = s.enabled;
+        if (s.blackBox) {
+            o["black_box"] = true;
+            if (s.latentDim > 0) o["latent_dim"] = s.latentDim;
+        }
         sources << o;
     }
     root["sources"] = sources;
@@ -463,6 +474,13 @@ bool Project::fromJson(const QJsonObject& root, const QString& baseDir, QString*
             s.radius = qBound(kMinRadius, r.toDouble(), kMaxRadius);
         }
         s.enabled = o.value("enabled").toBool(true);
+        s.blackBox = o.value("black_box").toBool(false);
+        if (s.blackBox && o.contains("latent_dim")) {
+            const QJsonValue l = o.value("latent_dim");
+            if (!l.isDouble() || l.toDouble() < 1 || l.toDouble() > 65536 || l.toDouble() != std::floor(l.toDouble()))
+                return fail(tr("%1.latent_dim must be an integer in 1..65536").arg(where));
+            s.latentDim = l.toInt();
+        }
         static const QRegularExpression number(QStringLiteral("^s(\\d+)$"));
         const auto m = number.match(s.id);
         if (m.hasMatch()) maxNumber = std::max(maxNumber, m.captured(1).toInt());

@@ -22,8 +22,13 @@ struct SourceModel {
     QString path;         // absolute in memory, relative to the project directory in the file
     double radius = 1.0;  // trust radius η_k (> 0)
     bool enabled = true;
+    // A TorchScript generator of any architecture, only sampled, run in the engine's worker process
+    // (engine/train/black_box_source.h); never opened by the workbench itself.
+    bool blackBox = false;
+    int latentDim = 0;    // black box: its latent size (0 = the module's latent_dim attribute)
     bool operator==(const SourceModel& o) const {
-        return id == o.id && name == o.name && path == o.path && radius == o.radius && enabled == o.enabled;
+        return id == o.id && name == o.name && path == o.path && radius == o.radius && enabled == o.enabled &&
+               blackBox == o.blackBox && latentDim == o.latentDim;
     }
 };
 
@@ -81,6 +86,8 @@ public:
 
     // --- edits through the undo stack (what the UI calls)
     void addSources(const QStringList& paths);  // one undo step for the whole drop
+    // TorchScript files as black-box sources (one undo step); latentDim 0 = from each module.
+    void addBlackBoxSources(const QStringList& paths, int latentDim);
     void removeSource(const QString& id);
     // mergeKey != 0: consecutive calls with the same key (one slider drag) merge into one undo step.
     void setRadius(const QString& id, double radius, int mergeKey = 0);
@@ -133,6 +140,7 @@ Q_SIGNALS:
     void reset();            // cleared or loaded: everything changed
 
 private:
+    void addSourceModels(const QStringList& paths, bool blackBox, int latentDim);
     void markResultsDirty();
     void resetContents();
 

@@ -137,7 +137,9 @@ QJsonArray enabledSources(const Project& project) {
     for (const QString& id : project.mergeOrder()) {
         const SourceModel* s = project.source(id);
         if (!s || !s->enabled) continue;
-        sources.append(QJsonObject{{"generator", s->path}, {"radius", s->radius}, {"name", s->name}});
+        QJsonObject source{{s->blackBox ? "black_box" : "generator", s->path}, {"radius", s->radius}, {"name", s->name}};
+        if (s->blackBox && s->latentDim > 0) source["latent_dim"] = s->latentDim;
+        sources.append(source);
     }
     return sources;
 }

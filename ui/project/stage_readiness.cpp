@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QDirIterator>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QObject>
@@ -64,22 +65,44 @@ QString localDataSpecProblem(const QString& spec) {
     return QObject::tr("unknown dataset kind “%1” (use fashion-mnist:, mnist:, folder:, idx: or toy:)").arg(kind);
 }
 
+ModelFileInfo sourceFileInfo(const SourceModel& source, const ModelFileCache& files) {
+    if (!source.blackBox) return files.inspect(source.path);
+    // Never opened here: running (even loading) a TorchScript module is the worker's job. Only what can
+    // be seen without its code: the file exists and is a zip archive, as torch.jit.save writes.
+    ModelFileInfo info;
+    QFile f(source.path);
+    info.fileSize = f.size();
+    if (!f.exists()) {
+        info.format = ModelFileInfo::Format::Missing;
+        info.error = QObject::tr("%1: no such file").arg(source.path);
+    } else if (!f.open(QIODevice::ReadOnly) || f.read(2) != "PK") {
+        info.error = QObject::tr("%1: not a TorchScript archive (torch.jit.save writes a zip file)").arg(source.path);
+    } else {
+        info.format = ModelFileInfo::Format::TorchArchive;
+        info.architecture = source.latentDim > 0
+                                ? QObject::tr("TorchScript black box, z=%1 · sampled in a worker process").arg(source.latentDim)
+                                : QObject::tr("TorchScript black box · sampled in a worker process");
+    }
+    return info;
+}
+
 QMap<QString, QString> sourceFileProblems(const QVector<SourceModel>& sources, const ModelFileCache& files) {
-    // The first usable source sets the reference sample space; the others must match it.
+    // The first usable source sets the reference sample space; the others must match it (black boxes
+    // are converted to it by the engine, so they need only be usable).
     QString referenceKey, referenceName;
     for (const SourceModel& s : sources) {
-        const ModelFileInfo i = files.inspect(s.path);
-        if (i.usable() && referenceKey.isEmpty()) {
+        const ModelFileInfo i = sourceFileInfo(s, files);
+        if (i.usable() && !s.blackBox && referenceKey.isEmpty()) {
             referenceKey = i.compatibilityKey;
             referenceName = s.name;
         }
     }
     QMap<QString, QString> out;
     for (const SourceModel& s : sources) {
-        const ModelFileInfo i = files.inspect(s.path);
+        const ModelFileInfo i = sourceFileInfo(s, files);
         if (!i.usable())
             out.insert(s.id, i.error);
-        else if (i.compatibilityKey != referenceKey)
+        else if (!s.blackBox && i.compatibilityKey != referenceKey)
             out.insert(s.id, QObject::tr("Architecture does not match %1 (%2): sources must share the sample shape and latent size.")
                                  .arg(referenceName, referenceKey));
     }
@@ -98,6 +121,11 @@ QStringList stageProblems(const QString& kind, const Project& project, const Mod
         }
         if (enabled < 2)
             problems.prepend(QObject::tr("a barycenter needs at least two enabled source generators (have %1)").arg(enabled));
+        if (kind == "experiment")
+            for (const SourceModel& s : project.sources())
+                if (s.enabled && s.blackBox)
+                    problems << QObject::tr("%1: the experiment's baselines need Coalesce generators; a black-box source "
+                                            "runs in the Barycenter stage only (disable it here)").arg(s.name);
     }
     if (kind == "adapt" || kind == "experiment") {
         const LocalDataSettings local = project.localData();

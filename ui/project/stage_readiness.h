@@ -36,6 +36,9 @@ struct LocalDataLoad {
 // Per source id, why that source cannot be coalesced: an unusable file, or a sample space / latent size
 // that differs from the first usable source's.
 QMap<QString, QString> sourceFileProblems(const QVector<SourceModel>& sources, const ModelFileCache& files);
+// What a source's file is, for its card and the checks above: the engine's description of a model file,
+// or for a black box only what is visible without running it (exists, is a zip archive).
+ModelFileInfo sourceFileInfo(const SourceModel& source, const ModelFileCache& files);
 
 // Everything that keeps stage `kind` from starting (empty = ready): barycenter and experiment need two
 // usable, compatible enabled sources; adapt and experiment need usable local data.
