@@ -10,10 +10,6 @@ PY=/usr/bin/python3
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 source "$(dirname "$0")/expect_error.sh"
-run() {  # description args... (must succeed)
-  local what="$1"; shift
-  if "$CLI" "$@" >"$WORK/out.txt" 2>&1; then ok "$what"; else fail "$what: coalesce-cli $* ->"; cat "$WORK/out.txt"; fi
-}
 T=(--threads 1 --quiet)
 
 # A CIFAR-10 folder: 5 training batches of 4 records (label byte + R, G, B planes) and a test batch.

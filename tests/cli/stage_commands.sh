@@ -9,10 +9,6 @@ PY=/usr/bin/python3
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 source "$(dirname "$0")/expect_error.sh"
-run() {  # description args... (must succeed)
-  local what="$1"; shift
-  if "$CLI" "$@" >"$WORK/out.txt" 2>&1; then ok "$what"; else fail "$what: coalesce-cli $* ->"; cat "$WORK/out.txt"; fi
-}
 T=(--threads 1 --quiet)
 run "toy source a" pretrain --data toy:ring8 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/a" "${T[@]}"
 run "toy source b" pretrain --data toy:grid25 --family mlp2d --iterations 10 --sample-every 0 --checkpoint-every 10 --out "$WORK/b" "${T[@]}"

@@ -19,6 +19,7 @@
 #include "jobs/job_factory.h"
 #include "train/black_box_source.h"
 #include "train/sample_source.h"
+#include "support/error_of.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -34,17 +35,7 @@ std::map<std::string, torch::Tensor> readTensors(const std::string& path) {
     return out;
 }
 
-template <typename F>
-std::string errorOf(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("NOT a coalesce::Error: ") + e.what();
-    }
-    return "";
-}
+using test::errorOf;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

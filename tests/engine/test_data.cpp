@@ -27,6 +27,7 @@
 #include "data/toy.h"
 #include "imageio/image_io.h"
 #include "imageio/png_encoder.h"
+#include "support/error_of.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -99,18 +100,28 @@ IdxPair writeIdxPair(const std::string& dir, int n, int classes, bool gz, int la
     return pair;
 }
 
-// The message of the coalesce::Error thrown by f, or "" (and a test failure) if none.
-template <typename F>
-std::string errorOf(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("NOT a coalesce::Error: ") + e.what();
+using test::errorOf;
+
+// Points COALESCE_DATA_DIR at `dir` for the lifetime of the object, then restores what it was.
+class ScopedDataDir {
+public:
+    explicit ScopedDataDir(const std::string& dir) {
+        const char* old = std::getenv("COALESCE_DATA_DIR");
+        had_ = old != nullptr;
+        saved_ = old ? old : "";
+        ::setenv("COALESCE_DATA_DIR", dir.c_str(), 1);
     }
-    return "";
-}
+    ~ScopedDataDir() {
+        if (had_)
+            ::setenv("COALESCE_DATA_DIR", saved_.c_str(), 1);
+        else
+            ::unsetenv("COALESCE_DATA_DIR");
+    }
+
+private:
+    bool had_ = false;
+    std::string saved_;
+};
 
 #define QVERIFY_ERROR_CONTAINS(expr, ...)                                                         \
     do {                                                                                          \
@@ -376,15 +387,7 @@ private Q_SLOTS:
         fs::create_directories(root + "/mnist");
         writeBytes(root + "/mnist/t10k-images.idx3-ubyte", idxBytes(0x803, {4, 28, 28}, syntheticImages(4)));
         writeBytes(root + "/mnist/t10k-labels.idx1-ubyte", idxBytes(0x801, {4}, {3, 1, 4, 1}));
-        const char* old = std::getenv("COALESCE_DATA_DIR");
-        const std::string saved = old ? old : "";
-        ::setenv("COALESCE_DATA_DIR", root.c_str(), 1);
-        auto restore = qScopeGuard([&] {
-            if (old)
-                ::setenv("COALESCE_DATA_DIR", saved.c_str(), 1);
-            else
-                ::unsetenv("COALESCE_DATA_DIR");
-        });
+        const ScopedDataDir dataDir(root);
         auto data = loadDataset("mnist:test:1");
         QCOMPARE(data.size(), int64_t{2});
         QCOMPARE(data.name, std::string("mnist:test:1"));
@@ -453,15 +456,7 @@ private Q_SLOTS:
         appendCifarRecord(test, {19, 99}, 50);
         writeBytes(root + "/cifar-100-binary/train.bin", train);
         writeBytes(root + "/cifar-100-binary/test.bin", test);
-        const char* old = std::getenv("COALESCE_DATA_DIR");
-        const std::string saved = old ? old : "";
-        ::setenv("COALESCE_DATA_DIR", root.c_str(), 1);
-        auto restore = qScopeGuard([&] {
-            if (old)
-                ::setenv("COALESCE_DATA_DIR", saved.c_str(), 1);
-            else
-                ::unsetenv("COALESCE_DATA_DIR");
-        });
+        const ScopedDataDir dataDir(root);
         auto data = loadDataset("cifar100:train:92,95", LoadOptions{3, 32});  // no folder: the data directory's
         QCOMPARE(data.size(), int64_t{2});
         QCOMPARE(data.labels[0].item<int64_t>(), int64_t{92});
