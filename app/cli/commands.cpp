@@ -74,6 +74,20 @@ nlohmann::json distributedConfig(const ParsedArgs& a) {
     return {{"world_size", world}, {"rank", rank}, {"rendezvous", rendezvous}, {"timeout_s", a.real("timeout")}};
 }
 
+Json numberOrAuto(const ParsedArgs& a, const std::string& flag) {
+    const std::string text = a.str(flag);
+    if (text == "auto") return "auto";
+    size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size()) throw Error("--" + flag + ": expected a number or auto, got '" + text + "'");
+    return value;
+}
+
 Json readJsonFile(const std::string& path) {
     const std::string text = readFileBytes(path);  // names the file when missing, a folder or a device
     Json j;
@@ -303,6 +317,7 @@ const std::vector<Command>& commands() {
         {sampleSpec(), runSample},
         {infoSpec(), runInfo},
         {exportSpec(), runExport},
+        {radiiSpec(), runRadii},
         {{"run", "Run any job from a JSON config (the same configs the GUI writes)",
           "coalesce-cli run CONFIG.json [--run-dir DIR] [--resume]",
           withTrainingRuntime({{"run-dir", OptionType::String, "override the config's run_dir", ""},

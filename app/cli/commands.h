@@ -31,6 +31,9 @@ int runLaunch(const std::vector<std::string>& args);
 // naming the file when it is missing, not JSON, or not an object.
 nlohmann::json readJsonFile(const std::string& path);
 
+// A flag's value as a JSON number, or the string "auto"; Error naming the flag otherwise.
+nlohmann::json numberOrAuto(const ParsedArgs& a, const std::string& flag);
+
 // Defined in model_commands.cpp (these call the engine directly, not through a job).
 int runSample(const ParsedArgs& args);
 int runInfo(const ParsedArgs& args);
@@ -38,6 +41,8 @@ CommandSpec sampleSpec();
 CommandSpec infoSpec();
 int runExport(const ParsedArgs& args);
 CommandSpec exportSpec();
+int runRadii(const ParsedArgs& args);
+CommandSpec radiiSpec();
 // Defined in stage_commands.cpp: barycenter, adapt, average with flags (they write `run`'s job config).
 std::vector<Command> stageCommands();
 

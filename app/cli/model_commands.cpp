@@ -1,4 +1,4 @@
-// Subcommands that call the engine directly on a model file: sample and info.
+// Subcommands that call the engine directly on model files: sample, info, export and radii.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +15,9 @@
 #include "imageio/image_io.h"
 #include "io/model_files.h"
 #include "run/run_directory.h"
+#include "train/radius_estimation.h"
 #include "train/training_job.h"
+#include "train/weight_rule.h"
 
 namespace coalesce::cli {
 
@@ -147,6 +149,71 @@ int runExport(const ParsedArgs& a) {
     else if (format == "state_dict") exportGeneratorStateDict(loaded.generator, out);
     else throw Error("--format: expected safetensors, torchscript, state_dict or critic, got '" + format + "'");
     std::printf("wrote %s (%s, %s)\n", out.c_str(), format.c_str(), loaded.generator->spec().describe().c_str());
+    return 0;
+}
+
+// --- radii: what "radii": "auto" would estimate, and the coverage check, without training -----------
+CommandSpec radiiSpec() {
+    std::vector<OptionSpec> o = {
+        {"source", OptionType::String, "a source generator file (any format `info` reads), once per source", "", true, true},
+        {"local", OptionType::String, "the local data (dataset spec)", "", true},
+        {"n", OptionType::Int, "use n local samples (k-shot; 0 = all)", "0"},
+        {"k-seed", OptionType::Int, "which n samples (as stage 2 draws them)", "1"},
+        {"space", OptionType::String, "features (the FID feature net) or pixels", "features"},
+        {"source-samples", OptionType::Int, "samples drawn from each source", "500"},
+        {"bootstrap", OptionType::Int, "bootstrap resamples of the local samples", "100"},
+        {"power", OptionType::String, "lambda_k ~ eta_k^-power: a number, or auto (1, or 16 where the nearest source beats every blend)", "1"},
+        {"seed", OptionType::Int, "seed of the source samples and the bootstrap", "0"},
+        {"json", OptionType::Flag, "print machine-readable JSON", ""}};
+    for (auto& r : runtimeOptions()) o.push_back(r);
+    return {"radii", "Estimate trust radii eta_k from local samples and check whether a blend of the sources covers them",
+            "coalesce-cli radii --source A.coalesce --source B.coalesce --local DATA [--n 20 --k-seed 1] [--json]", o};
+}
+
+int runRadii(const ParsedArgs& a) {
+    configureThreads(static_cast<int>(a.integer("threads")));
+    nlohmann::json estimation = {{"data", a.str("local")},
+                                 {"k", a.integer("n")},
+                                 {"k_seed", a.integer("k-seed")},
+                                 {"space", a.str("space")},
+                                 {"source_samples", a.integer("source-samples")},
+                                 {"bootstrap", a.integer("bootstrap")},
+                                 {"power", numberOrAuto(a, "power")},
+                                 {"seed", a.integer("seed")}};
+    const RadiusEstimationOptions options =
+        readRadiusEstimation(ConfigReader(nlohmann::json{{"radius_estimation", estimation}}, "radii"));
+    std::vector<Generator> generators;
+    std::vector<std::string> names;
+    for (const auto& file : a.list("source")) {
+        generators.push_back(loadGenerator(file.get<std::string>()));
+        names.push_back(file.get<std::string>());
+    }
+    struct Quiet : JobObserver {
+    } quiet;
+    CancelToken cancel;
+    CoverageCheck coverage;
+    const auto estimates = estimateRadiiForSources(generators, names, options, quiet, cancel, &coverage);
+    std::vector<double> etas;
+    for (const auto& e : estimates) etas.push_back(e.eta);
+    const std::vector<double> lambdas = lambdasFromRadii(etas, powerForRegime(options, coverage));
+    if (a.flag("json")) {
+        nlohmann::json sources = nlohmann::json::array();
+        for (size_t k = 0; k < estimates.size(); ++k) {
+            nlohmann::json e = estimates[k].toJson();
+            e["name"] = names[k];
+            e["lambda"] = lambdas[k];
+            sources.push_back(e);
+        }
+        nlohmann::json out = {{"options", options.toJson()}, {"sources", sources}};
+        if (!coverage.regime.empty()) out["coverage"] = coverage.toJson();
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-40s %10s %10s %21s %8s\n", "source", "eta", "sd", "90% interval", "lambda");
+    for (size_t k = 0; k < estimates.size(); ++k)
+        std::printf("%-40s %10.4g %10.3g %10.4g–%-10.4g %8.3f\n", names[k].c_str(), estimates[k].eta, estimates[k].stddev,
+                    estimates[k].low, estimates[k].high, lambdas[k]);
+    if (!coverage.regime.empty()) std::printf("%s\n", coverage.describe(names).c_str());
     return 0;
 }
 

@@ -124,7 +124,8 @@ int runBarycenter(const ParsedArgs& a) {
     if (autoRadii) {
         config["radii"] = "auto";
         Json estimation = {{"data", a.str("local")}};
-        copyGiven(a, estimation, {{"n", "k"}, {"k-seed", "k_seed"}, {"space", "space"}, {"power", "power"}});
+        copyGiven(a, estimation, {{"n", "k"}, {"k-seed", "k_seed"}, {"space", "space"}});
+        if (a.given.count("power")) estimation["power"] = numberOrAuto(a, "power");
         config["radius_estimation"] = estimation;
     }
     copyGiven(a, config, {{"weights", "weights"}, {"mode", "mode"}});
@@ -153,7 +154,7 @@ CommandSpec barycenterSpec() {
                              {"n", OptionType::Int, "with --radii auto: use n local samples (k-shot)", ""},
                              {"k-seed", OptionType::Int, "with --radii auto: which n samples", ""},
                              {"space", OptionType::String, "with --radii auto: features or pixels", ""},
-                             {"power", OptionType::Float, "with --radii auto: lambda_k ~ eta_k^-power", ""},
+                             {"power", OptionType::String, "with --radii auto: lambda_k ~ eta_k^-power; auto = 1, or 16 where the nearest source beats every blend of them", ""},
                              {"weights", OptionType::String, "fixed or constrained (the dual update of lambda)", ""},
                              {"mode", OptionType::String, "joint or recursive", ""},
                              {"init", OptionType::String, "largest, average, random, or a generator file to start from", ""}})};
@@ -167,25 +168,10 @@ int runAdapt(const ParsedArgs& a) {
     copyGiven(a, config, {{"from", "barycenter"}, {"data", "data"}, {"n", "k"}, {"k-seed", "k_seed"}, {"lambda-local", "lambda_local"}, {"radius-barycenter", "radius_barycenter"},
                           {"schedule", "barycenter_schedule"}, {"critic-init", "critic_init"},
                           {"freeze-critic-blocks", "freeze_critic_blocks"}});
-    if (a.given.count("lambda-barycenter")) {
-        const std::string text = a.str("lambda-barycenter");
-        if (text == "auto") {
-            config["lambda_barycenter"] = "auto";
-        } else {
-            size_t used = 0;
-            double value = 0;
-            try {
-                value = std::stod(text, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used == 0 || used != text.size()) throw Error("--lambda-barycenter: expected a number or auto, got '" + text + "'");
-            config["lambda_barycenter"] = value;
-        }
-    }
+    if (a.given.count("lambda-barycenter")) config["lambda_barycenter"] = numberOrAuto(a, "lambda-barycenter");
     if (a.given.count("power")) {
         if (config.value("lambda_barycenter", Json()) != "auto") throw Error("--power is used only with --lambda-barycenter auto");
-        config["radius_estimation"] = {{"power", a.values.at("power")}};
+        config["radius_estimation"] = {{"power", numberOrAuto(a, "power")}};
     }
     copyGiven(a, config, trainerFlagKeys());
     return runOrPrint(a, finish(a, config));
@@ -201,7 +187,7 @@ CommandSpec adaptSpec() {
                              {"lambda-barycenter", OptionType::String, "the anchor's weight: a number, or auto (from the radii)", ""},
                              {"lambda-local", OptionType::Float, "the local samples' weight (with a numeric anchor weight)", ""},
                              {"radius-barycenter", OptionType::Float, "the barycenter's trust radius (constrained weights)", ""},
-                             {"power", OptionType::Float, "with --lambda-barycenter auto: lambda ~ eta^-power", ""},
+                             {"power", OptionType::String, "with --lambda-barycenter auto: lambda ~ eta^-power", ""},
                              {"schedule", OptionType::String, "the anchor's weight over the run: constant, linear or cosine", ""},
                              {"critic-init", OptionType::String, "start the anchor's critic from this checkpoint (stage 1's)", ""},
                              {"freeze-critic-blocks", OptionType::Int, "FreezeD: keep the local critic's first N blocks fixed", ""}})};

@@ -442,7 +442,9 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             }
             names.push_back(in.name);
         }
-        const auto estimates = estimateRadiiForSources(drawers, shape, names, *cfg.autoRadii, run.observer, run.cancel);
+        CoverageCheck coverage;
+        const auto estimates =
+            estimateRadiiForSources(drawers, shape, names, *cfg.autoRadii, run.observer, run.cancel, &coverage);
         std::vector<double> etas;
         estimatedRadii = Json::array();
         for (size_t k = 0; k < estimates.size(); ++k) {
@@ -453,9 +455,15 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             estimatedRadii.push_back(e);
         }
         cfg.weights.radii = etas;
-        cfg.weights.lambdas = lambdasFromRadii(etas, cfg.autoRadii->power);
-        run.runDir.recordConfig("radii_estimated", Json{{"options", cfg.autoRadii->toJson()}, {"sources", estimatedRadii},
-                                                        {"lambda", cfg.weights.lambdas}});
+        const double power = powerForRegime(*cfg.autoRadii, coverage);
+        cfg.weights.lambdas = lambdasFromRadii(etas, power);
+        if (cfg.autoRadii->autoPower)
+            run.observer.onLog(LogLevel::Info, "radii auto: power auto → λ_k ∝ η_k^−" + nlohmann::json(power).dump() +
+                                                   " (coverage regime \"" + coverage.regime + "\")");
+        Json record{{"options", cfg.autoRadii->toJson()}, {"sources", estimatedRadii}, {"lambda", cfg.weights.lambdas},
+                    {"power", power}};
+        if (!coverage.regime.empty()) record["coverage"] = coverage.toJson();
+        run.runDir.recordConfig("radii_estimated", record);
     }
     const std::vector<double> initialLambdas = CriticWeights(cfg.weights, cfg.sources.size()).lambdas();
 

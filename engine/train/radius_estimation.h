@@ -35,6 +35,10 @@ struct RadiusEstimationOptions {
     int64_t sourceSamples = 500;  // m samples per source
     int bootstrap = 100;          // B resamples of the local samples (0 = no uncertainty)
     double power = 1.0;           // λ_k ∝ η_k^−power
+    // "power": "auto": `power` (1) when the coverage check below finds the regime "blend" or "unclear",
+    // `nearestPower` when it finds "nearest" (the validated disjoint setting: the nearer source takes ~98%).
+    bool autoPower = false;
+    double nearestPower = 16.0;
     uint64_t seed = 0;            // source samples and bootstrap draws
     std::string featureNetData;   // "" = the local data's full training split (fashion-mnist/mnist)
     std::string cacheDir;         // feature-net cache ("" = the default)
@@ -42,8 +46,8 @@ struct RadiusEstimationOptions {
     nlohmann::json toJson() const;
 };
 
-// Reads "radius_estimation" {data, k, k_seed, space, source_samples, bootstrap, power, seed,
-// feature_net_data, cache_dir}; Error naming the field. `localSource`: the config's data source (its data,
+// Reads "radius_estimation" {data, k, k_seed, space, source_samples, bootstrap, power (a number or "auto"),
+// nearest_power, seed, feature_net_data, cache_dir}; Error naming the field. `localSource`: the config's data source (its data,
 // k, k_seed are the defaults and must not be contradicted); without one, data is required.
 struct LocalSample {
     std::string data;
@@ -51,6 +55,32 @@ struct LocalSample {
     uint64_t kSeed = 1;
 };
 RadiusEstimationOptions readRadiusEstimation(const ConfigReader& reader, const LocalSample* localSource = nullptr);
+
+// Which regime the local data is in: could a blend of the sources explain the n local samples better than
+// the nearest source alone? The blend is the λ ∝ 1/η mixture of the sources' own samples (round(λ_k·m) of
+// source k's m samples): for two sources with equal λ any such mixture is itself a W1 barycenter (mixtures
+// are W1 geodesics), so it is the cheapest proxy for what stage 1 would build. gain = η_nearest − W1(local,
+// blend), its uncertainty a bootstrap over the local samples (the same resampled rows for both: paired)
+// and over the source samples (each side's columns on their own: they are a finite draw too).
+//   "blend"   the 90% interval of gain is above 0: the sources together cover the target (overlapping or
+//             same-distribution protocols), the case the barycenter is made for;
+//   "nearest" it is below 0: the nearest source alone is closer than any blend (a target class no source
+//             has, the disjoint protocol); coalescence can at best fall back to fine-tuning that source;
+//   "unclear" otherwise.
+struct CoverageCheck {
+    size_t nearest = 0;      // index of the source with the smallest η
+    double nearestEta = 0;   // W1(local, that source)
+    double blendEta = 0;     // W1(local, the λ ∝ 1/η blend of all generator sources)
+    double gain = 0;         // nearestEta − blendEta
+    double gainLow = 0;      // bootstrap 5th and 95th percentiles of gain
+    double gainHigh = 0;
+    std::string regime;      // "blend" | "nearest" | "unclear"
+    nlohmann::json toJson() const;
+    std::string describe(const std::vector<std::string>& names) const;  // one log line
+};
+
+// The power λ_k ∝ η_k^−power uses: options.power, or with "auto" the one for the check's regime.
+double powerForRegime(const RadiusEstimationOptions& options, const CoverageCheck& coverage);
 
 struct RadiusEstimate {
     double eta = 0;     // W1(local, source) on all n local samples
@@ -69,9 +99,11 @@ SourceDrawer drawerOf(const Generator& generator);
 
 // η_k for each source against `local` (N×… samples in the sources' sample space). `embed` maps samples to
 // the comparison space (identity for pixels/points; the feature net for "features").
+// `coverage`, if given, receives the coverage check when at least two sources are generators (else regime "").
 std::vector<RadiusEstimate> estimateRadii(const std::vector<SourceDrawer>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
-                                          const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);
+                                          const RadiusEstimationOptions& options, CancelToken* cancel = nullptr,
+                                          CoverageCheck* coverage = nullptr);
 std::vector<RadiusEstimate> estimateRadii(const std::vector<Generator>& sources, const torch::Tensor& local,
                                           const std::function<torch::Tensor(const torch::Tensor&)>& embed,
                                           const RadiusEstimationOptions& options, CancelToken* cancel = nullptr);
@@ -83,11 +115,11 @@ std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<SourceDraw
                                                     const std::vector<int64_t>& sampleShape,
                                                     const std::vector<std::string>& names,
                                                     const RadiusEstimationOptions& options, JobObserver& observer,
-                                                    CancelToken& cancel);
+                                                    CancelToken& cancel, CoverageCheck* coverage = nullptr);
 // The same with generators (a null one = the local data); the shape is the first generator's.
 std::vector<RadiusEstimate> estimateRadiiForSources(const std::vector<Generator>& sources,
                                                     const std::vector<std::string>& names,
                                                     const RadiusEstimationOptions& options, JobObserver& observer,
-                                                    CancelToken& cancel);
+                                                    CancelToken& cancel, CoverageCheck* coverage = nullptr);
 
 }  // namespace coalesce

@@ -75,6 +75,34 @@ PY
 then ok "barycenter --black-box --print-config"; else fail "barycenter --black-box --print-config"; cat "$WORK/err.txt" "$WORK/bb.json"; fi
 expect_error "used only with --black-box" barycenter --source "$A" --source "$B" --latent-dim 8 --out "$WORK/x"
 
+# radii: the estimate and the coverage check without training. The local data is source a's own ring8, so
+# a is the nearest source; --json carries the numbers a barycenter with --radii auto would record.
+if "$CLI" radii --source "$A" --source "$B" --local toy:ring8 --n 32 --bootstrap 20 --power auto --threads 1 --json \
+     >"$WORK/radii.json" 2>"$WORK/err.txt"; then
+  if $PY - "$WORK/radii.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s, c = r["sources"], r["coverage"]
+assert len(s) == 2 and all(x["eta"] > 0 and x["low"] <= x["high"] for x in s), s
+assert abs(sum(x["lambda"] for x in s) - 1) < 1e-9, s
+assert c["regime"] in ("blend", "nearest", "unclear") and c["gain_low"] <= c["gain_high"], c
+assert c["nearest"] == min(range(2), key=lambda k: s[k]["eta"]), (c, s)
+assert abs(c["gain"] - (c["nearest_eta"] - c["blend_eta"])) < 1e-9, c
+assert r["options"]["power"] == "auto" and r["options"]["k"] == 32, r["options"]
+power = 16 if c["regime"] == "nearest" else 1  # "power": "auto"
+w = [x["eta"] ** -power for x in s]
+assert all(abs(x["lambda"] - wi / sum(w)) < 1e-9 for x, wi in zip(s, w)), (s, power)
+PY
+  then ok "radii --json: η, λ and the coverage check"; else fail "radii --json wrote:"; cat "$WORK/radii.json"; fi
+else
+  fail "radii"; cat "$WORK/err.txt"
+fi
+"$CLI" radii --source "$A" --source "$B" --local toy:ring8 --n 32 --bootstrap 20 --threads 1 >"$WORK/radii.txt" 2>&1 \
+  && grep -q "^coverage: " "$WORK/radii.txt" && ok "radii prints the coverage line" || { fail "radii text output"; cat "$WORK/radii.txt"; }
+expect_error "--power: expected a number or auto" radii --source "$A" --source "$B" --local toy:ring8 --power sharp
+expect_error "bootstrap must be in 0..10000" radii --source "$A" --source "$B" --local toy:ring8 --bootstrap -1
+expect_error "missing required option --local" radii --source "$A"
+
 # Inconsistent flags: specific messages, nothing run.
 expect_error "give it once per source" barycenter --source "$A" --source "$B" --radius 1 --out "$WORK/x"
 expect_error "--radii auto needs --local" barycenter --source "$A" --source "$B" --radii auto --out "$WORK/x"

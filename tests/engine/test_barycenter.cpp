@@ -301,7 +301,13 @@ private Q_SLOTS:
         QVERIFY(std::fabs(lambdaA / lambdaB - etaB / etaA) < 1e-9);
         // Recorded for the run; the same estimate exactly when run again (seeded).
         std::ifstream in(dir + "/config.json");
-        QCOMPARE(Json::parse(in)["radii_estimated"]["sources"][1]["eta"].get<double>(), etaB);
+        const Json recorded = Json::parse(in)["radii_estimated"];
+        QCOMPARE(recorded["sources"][1]["eta"].get<double>(), etaB);
+        // The local data lies beyond b, not between a and b: the λ ∝ 1/η blend (≈ 1/4 a, 3/4 b) is at
+        // W1 ≈ 1/4·3 + 3/4·1 = 1.5, farther than b alone (1), so the coverage check says "nearest".
+        QCOMPARE(recorded["coverage"]["regime"].get<std::string>(), std::string("nearest"));
+        QCOMPARE(recorded["coverage"]["nearest"].get<int>(), 1);
+        QVERIFY2(std::fabs(recorded["coverage"]["blend_eta"].get<double>() - 1.5) < 0.35, recorded["coverage"].dump().c_str());
         // Pixel space is the same for points; power sharpens the weights.
         config["radius_estimation"]["power"] = 2;
         config["run_dir"] = coalesce::test::scratchDir("bary_auto_radii_p2") + "/run";
@@ -359,6 +365,53 @@ private Q_SLOTS:
         QVERIFY2(eta400 < 0.5 * eta20, qPrintable(QString("η(20) %1, η(400) %2").arg(eta20).arg(eta400)));
     }
 
+    // The coverage check on point masses, where every W1 has a closed form. Sources a = δ(−2,0), b = δ(2,0).
+    // (1) Local samples half at a, half at b (the target is their mixture): η_a = η_b = ½·4 = 2, λ = ½ : ½,
+    //     the blend is the target itself (W1 0), gain 2; a resample with a share p of local samples at a
+    //     and a share q ≈ ½ ± 0.02 of blend samples at a has gain 4(1−p) − 4|p − q| (≈ 2), > 0 unless p is near 1:
+    //     the whole 90% interval is above 0: "blend".
+    // (2) Local samples at (3,0), beyond b: η_a = 5, η_b = 1, λ = 1/6 : 5/6, the blend (100 of 600 rows at a)
+    //     is at W1 = (100·5 + 500·1)/600 = 5/3, gain 1 − 5/3 = −2/3; a resample of the blend with a share q
+    //     at a gives gain −4q, q ≈ 1/6 ± 0.015 (binomial): the interval is about [−0.77, −0.57]: "nearest".
+    void coverageCheckTellsABlendFromTheNearestSource() {
+        auto pointMass = [](double x) {
+            return SourceDrawer([x](int64_t n, at::Generator&) {
+                torch::Tensor t = torch::zeros({n, 2});
+                t.select(1, 0).fill_(x);
+                return t;
+            });
+        };
+        auto identity = [](const torch::Tensor& x) { return x; };
+        RadiusEstimationOptions o;
+        o.sourceSamples = 600;
+        o.bootstrap = 200;
+        const std::vector<SourceDrawer> sources{pointMass(-2), pointMass(2)};
+
+        torch::Tensor mixture = torch::zeros({40, 2});
+        mixture.slice(0, 0, 20).select(1, 0).fill_(-2);
+        mixture.slice(0, 20, 40).select(1, 0).fill_(2);
+        CoverageCheck c;
+        auto e = estimateRadii(sources, mixture, identity, o, nullptr, &c);
+        QVERIFY(std::fabs(e[0].eta - 2) < 1e-9 && std::fabs(e[1].eta - 2) < 1e-9);
+        QCOMPARE(c.regime, std::string("blend"));
+        QVERIFY2(std::fabs(c.blendEta) < 1e-9 && std::fabs(c.gain - 2) < 1e-9, c.toJson().dump().c_str());
+        QVERIFY2(c.gainLow > 0 && c.gainHigh < 2.5, c.toJson().dump().c_str());
+
+        torch::Tensor beyond = torch::zeros({20, 2});
+        beyond.select(1, 0).fill_(3);
+        e = estimateRadii(sources, beyond, identity, o, nullptr, &c);
+        QCOMPARE(c.regime, std::string("nearest"));
+        QCOMPARE(c.nearest, size_t{1});
+        QVERIFY2(std::fabs(c.nearestEta - 1) < 1e-9 && std::fabs(c.blendEta - 5.0 / 3) < 1e-9, c.toJson().dump().c_str());
+        QVERIFY2(c.gainLow > -0.85 && c.gainLow < -2.0 / 3 && c.gainHigh > -2.0 / 3 && c.gainHigh < -0.5, c.toJson().dump().c_str());
+        QVERIFY(c.describe({"a", "b"}).find("nearest source b") != std::string::npos);
+
+        // One generator source (and the local data's own radius) leaves nothing to blend: no check.
+        c = CoverageCheck{};
+        estimateRadii(std::vector<SourceDrawer>{pointMass(2), SourceDrawer{}}, mixture, identity, o, nullptr, &c);
+        QVERIFY(c.regime.empty());
+    }
+
     // Stage 2 with "lambda_barycenter": "auto": λ_B : λ_0 = η_0 : η_B, so a barycenter far from the local samples
     // (a at W1 = 3 from N((1,2), 0.3²)) is held less than a near one (b at 1), and more samples weaken the anchor.
     void adaptAutoAnchorFollowsTheRadii() {
@@ -396,6 +449,101 @@ private Q_SLOTS:
         c["lambda_barycenter"] = "auto";
         c["radius_estimation"] = {{"k", 5}};
         EXPECT_CONFIG_ERROR(c, "k_seed");  // "data, k and k_seed must be those of the data source"
+    }
+
+    // "power": "auto" in stage 1: the local data N((1,2), 0.3²) lies beyond b (the coverage check says
+    // "nearest", autoRadiiWeightTheNearerSourceMore), so λ ∝ η^−16: λ_a / λ_b = (η_b / η_a)^16, ≈ 3^−16.
+    void autoPowerFollowsTheCoverageRegime() {
+        const std::string dir = coalesce::test::scratchDir("bary_auto_power") + "/run";
+        Json config = baryConfig(dir, Json::array({{{"generator", a_}, {"name", "a"}}, {{"generator", b_}, {"name", "b"}}}));
+        config["iterations"] = 1;
+        config["radii"] = "auto";
+        config["radius_estimation"] = {{"data", "toy:gauss:1,2,0.3:400"}, {"k", 100}, {"k_seed", 4}, {"source_samples", 400},
+                                       {"bootstrap", 50}, {"power", "auto"}};
+        JobResult r = runJob(config);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        std::ifstream in(dir + "/config.json");
+        const Json recorded = Json::parse(in)["radii_estimated"];
+        QCOMPARE(recorded["coverage"]["regime"].get<std::string>(), std::string("nearest"));
+        QCOMPARE(recorded["power"].get<double>(), 16.0);
+        QCOMPARE(recorded["options"]["power"].get<std::string>(), std::string("auto"));
+        const double etaA = recorded["sources"][0]["eta"].get<double>(), etaB = recorded["sources"][1]["eta"].get<double>();
+        const double lambdaA = r.summary["sources"][0]["lambda"].get<double>(), lambdaB = r.summary["sources"][1]["lambda"].get<double>();
+        QVERIFY2(std::fabs(lambdaA / lambdaB - std::pow(etaB / etaA, 16)) < 1e-9 * std::pow(etaB / etaA, 16) + 1e-15,
+                 qPrintable(QString("λ %1 %2, η %3 %4").arg(lambdaA).arg(lambdaB).arg(etaA).arg(etaB)));
+        // nearest_power sets the fallback's sharpness; it means nothing without "auto".
+        config["radius_estimation"]["nearest_power"] = 2;
+        config["run_dir"] = coalesce::test::scratchDir("bary_auto_power2") + "/run";
+        r = runJob(config);
+        QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+        QVERIFY(std::fabs(r.summary["sources"][0]["lambda"].get<double>() / r.summary["sources"][1]["lambda"].get<double>() -
+                          std::pow(etaB / etaA, 2)) < 1e-9);
+        Json c = config;
+        c["radius_estimation"]["power"] = 1;
+        EXPECT_CONFIG_ERROR(c, "nearest_power");
+        c = config;
+        c["radius_estimation"]["power"] = "sharp";
+        EXPECT_CONFIG_ERROR(c, "power");
+        c = config;
+        c["radius_estimation"]["nearest_power"] = 0;
+        EXPECT_CONFIG_ERROR(c, "nearest_power");
+    }
+
+    // "by_regime" in stage 2: the branch named by the stage-1 run's recorded coverage regime is merged into
+    // the adapt config at Start ("unclear" takes "blend"); both branches are checked when the job is made.
+    void adaptByRegimeTakesTheRecordedRegimesSettings() {
+        auto stage1 = [&](const std::string& name, const Json& record) {
+            const std::string dir = coalesce::test::scratchDir(name);
+            fs::copy_file(b_, dir + "/generator.coalesce", fs::copy_options::overwrite_existing);
+            if (!record.is_null()) std::ofstream(dir + "/config.json") << record.dump();
+            return dir + "/generator.coalesce";
+        };
+        auto regimeRecord = [](const char* regime) { return Json{{"radii_estimated", {{"coverage", {{"regime", regime}}}}}}; };
+        const Json byRegime{{"blend", {{"lambda_barycenter", 3}}},
+                            {"nearest", {{"lambda_barycenter", 0.5}, {"barycenter_schedule", "cosine"}}}};
+        auto adapt = [&](const std::string& barycenter, const char* name) {
+            Json config{{"kind", "adapt"}, {"barycenter", barycenter}, {"data", "toy:gauss:1,2,0.3:400"}, {"k", 20},
+                        {"k_seed", 4}, {"iterations", 1}, {"batch_size", 16}, {"sample_every", 0}, {"by_regime", byRegime},
+                        {"run_dir", coalesce::test::scratchDir(name) + "/run"}, {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
+            return std::make_pair(runJob(config), config);
+        };
+        auto ratio = [](const JobResult& r) {
+            return r.summary["sources"][0]["lambda"].get<double>() / r.summary["sources"][1]["lambda"].get<double>();
+        };
+        const auto [nearest, nearestConfig] = adapt(stage1("regime_nearest", regimeRecord("nearest")), "adapt_regime_nearest");
+        QVERIFY2(nearest.status == JobResult::Status::Finished, nearest.message.c_str());
+        QVERIFY2(std::fabs(ratio(nearest) - 0.5) < 1e-9, nearest.summary["sources"].dump().c_str());
+        std::ifstream in(nearestConfig["run_dir"].get<std::string>() + "/config.json");
+        const Json chosen = Json::parse(in)["regime"];
+        QCOMPARE(chosen["regime"].get<std::string>(), std::string("nearest"));
+        QCOMPARE(chosen["settings"]["barycenter_schedule"].get<std::string>(), std::string("cosine"));
+        for (const char* regime : {"blend", "unclear"}) {
+            const auto [r, _] = adapt(stage1(std::string("regime_") + regime, regimeRecord(regime)), regime);
+            QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+            QVERIFY2(std::fabs(ratio(r) - 3) < 1e-9, regime);
+        }
+        // A barycenter without a recorded check: a clear error at Start, naming what to do.
+        const auto [none, noneConfig] = adapt(stage1("regime_none", Json()), "adapt_regime_none");
+        QVERIFY(none.status == JobResult::Status::Failed);
+        QVERIFY2(none.message.find("radii") != std::string::npos && none.message.find("config.json") != std::string::npos,
+                 none.message.c_str());
+
+        // Bad branches are refused when the job is made, naming the branch and field.
+        Json c = nearestConfig;
+        c["by_regime"].erase("nearest");
+        EXPECT_CONFIG_ERROR(c, "by_regime");
+        c = nearestConfig;
+        c["by_regime"]["blend"]["k"] = 5;
+        EXPECT_CONFIG_ERROR(c, "by_regime.blend");
+        c = nearestConfig;
+        c["by_regime"]["nearest"]["lambda_barycentre"] = 1;
+        EXPECT_CONFIG_ERROR(c, "lambda_barycentre");
+        c = nearestConfig;
+        c["by_regime"]["nearest"]["lambda_barycenter"] = "strong";
+        EXPECT_CONFIG_ERROR(c, "by_regime.nearest");
+        c = nearestConfig;
+        c["by_regime"]["mixed"] = Json::object();
+        EXPECT_CONFIG_ERROR(c, "mixed");
     }
 
     void weightSchedulesHaveTheirClosedForms() {
