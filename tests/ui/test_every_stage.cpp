@@ -5,6 +5,7 @@
 #include <QtTest/QtTest>
 
 #include <QImage>
+#include <QLabel>
 #include <QPushButton>
 #include <QSettings>
 #include <QTableWidget>
@@ -108,6 +109,13 @@ private Q_SLOTS:
             QVERIFY(estimated.count() == 1 || estimated.wait(120000));
             QVERIFY2(estimated.first().first().toString().isEmpty(), qPrintable(estimated.first().first().toString()));
             for (const SourceModel& s : w.project()->sources()) QVERIFY2(s.radius > 0 && s.radius != 1.0, qPrintable(QString::number(s.radius)));
+            // The coverage check is read out under the button, naming the nearest source (smallest η).
+            auto* coverage = w.sourcesPanel()->findChild<QLabel*>("coverageVerdict");
+            QVERIFY(coverage && !coverage->isHidden());
+            const SourceModel* nearest = &w.project()->sources().front();
+            for (const SourceModel& s : w.project()->sources())
+                if (s.radius < nearest->radius) nearest = &s;
+            QVERIFY2(coverage->text().startsWith("Coverage: ") && coverage->text().contains(nearest->name), qPrintable(coverage->text()));
             QCOMPARE(w.project()->undoStack()->count(), undoBefore + 1);
             w.project()->undoStack()->undo();
             for (const SourceModel& s : w.project()->sources()) QCOMPARE(s.radius, 1.0);

@@ -914,6 +914,8 @@ void MainWindow::estimateRadii(const QString& space) {
         for (int k = 0; k < ids.size() && k < e.eta.size(); ++k)
             if (project_->source(ids[k])) radii.insert(ids[k], e.eta[k]);
         project_->setRadii(radii, tr("η from local data"));
+        const SourceModel* nearest = e.nearest >= 0 && e.nearest < ids.size() ? project_->source(ids[e.nearest]) : nullptr;
+        sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString());
         for (const QString& line : e.log) message(line);
     });
     watcher->setFuture(QtConcurrent::run([files, local, space] {

@@ -30,7 +30,14 @@ RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, c
         options.space = space.toStdString();
         LogCollector log;
         coalesce::CancelToken cancel;
-        const auto estimates = coalesce::estimateRadiiForSources(generators, names, options, log, cancel);
+        coalesce::CoverageCheck coverage;
+        const auto estimates = coalesce::estimateRadiiForSources(generators, names, options, log, cancel, &coverage);
+        out.regime = QString::fromStdString(coverage.regime);
+        if (!coverage.regime.empty()) {
+            out.blendEta = coverage.blendEta;
+            out.nearestEta = coverage.nearestEta;
+            out.nearest = static_cast<int>(coverage.nearest);
+        }
         for (const auto& e : estimates) {
             out.eta << e.eta;
             out.stddev << e.stddev;

@@ -9,7 +9,13 @@
 
 struct RadiusEstimation {
     QVector<double> eta, stddev, low, high;  // per generator, in the order given
-    QStringList log;                         // the engine's log lines (one per source)
+    QStringList log;                         // the engine's log lines (one per source, then the coverage check)
+    // The coverage check (train/radius_estimation.h, CoverageCheck) with two or more generators, else empty:
+    // "blend" | "nearest" | "unclear"; W1 from the local samples to the λ ∝ 1/η blend and to the nearest
+    // source (an index into the generators given).
+    QString regime;
+    double blendEta = 0, nearestEta = 0;
+    int nearest = -1;
     QString error;                           // user-facing reason if it failed
 };
 

@@ -243,6 +243,11 @@ SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidge
     modesLayout->addWidget(estimate_, 3, 1);
     modesLayout->addWidget(space, 3, 2);
     connect(estimate_, &QPushButton::clicked, this, [this, space] { Q_EMIT estimateRadiiRequested(space->currentData().toString()); });
+    coverage_ = new QLabel(modes);
+    coverage_->setObjectName("coverageVerdict");
+    coverage_->setWordWrap(true);
+    coverage_->setVisible(false);
+    modesLayout->addWidget(coverage_, 4, 0, 1, 4);
     outer->addWidget(modes);
     connect(fixed_, &QRadioButton::toggled, this, [this](bool on) {
         if (on) project_->setWeightMode(WeightMode::Fixed);
@@ -326,6 +331,27 @@ SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidge
 void SourcesPanel::setEstimatingRadii(bool running) {
     estimate_->setEnabled(!running);
     estimate_->setText(running ? tr("Estimating η…") : tr("η from local data"));
+}
+
+void SourcesPanel::setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName) {
+    // The same three readings as the engine's log line (CoverageCheck::describe), for a user deciding what
+    // to run: README, "Which regime is my data in?".
+    const QString w1 = tr("W1 %1 to the blend, %2 to %3").arg(blendEta, 0, 'g', 3).arg(nearestEta, 0, 'g', 3).arg(nearestName);
+    QString text;
+    if (regime == QLatin1String("blend"))
+        text = tr("Coverage: the sources together are closer to your samples than any one of them (%1). "
+                  "This is the case coalescence is made for.").arg(w1);
+    else if (regime == QLatin1String("nearest"))
+        text = tr("Coverage: no blend of the sources is closer to your samples than %1 alone (%2): your data holds "
+                  "what no source has. Coalescence can at best fall back to %1; experiments with radius power "
+                  "\"auto\" do that by themselves.").arg(nearestName, w1);
+    else if (regime == QLatin1String("unclear"))
+        text = tr("Coverage: a blend of the sources is about as close to your samples as %1 alone (%2; the "
+                  "bootstrap interval includes 0).").arg(nearestName, w1);
+    coverage_->setText(text);
+    coverage_->setToolTip(tr("Exact W1 between the local samples and the λ ∝ 1/η mixture of the sources' samples, "
+                             "against the nearest source alone, with a bootstrap over both"));
+    coverage_->setVisible(!text.isEmpty());
 }
 
 SourceCard* SourcesPanel::card(const QString& sourceId) const { return cards_.value(sourceId); }

@@ -47,6 +47,9 @@ public:
     void setLiveWeights(const QVector<double>& lambdas);
     // While an estimate runs, the button is disabled and says so.
     void setEstimatingRadii(bool running);
+    // The coverage check of the last "η from local data" (an empty regime hides it): what it means for
+    // coalescence, in words, under the button. `nearestName`: the nearest source's name.
+    void setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName);
 
 Q_SIGNALS:
     void addRequested();
@@ -72,6 +75,7 @@ private:
     QListWidget* order_ = nullptr;
     QLabel* orderHint_ = nullptr;
     QLabel* modeHint_ = nullptr;
+    QLabel* coverage_ = nullptr;
     QPushButton* estimate_ = nullptr;
     QVector<double> live_;  // a running barycenter's λ (empty: none)
     QHash<QString, SourceCard*> cards_;
