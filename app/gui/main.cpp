@@ -5,14 +5,34 @@
 #include <QCommandLineParser>
 #include <QFile>
 #include <QJsonDocument>
+#include <QScreen>
 #include <QSettings>
 #include <QTimer>
+#include <algorithm>
 #include <cstdio>
 
 #include "app/icons.h"
 #include "app/main_window.h"
 #include "app/screenshot_driver.h"
 #include "app/theme.h"
+
+namespace {
+// A window larger than the screen it opens on (a geometry saved on a larger monitor, or a widget whose minimum
+// width grows the first layout: the Results view's one-line hint once made it 1660 px on a 1600-px display and
+// cut the Stages dock off) is fitted into the screen's available area right after showing.
+void fitToScreen(QWidget& window) {
+    const QScreen* screen = window.screen();
+    if (!screen) return;
+    const QRect available = screen->availableGeometry();
+    const QSize decoration = window.frameGeometry().size() - window.size();
+    const QSize fitted = window.size().boundedTo(available.size() - decoration);
+    if (fitted != window.size()) window.resize(fitted);
+    const QRect frame = window.frameGeometry();
+    const int x = std::clamp(frame.left(), available.left(), std::max(available.left(), available.right() + 1 - frame.width()));
+    const int y = std::clamp(frame.top(), available.top(), std::max(available.top(), available.bottom() + 1 - frame.height()));
+    if (x != frame.left() || y != frame.top()) window.move(x, y);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -47,6 +67,10 @@ int main(int argc, char** argv) {
         if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
     }
     window.show();
+    // An explicit --size is kept as given, and the offscreen platform has no real screen to fit (its virtual one is
+    // 800×600; the README's screenshots are taken larger).
+    if (!parser.isSet(size) && QGuiApplication::platformName() != QLatin1String("offscreen"))
+        QTimer::singleShot(0, &window, [&window] { fitToScreen(window); });
     if (!parser.positionalArguments().isEmpty()) window.openPaths(parser.positionalArguments());
 
     if (!parser.isSet(screenshot) && !parser.isSet(run)) {
@@ -84,3 +108,4 @@ int main(int argc, char** argv) {
     delete settings;
     return exitCode;
 }
+

@@ -39,6 +39,7 @@ ResultsView::ResultsView(RunStore* store, QWidget* parent) : QWidget(parent), st
     auto* bar = new QHBoxLayout;
     hint_ = new QLabel(this);
     hint_->setForegroundRole(QPalette::PlaceholderText);
+    hint_->setWordWrap(true);  // unwrapped, its 770-px sentence was the main window's minimum width (1660 px)
     auto* csv = new QPushButton(tr("Export CSV…"), this);
     auto* md = new QPushButton(tr("Export Markdown…"), this);
     bar->addWidget(hint_, 1);
