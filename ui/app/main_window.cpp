@@ -892,11 +892,12 @@ void MainWindow::onJobFinished(const JobOutcome& outcome, const QString& kind, c
 }
 
 void MainWindow::estimateRadii(const QString& space) {
-    QStringList ids, files;
+    QStringList ids, files, names;
     for (const SourceModel& s : project_->sources())
         if (s.enabled) {
             ids << s.id;
             files << s.path;
+            names << s.name;
         }
     const LocalDataSettings local = project_->localData();
     if (files.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("add generators (and enable them) first"));
@@ -918,8 +919,8 @@ void MainWindow::estimateRadii(const QString& space) {
         sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString());
         for (const QString& line : e.log) message(line);
     });
-    watcher->setFuture(QtConcurrent::run([files, local, space] {
-        return estimateRadiiFromLocalData(files, local.spec, local.count, local.seed, space);
+    watcher->setFuture(QtConcurrent::run([files, names, local, space] {
+        return estimateRadiiFromLocalData(files, names, local.spec, local.count, local.seed, space);
     }));
 }
 

@@ -13,15 +13,15 @@ struct LogCollector : coalesce::JobObserver {
 };
 }  // namespace
 
-RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QString& localSpec, int count,
-                                            qint64 seed, const QString& space) {
+RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QStringList& sourceNames,
+                                            const QString& localSpec, int count, qint64 seed, const QString& space) {
     RadiusEstimation out;
     try {
         std::vector<coalesce::Generator> generators;
         std::vector<std::string> names;
-        for (const QString& f : generatorFiles) {
-            generators.push_back(coalesce::loadGenerator(f.toStdString()));
-            names.push_back(f.toStdString());
+        for (int k = 0; k < generatorFiles.size(); ++k) {
+            generators.push_back(coalesce::loadGenerator(generatorFiles[k].toStdString()));
+            names.push_back((k < sourceNames.size() && !sourceNames[k].isEmpty() ? sourceNames[k] : generatorFiles[k]).toStdString());
         }
         coalesce::RadiusEstimationOptions options;
         options.data = localSpec.toStdString();

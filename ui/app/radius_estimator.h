@@ -19,6 +19,7 @@ struct RadiusEstimation {
     QString error;                           // user-facing reason if it failed
 };
 
-// space: "features" (the classifier features behind FID) or "pixels". Never throws.
-RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QString& localSpec, int count,
-                                            qint64 seed, const QString& space);
+// space: "features" (the classifier features behind FID) or "pixels"; names: the sources' names for the log
+// lines (the files' paths where missing). Never throws.
+RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QStringList& names,
+                                            const QString& localSpec, int count, qint64 seed, const QString& space);
