@@ -19,9 +19,10 @@
 //                                                          G (METHOD.md stage 3 during stage 2); writes
 //                                                          generator.ctern and generator.coalesce = the
 //                                                          ternary generator in float form)
-//  "by_regime": {"blend": {…}, "nearest": {…}},           (stage-2 fields chosen by the stage-1 run's coverage
-//                                                          check, read at Start from the config.json beside the
-//                                                          barycenter file; "unclear" takes "blend")
+//  "by_regime": {"blend": {…}, "nearest": {…},            (stage-2 fields chosen by the stage-1 run's coverage
+//               "unclear": {…}},                          check, read at Start from the config.json beside the
+//                                                          barycenter file; without an "unclear" branch, "unclear"
+//                                                          takes "blend")
 //  + the trainer fields, "eval_every", "eval_samples", "evaluation", "evaluation_every", "run_dir", "resume", "runtime"}
 //
 // In constrained mode λ_B follows projected dual ascent on Ŵ_B − η_B and λ_0 stays fixed (the local
@@ -108,11 +109,17 @@ CoalescenceConfig toCoalescence(const Json& config, const std::string& context) 
     return out;
 }
 
+// Which by_regime branch a recorded regime takes: its own, or "blend" for "unclear" without a branch of its own.
+std::string branchFor(const Json& branches, const std::string& regime) {
+    if (regime == "nearest" || (regime == "unclear" && branches.contains("unclear"))) return regime;
+    return "blend";
+}
+
 // The config with the by_regime branch for `regime` merged in (its fields win) and by_regime removed.
 Json withRegime(Json config, const std::string& regime) {
     const Json branches = config["by_regime"];
     config.erase("by_regime");
-    for (const auto& [key, value] : branches[regime == "nearest" ? "nearest" : "blend"].items()) config[key] = value;
+    for (const auto& [key, value] : branches[branchFor(branches, regime)].items()) config[key] = value;
     return config;
 }
 
@@ -144,10 +151,11 @@ public:
             // Both branches are checked now (a typo fails before the run starts); one is chosen at Start.
             const Json& branches = config_["by_regime"];
             if (!branches.is_object() || !branches.contains("blend") || !branches.contains("nearest"))
-                throw Error("adapt: by_regime must be an object {\"blend\": {…}, \"nearest\": {…}} of stage-2 fields");
+                throw Error("adapt: by_regime must be an object {\"blend\": {…}, \"nearest\": {…}[, \"unclear\": {…}]} of stage-2 fields");
             for (const auto& [regime, fields] : branches.items()) {
                 const std::string where = "adapt: by_regime." + regime;
-                if (regime != "blend" && regime != "nearest") throw Error("adapt: by_regime: unknown regime \"" + regime + "\" (blend, nearest)");
+                if (regime != "blend" && regime != "nearest" && regime != "unclear")
+                    throw Error("adapt: by_regime: unknown regime \"" + regime + "\" (blend, nearest, unclear)");
                 if (!fields.is_object()) throw Error(where + " must be an object of stage-2 fields");
                 ConfigReader(fields, where).rejectUnknownKeys(adaptKeys());
                 for (const auto& [key, value] : fields.items())
@@ -166,7 +174,7 @@ public:
                 const std::string regime = recordedRegime(config_["barycenter"].get<std::string>());
                 const Json chosen = withRegime(config_, regime);
                 coalescence_ = toCoalescence(chosen, "adapt");
-                const Json& fields = config_["by_regime"][regime == "nearest" ? "nearest" : "blend"];
+                const Json& fields = config_["by_regime"][branchFor(config_["by_regime"], regime)];
                 run.observer.onLog(LogLevel::Info, "adapt: the barycenter run's coverage check found the regime \"" + regime +
                                                        "\": stage 2 uses " + fields.dump());
                 run.runDir.recordConfig("regime", Json{{"regime", regime}, {"settings", fields}});

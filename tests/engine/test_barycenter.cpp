@@ -522,6 +522,17 @@ private Q_SLOTS:
             QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
             QVERIFY2(std::fabs(ratio(r) - 3) < 1e-9, regime);
         }
+        {  // An "unclear" branch of its own is taken for "unclear" (and only then).
+            Json config = nearestConfig;
+            config["by_regime"]["unclear"] = {{"lambda_barycenter", 2}};
+            for (const auto& [regime, expected] : std::vector<std::pair<std::string, double>>{{"unclear", 2}, {"blend", 3}}) {
+                config["barycenter"] = stage1("regime3_" + regime, regimeRecord(regime.c_str()));
+                config["run_dir"] = coalesce::test::scratchDir("adapt_regime3_" + regime) + "/run";
+                const JobResult r = runJob(config);
+                QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+                QVERIFY2(std::fabs(ratio(r) - expected) < 1e-9, regime.c_str());
+            }
+        }
         // A barycenter without a recorded check: a clear error at Start, naming what to do.
         const auto [none, noneConfig] = adapt(stage1("regime_none", Json()), "adapt_regime_none");
         QVERIFY(none.status == JobResult::Status::Failed);
@@ -544,6 +555,9 @@ private Q_SLOTS:
         c = nearestConfig;
         c["by_regime"]["mixed"] = Json::object();
         EXPECT_CONFIG_ERROR(c, "mixed");
+        c = nearestConfig;
+        c["by_regime"]["unclear"] = {{"critic_init_prefix", "critic1"}};
+        EXPECT_CONFIG_ERROR(c, "by_regime.unclear");
     }
 
     void weightSchedulesHaveTheirClosedForms() {
