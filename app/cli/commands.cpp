@@ -184,6 +184,7 @@ int runEvaluate(const ParsedArgs& a) {
         protocol["w1_samples"] = a.integer("samples");
     }
     if (a.has("seed")) protocol["seed"] = a.integer("seed");
+    if (a.has("feature-net-data")) protocol["feature_net_data"] = a.str("feature-net-data");
     Json config = {{"kind", "evaluate"}, {"generator", a.str("generator")}, {"protocol", protocol},
                    {"runtime", runtimeConfig(a)}};
     if (a.has("out")) config["output"] = a.str("out");
@@ -331,6 +332,7 @@ const std::vector<Command>& commands() {
                        {"protocol", OptionType::String, "evaluation protocol JSON file (sample counts, seeds, ...)", ""},
                        {"samples", OptionType::Int, "real and fake sample counts", ""},
                        {"seed", OptionType::Int, "protocol seed", ""},
+                       {"feature-net-data", OptionType::String, "for a reference other than (fashion-)mnist: the dataset whose training split the FID feature net learns", ""},
                        {"out", OptionType::String, "write all metrics as JSON here", ""},
                        {"cache-dir", OptionType::String, "feature-network cache (default ~/.cache/coalesce)", ""}})},
          runEvaluate},

@@ -164,6 +164,8 @@ CommandSpec radiiSpec() {
         {"bootstrap", OptionType::Int, "bootstrap resamples of the local samples", "100"},
         {"power", OptionType::String, "lambda_k ~ eta_k^-power: a number, or auto (1, or 16 where the nearest source beats every blend)", "1"},
         {"seed", OptionType::Int, "seed of the source samples and the bootstrap", "0"},
+        {"feature-net-data", OptionType::String,
+         "with --space features and local data other than (fashion-)mnist: the dataset whose training split the feature net learns, e.g. folder:/data/train", ""},
         {"json", OptionType::Flag, "print machine-readable JSON", ""}};
     for (auto& r : runtimeOptions()) o.push_back(r);
     return {"radii", "Estimate trust radii eta_k from local samples and check whether a blend of the sources covers them",
@@ -180,6 +182,7 @@ int runRadii(const ParsedArgs& a) {
                                  {"bootstrap", a.integer("bootstrap")},
                                  {"power", numberOrAuto(a, "power")},
                                  {"seed", a.integer("seed")}};
+    if (a.given.count("feature-net-data")) estimation["feature_net_data"] = a.str("feature-net-data");
     const RadiusEstimationOptions options =
         readRadiusEstimation(ConfigReader(nlohmann::json{{"radius_estimation", estimation}}, "radii"));
     std::vector<Generator> generators;

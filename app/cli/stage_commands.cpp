@@ -105,7 +105,7 @@ int runBarycenter(const ParsedArgs& a) {
     if (autoRadii != (a.given.count("local") > 0))
         throw Error(autoRadii ? "--radii auto needs --local DATA (the local samples the radii are measured from)"
                               : "--local is used only with --radii auto");
-    for (const char* flag : {"n", "k-seed", "space", "power"})
+    for (const char* flag : {"n", "k-seed", "space", "power", "feature-net-data"})
         if (a.given.count(flag) && !autoRadii) throw Error(std::string("--") + flag + " is used only with --radii auto");
 
     if (count == 0 && !a.flag("resume"))
@@ -124,7 +124,7 @@ int runBarycenter(const ParsedArgs& a) {
     if (autoRadii) {
         config["radii"] = "auto";
         Json estimation = {{"data", a.str("local")}};
-        copyGiven(a, estimation, {{"n", "k"}, {"k-seed", "k_seed"}, {"space", "space"}});
+        copyGiven(a, estimation, {{"n", "k"}, {"k-seed", "k_seed"}, {"space", "space"}, {"feature-net-data", "feature_net_data"}});
         if (a.given.count("power")) estimation["power"] = numberOrAuto(a, "power");
         config["radius_estimation"] = estimation;
     }
@@ -155,6 +155,7 @@ CommandSpec barycenterSpec() {
                              {"k-seed", OptionType::Int, "with --radii auto: which n samples", ""},
                              {"space", OptionType::String, "with --radii auto: features or pixels", ""},
                              {"power", OptionType::String, "with --radii auto: lambda_k ~ eta_k^-power; auto = 1, or 16 where the nearest source beats every blend of them", ""},
+                             {"feature-net-data", OptionType::String, "with --radii auto, --space features and local data other than (fashion-)mnist: the dataset whose training split the feature net learns", ""},
                              {"weights", OptionType::String, "fixed or constrained (the dual update of lambda)", ""},
                              {"mode", OptionType::String, "joint or recursive", ""},
                              {"init", OptionType::String, "largest, average, random, or a generator file to start from", ""}})};
@@ -169,9 +170,13 @@ int runAdapt(const ParsedArgs& a) {
                           {"schedule", "barycenter_schedule"}, {"critic-init", "critic_init"},
                           {"freeze-critic-blocks", "freeze_critic_blocks"}});
     if (a.given.count("lambda-barycenter")) config["lambda_barycenter"] = numberOrAuto(a, "lambda-barycenter");
-    if (a.given.count("power")) {
-        if (config.value("lambda_barycenter", Json()) != "auto") throw Error("--power is used only with --lambda-barycenter auto");
-        config["radius_estimation"] = {{"power", numberOrAuto(a, "power")}};
+    Json estimation = Json::object();
+    if (a.given.count("power")) estimation["power"] = numberOrAuto(a, "power");
+    copyGiven(a, estimation, {{"space", "space"}, {"feature-net-data", "feature_net_data"}});
+    if (!estimation.empty()) {
+        if (config.value("lambda_barycenter", Json()) != "auto")
+            throw Error("--power, --space and --feature-net-data are used only with --lambda-barycenter auto");
+        config["radius_estimation"] = estimation;
     }
     copyGiven(a, config, trainerFlagKeys());
     return runOrPrint(a, finish(a, config));
@@ -188,6 +193,8 @@ CommandSpec adaptSpec() {
                              {"lambda-local", OptionType::Float, "the local samples' weight (with a numeric anchor weight)", ""},
                              {"radius-barycenter", OptionType::Float, "the barycenter's trust radius (constrained weights)", ""},
                              {"power", OptionType::String, "with --lambda-barycenter auto: lambda ~ eta^-power", ""},
+                             {"space", OptionType::String, "with --lambda-barycenter auto: the radii's space, features or pixels", ""},
+                             {"feature-net-data", OptionType::String, "with --lambda-barycenter auto in features: the dataset whose training split the feature net learns", ""},
                              {"schedule", OptionType::String, "the anchor's weight over the run: constant, linear or cosine", ""},
                              {"critic-init", OptionType::String, "start the anchor's critic from this checkpoint (stage 1's)", ""},
                              {"freeze-critic-blocks", OptionType::Int, "FreezeD: keep the local critic's first N blocks fixed", ""}})};

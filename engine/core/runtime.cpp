@@ -1,5 +1,8 @@
 #include "core/runtime.h"
 
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <torch/torch.h>
@@ -30,9 +33,35 @@ torch::Device resolveDevice(const std::string& device) {
     }
 }
 
+std::string describeCpu() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line, model;
+    std::set<std::string> flags;
+    while (std::getline(in, line) && (model.empty() || flags.empty())) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+        if (key == "model name" && model.empty()) model = value;
+        if (key == "flags" && flags.empty()) {
+            std::istringstream words(value);
+            for (std::string w; words >> w;) flags.insert(w);
+        }
+    }
+    if (model.empty()) return "unknown CPU";
+    std::string isa = "no avx2";
+    for (const char* f : {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})
+        if (flags.count(f)) {
+            isa = std::string(f) == "amx_bf16" ? "amx" : std::string(f) == "avx512f" ? "avx512" : f;
+            break;
+        }
+    return model + " (" + isa + ")";
+}
+
 std::string describeRuntime(const torch::Device& device) {
     std::string s = "LibTorch " + std::string(TORCH_VERSION) + ", " + device.str() + ", " +
                     std::to_string(torch::get_num_threads()) + " threads";
+    if (device.is_cpu()) s += ", " + describeCpu();
     return s;
 }
 

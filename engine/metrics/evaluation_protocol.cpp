@@ -95,7 +95,8 @@ std::string EvaluationProtocol::featureNetTrainingData() const {
     const std::string family = dataset.substr(0, dataset.find(':'));
     if (family == "fashion-mnist" || family == "mnist") return family + ":train";
     throw Error("evaluation protocol: \"feature_net_data\" is needed for reference \"" + reference +
-                "\" (the dataset whose full training split the feature net learns, e.g. folder:/data/train)");
+                "\" (the dataset whose full training split the feature net learns, e.g. folder:/data/train; "
+                "--feature-net-data on the command line; radii can also be measured in pixels)");
 }
 
 }  // namespace coalesce

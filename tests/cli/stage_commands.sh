@@ -54,6 +54,34 @@ run "adapt" adapt --from "$WORK/bary/generator.coalesce" --data toy:ring8 --n 16
 [ -f "$WORK/adapt/generator.coalesce" ] || fail "no adapted generator"
 $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c=c.get('job', c); assert c['lambda_barycenter']=='auto' and c['barycenter_schedule']=='cosine' and c['k']==16, c" \
   "$WORK/adapt/config.json" && ok "adapt recorded its options" || fail "adapt config.json: $(head -c 600 "$WORK/adapt/config.json")"
+# Reproducibility: the same config with the same thread count gives bit-identical weights on one
+# machine, and the run records the CPU (other CPUs pick other oneDNN/OpenBLAS kernels: different bits).
+run "adapt again" adapt --from "$WORK/bary/generator.coalesce" --data toy:ring8 --n 16 --lambda-barycenter auto --schedule cosine \
+  --iterations 3 --batch-size 8 --sample-every 0 --checkpoint-every 3 --out "$WORK/adapt2" "${T[@]}"
+if $PY - "$WORK/adapt" "$WORK/adapt2" <<'PY'
+import json, struct, sys
+def weights(d):
+    b = open(d + "/generator.coalesce", "rb").read()
+    return b[8 + struct.unpack("<Q", b[:8])[0]:]  # the tensors after the header (which names the run folder)
+assert weights(sys.argv[1]) == weights(sys.argv[2]), "two runs of one config differ"
+runtime = json.load(open(sys.argv[1] + "/config.json"))["recorded"]["runtime"]
+cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+assert cpu in runtime and "1 threads" in runtime, runtime
+PY
+then ok "one config, one thread count: bit-identical runs; the CPU is recorded"; else fail "reproducibility"; fi
+# Radii measured in the feature space of local data other than (fashion-)mnist need the feature net's data.
+if "$CLI" barycenter --source "$A" --source "$B" --radii auto --local folder:/data/few --feature-net-data folder:/data/train \
+     --out "$WORK/fnd" --print-config >"$WORK/fnd.json" 2>"$WORK/err.txt" &&
+   "$CLI" adapt --from "$A" --data folder:/data/few --lambda-barycenter auto --space features --feature-net-data folder:/data/train \
+     --out "$WORK/fnd2" --print-config >"$WORK/fnd2.json" 2>>"$WORK/err.txt" && $PY - "$WORK/fnd.json" "$WORK/fnd2.json" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    e = json.load(open(f))["radius_estimation"]
+    assert e["feature_net_data"] == "folder:/data/train", e
+PY
+then ok "--feature-net-data reaches radius_estimation"; else fail "--feature-net-data"; cat "$WORK/err.txt"; fi
+expect_error "used only with --lambda-barycenter auto" adapt --from "$A" --data toy:ring8 --space pixels --out "$WORK/x"
+expect_error "used only with --radii auto" barycenter --source "$A" --source "$B" --feature-net-data fashion-mnist:train --out "$WORK/x"
 run "average" average --generator "$A" --generator "$A" --out "$WORK/avg.coalesce" --quiet
 run "info of the average" info "$WORK/avg.coalesce"
 # A one-shot run's own config.json (with its recorded provenance) is a valid config: an unfinished
