@@ -396,17 +396,20 @@ Json sourceSummary(const SourceInput& s, double lambda, double wHat, const std::
     return j;
 }
 
-}  // namespace
-
-Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
-    CoalescenceConfig cfg = given;  // radii "auto" fills in the estimated η below
-    // 1. Load every source (generator files on the CPU; datasets with the generator's channel count).
-    std::vector<SourceInput> inputs(cfg.sources.size());
+// 1. Every source loaded (generator files on the CPU; black boxes started in their worker). Datasets
+// come later, with G's channel count.
+struct LoadedSources {
+    std::vector<SourceInput> inputs;
     std::optional<ArchSpec> firstGeneratorArch;
+};
+
+LoadedSources loadSources(const CoalescenceConfig& cfg, JobObserver& observer, CancelToken& cancel) {
+    LoadedSources loaded;
+    auto& inputs = loaded.inputs;
+    inputs.resize(cfg.sources.size());
     for (size_t k = 0; k < cfg.sources.size(); ++k) {
         const CoalescenceSource& s = cfg.sources[k];
         inputs[k].name = s.name;
-        inputs[k].label = std::to_string(k);
         inputs[k].radius = s.radius;
         inputs[k].frozen = s.frozenSamples;
         inputs[k].criticFile = s.criticFile;
@@ -415,36 +418,57 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         for (const auto& path : s.pooledPaths) inputs[k].pooled.push_back(loadGenerator(path));
         if (!s.generatorPath.empty()) {
             inputs[k].generator = loadGenerator(s.generatorPath);
-            if (!firstGeneratorArch) firstGeneratorArch = inputs[k].generator->spec();
+            if (!loaded.firstGeneratorArch) loaded.firstGeneratorArch = inputs[k].generator->spec();
         }
         if (!s.blackBoxPath.empty()) {
             inputs[k].blackBox = std::make_shared<BlackBoxGenerator>(
                 BlackBoxOptions{s.blackBoxPath, s.blackBoxLatentDim, s.blackBoxTimeoutSeconds});
-            run.observer.onLog(LogLevel::Info, cfg.kind + ": source " + s.name + " is a " + inputs[k].blackBox->describe() +
-                                                   ", run in a worker process");
+            observer.onLog(LogLevel::Info, cfg.kind + ": source " + s.name + " is a " + inputs[k].blackBox->describe() +
+                                               ", run in a worker process");
         }
-        run.cancel.check();
+        cancel.check();
     }
+    return loaded;
+}
+
+// "radii": "auto": η_k of every loaded source against the local samples, in the space they are compared in
+// (the generators' sample shape; with black boxes only, G's planned one).
+std::vector<RadiusEstimate> estimateRadiiOfLoaded(const CoalescenceConfig& cfg, const LoadedSources& loaded,
+                                                  JobObserver& observer, CancelToken& cancel, CoverageCheck* coverage) {
+    const std::vector<int64_t> shape = loaded.firstGeneratorArch ? loaded.firstGeneratorArch->sampleShape()
+                                       : cfg.arch                ? cfg.arch->sampleShape()
+                                                                 : defaultArchForBlackBoxes(loaded.inputs).sampleShape();
+    std::vector<SourceDrawer> drawers;
+    std::vector<std::string> names;
+    for (const auto& in : loaded.inputs) {
+        if (in.blackBox) {
+            auto box = in.blackBox;
+            drawers.push_back([box, shape](int64_t n, at::Generator& rng) { return box->draw(n, rng, shape); });
+        } else {
+            drawers.push_back(drawerOf(in.generator));
+        }
+        names.push_back(in.name);
+    }
+    return estimateRadiiForSources(drawers, shape, names, *cfg.autoRadii, observer, cancel, coverage);
+}
+
+}  // namespace
+
+std::vector<RadiusEstimate> estimateRadiiOfSources(const CoalescenceConfig& config, JobObserver& observer,
+                                                   CancelToken& cancel, CoverageCheck* coverage) {
+    if (!config.autoRadii) throw Error(config.kind + ": estimating the radii needs \"radii\": \"auto\"");
+    return estimateRadiiOfLoaded(config, loadSources(config, observer, cancel), observer, cancel, coverage);
+}
+
+Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
+    CoalescenceConfig cfg = given;  // radii "auto" fills in the estimated η below
+    LoadedSources loaded = loadSources(cfg, run.observer, run.cancel);
+    std::vector<SourceInput>& inputs = loaded.inputs;
+    const std::optional<ArchSpec>& firstGeneratorArch = loaded.firstGeneratorArch;
     Json estimatedRadii;
     if (cfg.autoRadii) {
-        // What every source is compared in: the generators' sample shape; with black boxes only, G's planned one.
-        const std::vector<int64_t> shape = firstGeneratorArch ? firstGeneratorArch->sampleShape()
-                                           : cfg.arch         ? cfg.arch->sampleShape()
-                                                              : defaultArchForBlackBoxes(inputs).sampleShape();
-        std::vector<SourceDrawer> drawers;
-        std::vector<std::string> names;
-        for (const auto& in : inputs) {
-            if (in.blackBox) {
-                auto box = in.blackBox;
-                drawers.push_back([box, shape](int64_t n, at::Generator& rng) { return box->draw(n, rng, shape); });
-            } else {
-                drawers.push_back(drawerOf(in.generator));
-            }
-            names.push_back(in.name);
-        }
         CoverageCheck coverage;
-        const auto estimates =
-            estimateRadiiForSources(drawers, shape, names, *cfg.autoRadii, run.observer, run.cancel, &coverage);
+        const auto estimates = estimateRadiiOfLoaded(cfg, loaded, run.observer, run.cancel, &coverage);
         std::vector<double> etas;
         estimatedRadii = Json::array();
         for (size_t k = 0; k < estimates.size(); ++k) {

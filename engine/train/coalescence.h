@@ -89,6 +89,13 @@ std::set<std::string> coalescenceKeys();
 // <run_dir>/generator.coalesce.
 Json runCoalescence(const CoalescenceConfig& config, TrainingRun& run);
 
+// What "radii": "auto" estimates for a config's sources before any training, loaded and sampled exactly as
+// the job does (generators, black boxes in their worker, the local data): the workbench's "η from local
+// data" button. `config.autoRadii` must be set (a barycenter config with "radii": "auto"); one log line
+// per source and the coverage check go to `observer`.
+std::vector<RadiusEstimate> estimateRadiiOfSources(const CoalescenceConfig& config, JobObserver& observer,
+                                                   CancelToken& cancel, CoverageCheck* coverage = nullptr);
+
 // Element-wise mean of parameters and buffers (BatchNorm running statistics included; integer
 // counters are averaged and rounded). All generators must have the same architecture.
 Generator averageGenerators(const std::vector<Generator>& generators);

@@ -18,6 +18,7 @@
 #include "io/torchscript_worker.h"
 #include "jobs/job_factory.h"
 #include "train/black_box_source.h"
+#include "train/coalescence.h"
 #include "train/sample_source.h"
 #include "support/error_of.h"
 #include "support/test_support.h"
@@ -204,6 +205,16 @@ private Q_SLOTS:
             QVERIFY2(r.at("low").get<double>() <= r.at("high").get<double>(), r.dump().c_str());  // a bootstrap interval
         }
         QVERIFY(radii[0].at("eta").get<double>() != radii[1].at("eta").get<double>());
+
+        // The workbench's "η from local data" (estimateRadiiOfSources, before any training) loads and samples
+        // the same sources as the job: the same η to the last bit, and the coverage check with it.
+        Quiet quiet;
+        CancelToken cancel;
+        CoverageCheck coverage;
+        const auto direct = estimateRadiiOfSources(readCoalescenceConfig(ConfigReader(config, "barycenter")), quiet, cancel, &coverage);
+        QCOMPARE(direct.size(), size_t{2});
+        for (size_t k = 0; k < direct.size(); ++k) QCOMPARE(direct[k].eta, radii[k].at("eta").get<double>());
+        QVERIFY(!coverage.regime.empty());
     }
 
     void configsAreChecked() {

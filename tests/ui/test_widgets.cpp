@@ -2,6 +2,8 @@
 // type a radius, start a (fake) job from the Stages dock and cancel it, click a legend entry, bad
 // input (wrong files, broken project) gives messages and no crash, the dock layout is remembered,
 // and the GUI thread's longest stall while a job streams events is measured.
+#include <ctime>
+
 #include <QtTest/QtTest>
 
 #include <QTreeWidget>
@@ -75,6 +77,20 @@ QPoint handleCenter(QSlider* slider) {
 }
 
 }  // namespace
+
+// A receiver whose handler blocks the GUI thread for a known CPU time (the stall monitor must name it).
+class SlowReceiver : public QObject {
+    Q_OBJECT
+public:
+    bool event(QEvent* e) override {
+        if (e->type() != QEvent::User) return QObject::event(e);
+        timespec start{}, now{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+        do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        while ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6 < 30.0);
+        return true;
+    }
+};
 
 class TestWidgets : public QObject {
     Q_OBJECT
@@ -455,6 +471,26 @@ private Q_SLOTS:
               qPrintable(history.join(' ')));
         QVERIFY(monitor.samples() > 10);
         QVERIFY(monitor.maxBusyMs() <= monitor.maxGapMs() + 1.0);  // CPU inside a gap cannot exceed the gap
+        qInfo("worst handler in the longest gap: %s; longest handlers: %s", qPrintable(monitor.maxGapCulprit()),
+              qPrintable(monitor.culprits(5)));
+    }
+
+    // The monitor names the handler that blocked the GUI thread: a 30 ms (CPU) handler is charged
+    // ~30 ms under its class and event type, and it is the worst one inside the longest gap.
+    void stallMonitorNamesTheBlockingHandler() {
+        StallMonitor monitor(5);
+        SlowReceiver slow;
+        monitor.start();
+        QTest::qWait(30);
+        QCoreApplication::postEvent(&slow, new QEvent(QEvent::User));
+        QTest::qWait(60);
+        monitor.stop();
+        QVERIFY2(monitor.maxGapCulprit().startsWith("SlowReceiver User "), qPrintable(monitor.maxGapCulprit()));
+        const QString top = monitor.culprits(1);
+        QVERIFY2(top.startsWith("SlowReceiver User "), qPrintable(top));
+        const double ms = top.section(' ', 2, 2).toDouble();
+        QVERIFY2(ms >= 29.0 && ms < 45.0, qPrintable(top));
+        QVERIFY(monitor.maxGapMs() >= 29.0);
     }
 };
 

@@ -892,18 +892,18 @@ void MainWindow::onJobFinished(const JobOutcome& outcome, const QString& kind, c
 }
 
 void MainWindow::estimateRadii(const QString& space) {
-    QStringList ids, files, names;
+    QStringList ids;
+    QJsonArray sources;
     for (const SourceModel& s : project_->sources())
         if (s.enabled) {
             ids << s.id;
-            files << s.path;
-            names << s.name;
+            sources.append(sourceConfigEntry(s));
         }
     const LocalDataSettings local = project_->localData();
-    if (files.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("add generators (and enable them) first"));
+    if (sources.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("add generators (and enable them) first"));
     if (local.spec.isEmpty()) return showProblem(tr("Cannot estimate η"), tr("choose the local data first (Local data dock)"));
     sourcesPanel_->setEstimatingRadii(true);
-    message(tr("Estimating η of %n generator(s) from %1 local samples…", nullptr, int(files.size())).arg(local.count));
+    message(tr("Estimating η of %n generator(s) from %1 local samples…", nullptr, int(sources.size())).arg(local.count));
     auto* watcher = new QFutureWatcher<RadiusEstimation>(this);
     connect(watcher, &QFutureWatcher<RadiusEstimation>::finished, this, [this, watcher, ids] {
         const RadiusEstimation e = watcher->result();
@@ -919,8 +919,8 @@ void MainWindow::estimateRadii(const QString& space) {
         sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString());
         for (const QString& line : e.log) message(line);
     });
-    watcher->setFuture(QtConcurrent::run([files, names, local, space] {
-        return estimateRadiiFromLocalData(files, names, local.spec, local.count, local.seed, space);
+    watcher->setFuture(QtConcurrent::run([sources, local, space] {
+        return estimateRadiiFromLocalData(sources, local.spec, local.count, local.seed, space);
     }));
 }
 

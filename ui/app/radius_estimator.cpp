@@ -1,10 +1,10 @@
 #include "app/radius_estimator.h"
 
-#include <torch/torch.h>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include "core/error.h"
-#include "io/model_files.h"
-#include "train/radius_estimation.h"
+#include "train/coalescence.h"
 
 namespace {
 struct LogCollector : coalesce::JobObserver {
@@ -13,25 +13,29 @@ struct LogCollector : coalesce::JobObserver {
 };
 }  // namespace
 
-RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QStringList& sourceNames,
-                                            const QString& localSpec, int count, qint64 seed, const QString& space) {
+RadiusEstimation estimateRadiiFromLocalData(const QJsonArray& sources, const QString& localSpec, int count, qint64 seed,
+                                            const QString& space) {
     RadiusEstimation out;
     try {
-        std::vector<coalesce::Generator> generators;
-        std::vector<std::string> names;
-        for (int k = 0; k < generatorFiles.size(); ++k) {
-            generators.push_back(coalesce::loadGenerator(generatorFiles[k].toStdString()));
-            names.push_back((k < sourceNames.size() && !sourceNames[k].isEmpty() ? sourceNames[k] : generatorFiles[k]).toStdString());
+        // A barycenter config with "radii": "auto", read and loaded by the engine exactly as the job does.
+        nlohmann::json config{{"radii", "auto"},
+                              {"radius_estimation", {{"data", localSpec.toStdString()},
+                                                     {"k", count},
+                                                     {"k_seed", std::max<qint64>(seed, 0)},
+                                                     {"space", space.toStdString()}}}};
+        config["sources"] = nlohmann::json::array();
+        for (const auto& entry : sources) {
+            QJsonObject source = entry.toObject();
+            source.remove("radius");  // estimated here
+            config["sources"].push_back(
+                nlohmann::json::parse(QJsonDocument(source).toJson(QJsonDocument::Compact).toStdString()));
         }
-        coalesce::RadiusEstimationOptions options;
-        options.data = localSpec.toStdString();
-        options.k = count;
-        options.kSeed = static_cast<uint64_t>(std::max<qint64>(seed, 0));
-        options.space = space.toStdString();
+        const coalesce::CoalescenceConfig parsed =
+            coalesce::readCoalescenceConfig(coalesce::ConfigReader(config, "η from local data"));
         LogCollector log;
         coalesce::CancelToken cancel;
         coalesce::CoverageCheck coverage;
-        const auto estimates = coalesce::estimateRadiiForSources(generators, names, options, log, cancel, &coverage);
+        const auto estimates = coalesce::estimateRadiiOfSources(parsed, log, cancel, &coverage);
         out.regime = QString::fromStdString(coverage.regime);
         if (!coverage.regime.empty()) {
             out.blendEta = coverage.blendEta;

@@ -3,6 +3,7 @@
 // project's generators and local samples. Torch-free header; slow (loads models and data, may train the
 // feature net on first use), so it runs off the GUI thread.
 #pragma once
+#include <QJsonArray>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -19,7 +20,7 @@ struct RadiusEstimation {
     QString error;                           // user-facing reason if it failed
 };
 
-// space: "features" (the classifier features behind FID) or "pixels"; names: the sources' names for the log
-// lines (the files' paths where missing). Never throws.
-RadiusEstimation estimateRadiiFromLocalData(const QStringList& generatorFiles, const QStringList& names,
-                                            const QString& localSpec, int count, qint64 seed, const QString& space);
+// sources: as a barycenter job config lists them (sourceConfigEntry: generator files and TorchScript black
+// boxes; radii are ignored); space: "features" (the classifier features behind FID) or "pixels". Never throws.
+RadiusEstimation estimateRadiiFromLocalData(const QJsonArray& sources, const QString& localSpec, int count, qint64 seed,
+                                            const QString& space);

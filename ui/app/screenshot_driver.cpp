@@ -62,8 +62,9 @@ void ScreenshotDriver::start() {
         if (midRunShot_ || p.total <= 0 || p.fraction() < 0.5) return;
         midRunShot_ = true;
         QTimer::singleShot(0, this, [this] {
+            stall_->setAttributionPaused(true);
             grab("running", window_);
-            stall_->skipCurrentGap();  // the grab itself blocks the GUI thread; it is not a stall
+            stall_->setAttributionPaused(false);  // the grab itself blocks the GUI thread; it is not a stall
         });
     });
     if (options_.measureStall) stall_->start();
@@ -96,6 +97,9 @@ void ScreenshotDriver::onJobFinished() {
                     stall_->intervalMs(), stall_->maxGapMs(), stall_->maxGapCpuMs(), stall_->percentileGapMs(0.99),
                     stall_->gapsOver(50), stall_->samples(), stall_->maxBusyMs(), stall_->cpuMs(), stall_->wallMs() / 1000,
                     100 * stall_->cpuMs() / std::max(1.0, stall_->wallMs()));
+        std::printf("[stall] worst in the longest gap: %s; longest single handlers (CPU): %s\n",
+                    qPrintable(stall_->maxGapCulprit().isEmpty() ? QString("(no event)") : stall_->maxGapCulprit()),
+                    qPrintable(stall_->culprits(6)));
         const CurvesPanel::ReplotStats r = window_->curves()->stats();
         std::printf("[replot] %d flushes, %d chart replots (%d deferred off-screen), longest flush %.1f ms wall / %.1f ms CPU\n",
                     r.flushes, r.replots, r.deferredReplots, r.maxFlushMs, r.maxFlushCpuMs);

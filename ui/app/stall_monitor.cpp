@@ -3,11 +3,18 @@
 #include <algorithm>
 #include <ctime>
 
+#include <QCoreApplication>
+#include <QMetaEnum>
+
 namespace {
 double threadCpuMs() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+QString label(const char* receiver, int type) {
+    const char* name = QMetaEnum::fromType<QEvent::Type>().valueToKey(type);
+    return QString::fromLatin1(receiver ? receiver : "?") + " " + (name ? QString::fromLatin1(name) : QString::number(type));
 }
 }  // namespace
 
@@ -22,20 +29,38 @@ void StallMonitor::start() {
     gaps_.clear();
     clock_.start();
     last_ = clock_.nsecsElapsed();
-    cpuStart_ = lastCpu_ = threadCpuMs();
+    cpuStart_ = lastCpu_ = currentStartCpu_ = threadCpuMs();
+    current_ = gapWorst_ = Dispatch{};
+    gapWorstMs_ = 0;
+    maxGapCulprit_.clear();
+    worst_.clear();
+    QCoreApplication::instance()->installEventFilter(this);
     timer_.start();
 }
 
 void StallMonitor::stop() {
     if (!timer_.isActive()) return;
     timer_.stop();
+    QCoreApplication::instance()->removeEventFilter(this);
     wallMs_ = clock_.nsecsElapsed() / 1e6;
     cpuMs_ = threadCpuMs() - cpuStart_;
 }
 
 void StallMonitor::skipCurrentGap() {
     last_ = clock_.nsecsElapsed();
-    lastCpu_ = threadCpuMs();
+    lastCpu_ = currentStartCpu_ = threadCpuMs();
+    current_ = gapWorst_ = Dispatch{};
+    gapWorstMs_ = 0;
+}
+
+void StallMonitor::setAttributionPaused(bool paused) {
+    if (!timer_.isActive()) return;
+    if (paused) {
+        QCoreApplication::instance()->removeEventFilter(this);
+    } else {
+        QCoreApplication::instance()->installEventFilter(this);
+        skipCurrentGap();
+    }
 }
 
 void StallMonitor::tick() {
@@ -44,12 +69,49 @@ void StallMonitor::tick() {
     const double gap = (now - last_) / 1e6, busy = cpu - lastCpu_;
     last_ = now;
     lastCpu_ = cpu;
+    chargeCurrentEvent(cpu);
     if (gap > maxGapMs_) {
         maxGapMs_ = gap;
         maxGapCpuMs_ = busy;
+        maxGapCulprit_ = gapWorst_.receiver ? QString("%1 %2 ms").arg(label(gapWorst_.receiver, gapWorst_.type)).arg(gapWorstMs_, 0, 'f', 1)
+                                            : QString();
     }
+    gapWorst_ = Dispatch{};
+    gapWorstMs_ = 0;
     maxBusyMs_ = std::max(maxBusyMs_, busy);
     gaps_ << float(gap);
+}
+
+bool StallMonitor::eventFilter(QObject* watched, QEvent* event) {
+    if (watched->thread() == thread()) {
+        chargeCurrentEvent(threadCpuMs());
+        current_ = {watched->metaObject()->className(), int(event->type())};
+    }
+    return false;
+}
+
+void StallMonitor::chargeCurrentEvent(double cpu) {
+    const double spent = cpu - currentStartCpu_;
+    currentStartCpu_ = cpu;
+    if (!current_.receiver) return;
+    if (spent > gapWorstMs_) {
+        gapWorstMs_ = spent;
+        gapWorst_ = current_;
+    }
+    if (spent < 1.0) return;  // only handlers worth naming
+    const QString key = label(current_.receiver, current_.type);
+    auto it = std::find_if(worst_.begin(), worst_.end(), [&](const auto& e) { return e.first == key; });
+    if (it == worst_.end()) worst_.append({key, spent});
+    else it->second = std::max(it->second, spent);
+}
+
+QString StallMonitor::culprits(int count) const {
+    auto sorted = worst_;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    QStringList parts;
+    for (int i = 0; i < std::min(count, int(sorted.size())); ++i)
+        parts << QString("%1 %2 ms").arg(sorted[i].first).arg(sorted[i].second, 0, 'f', 1);
+    return parts.join(", ");
 }
 
 int StallMonitor::gapsOver(double ms) const {

@@ -2,7 +2,9 @@
 // any gap much longer than the interval is time the event loop could not run (a stall).
 #pragma once
 #include <QElapsedTimer>
+#include <QEvent>
 #include <QObject>
+#include <QString>
 #include <QTimer>
 #include <QVector>
 
@@ -14,6 +16,8 @@ public:
     void stop();
     // Forget the gap in progress (e.g. around a deliberate screenshot grab, which is not a stall).
     void skipCurrentGap();
+    // Stop charging handlers (paused) for work that is not the application's own, such as a grab.
+    void setAttributionPaused(bool paused);
     bool running() const { return timer_.isActive(); }
     double maxGapMs() const { return maxGapMs_; }     // longest time between two heartbeats
     // GUI-thread CPU time spent inside that longest gap: near the gap itself = our code blocked the
@@ -27,9 +31,29 @@ public:
     int intervalMs() const { return timer_.interval(); }
     double wallMs() const { return wallMs_; }  // start() to stop()
     double cpuMs() const { return cpuMs_; }    // GUI-thread CPU time in that span
+    // Which handlers the GUI thread's CPU went to: every event the application delivers on the GUI
+    // thread is charged the thread CPU time until the next one starts (so a handler's nested events
+    // are charged to themselves). "QCustomPlot Paint 31.2 ms" = the longest single such span;
+    // culprits() lists the worst receiver/event kinds, maxGapCulprit() the worst one inside the longest gap.
+    QString maxGapCulprit() const { return maxGapCulprit_; }
+    QString culprits(int count) const;
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void tick();
+    void chargeCurrentEvent(double cpu);
+    struct Dispatch {
+        const char* receiver = nullptr;  // class name (static storage in the meta-object)
+        int type = 0;                    // QEvent::Type
+    };
+    Dispatch current_;
+    double currentStartCpu_ = 0;
+    Dispatch gapWorst_;
+    double gapWorstMs_ = 0;
+    QString maxGapCulprit_;
+    QVector<QPair<QString, double>> worst_;  // label → longest single span, CPU ms
     QTimer timer_;
     QElapsedTimer clock_;
     qint64 last_ = 0;

@@ -129,6 +129,12 @@ QString latestGenerator(const Project& project, const QStringList& kinds) {
     return {};
 }
 
+QJsonObject sourceConfigEntry(const SourceModel& s) {
+    QJsonObject source{{s.blackBox ? "black_box" : "generator", s.path}, {"radius", s.radius}, {"name", s.name}};
+    if (s.blackBox && s.latentDim > 0) source["latent_dim"] = s.latentDim;
+    return source;
+}
+
 namespace {
 // Enabled sources in merge order: the engine merges recursively in descending λ (stable), so the
 // project's order decides among equal weights.
@@ -137,9 +143,7 @@ QJsonArray enabledSources(const Project& project) {
     for (const QString& id : project.mergeOrder()) {
         const SourceModel* s = project.source(id);
         if (!s || !s->enabled) continue;
-        QJsonObject source{{s->blackBox ? "black_box" : "generator", s->path}, {"radius", s->radius}, {"name", s->name}};
-        if (s->blackBox && s->latentDim > 0) source["latent_dim"] = s->latentDim;
-        sources.append(source);
+        sources.append(sourceConfigEntry(*s));
     }
     return sources;
 }

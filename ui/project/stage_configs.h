@@ -26,6 +26,9 @@ int defaultThreads();
 // (the newest finished barycenter run), ternarize/evaluate's generator (newest finished adapt,
 // barycenter or pretrain run).
 QJsonObject derivedStageKeys(const QString& kind, const Project& project);
+// One source as a job config lists it: {"generator" | "black_box": path, "radius", "name"[, "latent_dim"]}.
+struct SourceModel;
+QJsonObject sourceConfigEntry(const SourceModel& source);
 // Derived keys the user may set instead (input generators: a file picked in the form or typed in the
 // JSON); once set in the stage config they no longer follow the project.
 QSet<QString> pickableStageKeys(const QString& kind);
