@@ -158,6 +158,21 @@ private Q_SLOTS:
         std::ifstream in(run + "/config.json");
         const std::string config_json{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
         QVERIFY2(contains(config_json, "TorchScript black box g64.pt (3×64×64, z=64)"), config_json.c_str());
+
+        // Recursive mode (K = 3: B_2 of the two heaviest, then B_3 with the third) takes black boxes too:
+        // each stage samples its boxes in the worker, and stage 3 starts from B_2.
+        const std::string recursive = test::scratchDir("black-box-recursive") + "/run";
+        config["run_dir"] = recursive;
+        config["mode"] = "recursive";
+        config["iterations"] = 2;
+        config["sources"] = Json::array({Json{{"black_box", dir_ + "/g64.pt"}, {"lambda", 0.5}},
+                                         Json{{"black_box", dir_ + "/no_latent.pt"}, {"latent_dim", 16}, {"lambda", 0.3}},
+                                         Json{{"black_box", dir_ + "/g64.pt"}, {"lambda", 0.2}}});
+        const std::string recursiveFailure = failureOf(config);
+        QVERIFY2(recursiveFailure.empty(), recursiveFailure.c_str());
+        for (const char* stage : {"/stage_2/generator.coalesce", "/stage_3/generator.coalesce", "/generator.coalesce"})
+            QVERIFY2(fs::exists(recursive + stage), stage);
+        QCOMPARE(loadGenerator(recursive + "/generator.coalesce")->spec().sampleShape(), (std::vector<int64_t>{1, 32, 32}));
     }
 
     // A source that hangs while training makes the job stop with the clear error within its limit; the
