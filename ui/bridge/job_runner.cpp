@@ -89,7 +89,10 @@ bool JobRunner::start(const QString& title, JobFactory factory) {
     thread_->setObjectName(QStringLiteral("coalesce-job"));
     connect(thread_, &QThread::finished, this, &JobRunner::onWorkerFinished);
     drainTimer_.start();
-    thread_->start(QThread::LowPriority);  // training yields to the GUI thread
+    // LowPriority is a hint that Linux's default scheduling policy ignores (it has one static priority); a
+    // real nice value for the job thread was tried (+10) and starved training on a busy machine (~6 % of a
+    // core beside three busy processes), so the job keeps the GUI's priority (docs/EXPERIMENTS.md).
+    thread_->start(QThread::LowPriority);
     Q_EMIT started(title_);
     return true;
 }
