@@ -410,6 +410,7 @@ LoadedSources loadSources(const CoalescenceConfig& cfg, JobObserver& observer, C
     for (size_t k = 0; k < cfg.sources.size(); ++k) {
         const CoalescenceSource& s = cfg.sources[k];
         inputs[k].name = s.name;
+        inputs[k].label = std::to_string(k);
         inputs[k].radius = s.radius;
         inputs[k].frozen = s.frozenSamples;
         inputs[k].criticFile = s.criticFile;
