@@ -1,8 +1,8 @@
 #include "app/radius_estimator.h"
 
-#include <QJsonDocument>
 #include <QJsonObject>
 
+#include "bridge/engine_json.h"
 #include "core/error.h"
 #include "train/coalescence.h"
 
@@ -18,20 +18,20 @@ RadiusEstimation estimateRadiiFromLocalData(const QJsonArray& sources, const QSt
     RadiusEstimation out;
     try {
         // A barycenter config with "radii": "auto", read and loaded by the engine exactly as the job does.
-        nlohmann::json config{{"radii", "auto"},
-                              {"radius_estimation", {{"data", localSpec.toStdString()},
-                                                     {"k", count},
-                                                     {"k_seed", std::max<qint64>(seed, 0)},
-                                                     {"space", space.toStdString()}}}};
-        config["sources"] = nlohmann::json::array();
+        QJsonArray unweighted;
         for (const auto& entry : sources) {
             QJsonObject source = entry.toObject();
             source.remove("radius");  // estimated here
-            config["sources"].push_back(
-                nlohmann::json::parse(QJsonDocument(source).toJson(QJsonDocument::Compact).toStdString()));
+            unweighted.append(source);
         }
+        const QJsonObject config{{"radii", "auto"},
+                                 {"sources", unweighted},
+                                 {"radius_estimation", QJsonObject{{"data", localSpec},
+                                                                   {"k", count},
+                                                                   {"k_seed", std::max<qint64>(seed, 0)},
+                                                                   {"space", space}}}};
         const coalesce::CoalescenceConfig parsed =
-            coalesce::readCoalescenceConfig(coalesce::ConfigReader(config, "η from local data"));
+            coalesce::readCoalescenceConfig(coalesce::ConfigReader(toEngineJson(config), "η from local data"));
         LogCollector log;
         coalesce::CancelToken cancel;
         coalesce::CoverageCheck coverage;

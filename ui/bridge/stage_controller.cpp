@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QTime>
 
+#include "bridge/engine_json.h"
 #include "bridge/job_runner.h"
 #include "project/project.h"
 #include "project/stage_configs.h"
@@ -47,7 +48,7 @@ QString StageController::start(const QString& kind, QJsonObject config, const QS
         config.remove("resume");
     coalesce::Json json;
     try {
-        json = coalesce::Json::parse(QJsonDocument(config).toJson(QJsonDocument::Compact).toStdString());
+        json = toEngineJson(config);
         // The engine checks the whole config now (constructing a job reads and validates it, loads
         // nothing): a misspelt key or a negative count is said here, and no failed run is left behind.
         catalog_.create(json);

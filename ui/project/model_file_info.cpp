@@ -5,6 +5,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include "bridge/engine_json.h"
 #include "core/error.h"
 #include "io/model_file_description.h"
 #include "models/arch_spec.h"
@@ -13,8 +14,7 @@ namespace {
 
 QString describeArch(const QJsonObject& arch, QString* key, bool* isImage, QString* error) {
     try {
-        const auto spec = coalesce::ArchSpec::fromJson(
-            nlohmann::json::parse(QJsonDocument(arch).toJson(QJsonDocument::Compact).toStdString()));
+        const auto spec = coalesce::ArchSpec::fromJson(toEngineJson(arch));
         *isImage = spec.isImage();
         *key = spec.isImage() ? QStringLiteral("%1:%2x%3:z%4").arg(QString::fromStdString(spec.family)).arg(spec.channels).arg(spec.imageSize).arg(spec.latentDim)
                               : QStringLiteral("%1:R%2:z%3").arg(QString::fromStdString(spec.family)).arg(spec.dataDim).arg(spec.latentDim);
