@@ -29,7 +29,56 @@ std::vector<OptionSpec> distributedOptions() {
 }
 
 nlohmann::json runtimeConfig(const ParsedArgs& a) {
-    return {{"threads", a.integer("threads")}, {"device", a.str("device")}};
+    nlohmann::json runtime = nlohmann::json::object();
+    if (a.given.count("threads")) runtime["threads"] = a.integer("threads");
+    if (a.given.count("device")) runtime["device"] = a.str("device");
+    return runtime;
+}
+
+void applyRuntime(nlohmann::json& config, const ParsedArgs& a) {
+    const nlohmann::json given = runtimeConfig(a);
+    if (given.empty()) return;
+    if (!config.contains("runtime") || !config["runtime"].is_object()) config["runtime"] = nlohmann::json::object();
+    config["runtime"].update(given);
+}
+
+OptionSpec printConfigOption() {
+    return {"print-config", OptionType::Flag, "print the job config (what `coalesce-cli run` takes) and run nothing", ""};
+}
+
+int runOrPrint(const ParsedArgs& a, nlohmann::json config) {
+    if (a.has("timeout")) {  // a training command: this process's place in a data-parallel run, if any
+        if (config.contains("runtime")) config["runtime"].erase("distributed");  // a resumed run's record is rank 0's
+        addDistributed(config, a);
+    }
+    if (a.flag("print-config")) {
+        createJob(config);
+        std::printf("%s\n", config.dump(2).c_str());
+        return 0;
+    }
+    return runJobConfig(config, a.flag("quiet"));
+}
+
+std::vector<OptionSpec> protocolOptions() {
+    return {{"reference", OptionType::String, "score against these held-out real samples (dataset spec)", ""},
+            {"protocol", OptionType::String, "evaluation protocol JSON file (sample counts, seeds, ...); the flags below change it", ""},
+            {"samples", OptionType::Int, "real, fake and W1 sample counts", ""},
+            {"diversity-samples", OptionType::Int, "samples for the diversity score", ""},
+            {"feature-net-data", OptionType::String, "for a reference other than (fashion-)mnist: the dataset whose training split the FID feature net learns", ""}};
+}
+
+nlohmann::json protocolConfig(const ParsedArgs& a) {
+    nlohmann::json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : nlohmann::json();
+    auto set = [&protocol](const char* key, const nlohmann::json& value) {
+        if (protocol.is_null()) protocol = nlohmann::json::object();
+        protocol[key] = value;
+    };
+    if (a.has("reference")) set("reference", a.str("reference"));
+    if (a.has("samples"))
+        for (const char* key : {"real_samples", "fake_samples", "w1_samples"}) set(key, a.integer("samples"));
+    if (a.has("diversity-samples")) set("diversity_samples", a.integer("diversity-samples"));
+    if (a.has("feature-net-data")) set("feature_net_data", a.str("feature-net-data"));
+    return protocol;
 }
 
 namespace {
@@ -109,6 +158,12 @@ std::vector<OptionSpec> withRuntime(std::vector<OptionSpec> options) {
     return options;
 }
 
+// Commands that score: the evaluation protocol's flags (ternarize scores float and ternary with them).
+std::vector<OptionSpec> withProtocol(std::vector<OptionSpec> options) {
+    for (auto& o : protocolOptions()) options.push_back(o);
+    return options;
+}
+
 // Training commands also take the data-parallel options (engine/train/data_parallel.h).
 std::vector<OptionSpec> withTrainingRuntime(std::vector<OptionSpec> options) {
     for (auto& o : distributedOptions()) options.push_back(o);
@@ -123,80 +178,32 @@ int runRun(const ParsedArgs& a) {
     Json config = readJsonFile(a.positional[0]);
     if (a.has("run-dir")) config["run_dir"] = a.str("run-dir");
     if (a.flag("resume")) config["resume"] = true;
-    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
-    addDistributed(config, a);
-    return runJobConfig(config, a.flag("quiet"));
-}
-
-// --- pretrain ----------------------------------------------------------------------------------
-// `pretrain --out DIR --resume [--lr 1e-4 ...]`: the run's recorded config, with only the options
-// given on this command line changed (the engine then accepts or refuses each change), so that
-// resuming does not silently reset every other option to its default.
-Json resumedPretrainConfig(const ParsedArgs& a, const Json& fromFlags) {
-    const std::string recordedPath = (std::filesystem::path(a.str("out")) / "config.json").string();
-    if (!std::filesystem::exists(recordedPath)) return fromFlags;
-    Json config = readJsonFile(recordedPath);
-    static const std::map<std::string, std::string> flagToKey = {
-        {"data", "data"}, {"iterations", "iterations"}, {"batch-size", "batch_size"}, {"n-critic", "n_critic"},
-        {"gp", "gp"}, {"lr", "lr"}, {"seed", "seed"}, {"sample-every", "sample_every"},
-        {"checkpoint-every", "checkpoint_every"}};
-    for (const auto& [flag, key] : flagToKey)
-        if (a.given.count(flag)) config[key] = fromFlags.at(key);
-    for (const char* flag : {"family", "preset", "channels", "arch"})
-        if (a.given.count(flag)) config["arch"] = fromFlags.at("arch");
-    config["runtime"] = fromFlags.at("runtime");
-    config["run_dir"] = a.str("out");
-    config["resume"] = true;
-    return config;
-}
-
-int runPretrain(const ParsedArgs& a) {
-    Json arch = {{"family", a.str("family")}, {"preset", a.str("preset")}, {"channels", a.integer("channels")}};
-    if (a.has("arch")) arch = readJsonFile(a.str("arch"));
-    Json config = {{"kind", "pretrain"},
-                   {"data", a.str("data")},
-                   {"arch", arch},
-                   {"iterations", a.integer("iterations")},
-                   {"batch_size", a.integer("batch-size")},
-                   {"n_critic", a.integer("n-critic")},
-                   {"gp", a.str("gp")},
-                   {"seed", a.integer("seed")},
-                   {"sample_every", a.integer("sample-every")},
-                   {"checkpoint_every", a.integer("checkpoint-every")},
-                   {"run_dir", a.str("out")},
-                   {"resume", a.flag("resume")},
-                   {"runtime", runtimeConfig(a)}};
-    // Only a given --lr becomes a key: the engine's default depends on the model (1e-4 images, 1e-3 toy).
-    if (a.has("lr")) config["lr"] = a.real("lr");
-    if (a.flag("resume")) config = resumedPretrainConfig(a, config);
+    applyRuntime(config, a);
     addDistributed(config, a);
     return runJobConfig(config, a.flag("quiet"));
 }
 
 // --- evaluate / evaluator ----------------------------------------------------------------------
 int runEvaluate(const ParsedArgs& a) {
-    Json protocol = Json::object();
-    if (a.has("protocol")) protocol = readJsonFile(a.str("protocol"));
-    if (a.has("reference")) protocol["reference"] = a.str("reference");
-    if (a.has("samples")) {
-        protocol["real_samples"] = a.integer("samples");
-        protocol["fake_samples"] = a.integer("samples");
-        protocol["w1_samples"] = a.integer("samples");
+    Json config = {{"kind", "evaluate"}, {"generator", a.str("generator")}};
+    Json protocol = protocolConfig(a);
+    if (a.has("seed")) {
+        if (protocol.is_null()) protocol = Json::object();
+        protocol["seed"] = a.integer("seed");
     }
-    if (a.has("seed")) protocol["seed"] = a.integer("seed");
-    if (a.has("feature-net-data")) protocol["feature_net_data"] = a.str("feature-net-data");
-    Json config = {{"kind", "evaluate"}, {"generator", a.str("generator")}, {"protocol", protocol},
-                   {"runtime", runtimeConfig(a)}};
+    if (!protocol.is_null()) config["protocol"] = protocol;
+    applyRuntime(config, a);
     if (a.has("out")) config["output"] = a.str("out");
     if (a.has("cache-dir")) config["cache_dir"] = a.str("cache-dir");
-    return runJobConfig(config, a.flag("quiet"));
+    if (a.has("run-dir")) config["run_dir"] = a.str("run-dir");
+    return runOrPrint(a, config);
 }
 
 int runEvaluator(const ParsedArgs& a) {
     if (a.positional.size() != 1 || (a.positional[0] != "train" && a.positional[0] != "info"))
         throw Error("expected 'train' or 'info' (coalesce-cli evaluator train|info [options])");
     if (a.positional[0] == "info") {  // what the cache holds; never trains (it used to, on an empty cache)
-        for (const char* trainingOnly : {"epochs", "retrain"})
+        for (const char* trainingOnly : {"epochs", "retrain", "run-dir", "print-config", "data"})
             if (a.given.count(trainingOnly)) throw Error(std::string("--") + trainingOnly + " is for 'evaluator train', not 'info'");
         const Json cache = describeFeatureNetCache(a.has("cache-dir") ? a.str("cache-dir") : "");
         std::printf("%s\n", cache.dump(2).c_str());
@@ -206,11 +213,14 @@ int runEvaluator(const ParsedArgs& a) {
                          cache.value("cache_dir", std::string()).c_str());
         return 0;
     }
-    Json config = {{"kind", "evaluator-train"}, {"data", a.str("data")}, {"runtime", runtimeConfig(a)}};
+    Json config = {{"kind", "evaluator-train"}};
+    if (a.has("data")) config["data"] = a.str("data");
+    applyRuntime(config, a);
     if (a.has("cache-dir")) config["cache_dir"] = a.str("cache-dir");
     if (a.has("epochs")) config["training"] = {{"epochs", a.integer("epochs")}};
-    config["retrain"] = a.flag("retrain");
-    return runJobConfig(config, a.flag("quiet"));
+    if (a.flag("retrain")) config["retrain"] = true;
+    if (a.has("run-dir")) config["run_dir"] = a.str("run-dir");
+    return runOrPrint(a, config);
 }
 
 // --- experiment: the few-shot protocol end to end ------------------------------------------------
@@ -230,7 +240,7 @@ int runExperiment(const ParsedArgs& a) {
     if (a.has("iterations")) config["adaptation"]["iterations"] = a.integer("iterations");
     if (a.flag("report-only")) config["report_only"] = true;
     if (a.has("shard")) config["shard"] = a.str("shard");
-    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
+    applyRuntime(config, a);
     if (a.flag("plan")) {  // what would run, without running it
         const ExperimentPlan plan = planExperiment(config);
         for (const auto& s : plan.sources)
@@ -247,7 +257,7 @@ int runExperiment(const ParsedArgs& a) {
                     static_cast<long long>(plan.iterationsPerRun), plan.runDir.c_str());
         return 0;
     }
-    return runJobConfig(config, a.flag("quiet"));
+    return runOrPrint(a, config);
 }
 
 // --- ternarize ---------------------------------------------------------------------------------
@@ -267,16 +277,10 @@ int runTernarize(const ParsedArgs& a) {
         config["k"] = a.integer("k");
     }
     if (a.has("distill-weight")) config["distill_weight"] = a.real("distill-weight");
-    if (a.has("reference")) {
-        Json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : Json::object();
-        protocol["reference"] = a.str("reference");
-        config["evaluation"] = protocol;
-    } else if (a.has("protocol")) {
-        config["evaluation"] = readJsonFile(a.str("protocol"));
-    }
+    if (const Json protocol = protocolConfig(a); !protocol.is_null()) config["evaluation"] = protocol;
     if (a.has("out")) config["run_dir"] = a.str("out");
-    if (!config.contains("runtime")) config["runtime"] = runtimeConfig(a);
-    return runJobConfig(config, a.flag("quiet"));
+    applyRuntime(config, a);
+    return runOrPrint(a, config);
 }
 
 // --- jobs: list what the engine can run ----------------------------------------------------------
@@ -285,10 +289,10 @@ int runJobs(const ParsedArgs&) {
     return 0;
 }
 
-// The stage subcommands (stage_commands.cpp) listed right after pretrain, in pipeline order.
+// The stage subcommands (stage_commands.cpp) listed first, in pipeline order.
 std::vector<Command> withStageCommands(std::vector<Command> all) {
     const std::vector<Command> stages = stageCommands();
-    all.insert(all.begin() + 1, stages.begin(), stages.end());
+    all.insert(all.begin(), stages.begin(), stages.end());
     return all;
 }
 
@@ -296,25 +300,6 @@ std::vector<Command> withStageCommands(std::vector<Command> all) {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> all = withStageCommands({
-        {{"pretrain", "Train a WGAN-GP source generator on dataset classes",
-          "coalesce-cli pretrain --data SPEC --out RUN_DIR [options]",
-          withTrainingRuntime({{"data", OptionType::String,
-                        "dataset spec, e.g. fashion-mnist:train:0,1,2,3, folder:DIR, idx:IMG:LBL, toy:ring8", "", true},
-                       {"out", OptionType::String, "run directory to create (or resume)", "", true},
-                       {"family", OptionType::String, "dcgan32 (32×32 images), dcgan64 (64×64 images) or mlp2d (2-D toy)", "dcgan32"},
-                       {"preset", OptionType::String, "network widths: small (CPU default), paper; dcgan32 also cifar, dcgan64 also lsun (= paper)", "small"},
-                       {"channels", OptionType::Int, "image channels: 1 or 3", "1"},
-                       {"arch", OptionType::String, "architecture JSON file (overrides family/preset/channels)", ""},
-                       {"iterations", OptionType::Int, "generator iterations", "2000"},
-                       {"batch-size", OptionType::Int, "batch size", "64"},
-                       {"n-critic", OptionType::Int, "critic steps per generator step", "5"},
-                       {"gp", OptionType::String, "gradient penalty: standard or per_pixel (reference code)", "standard"},
-                       {"lr", OptionType::Float, "Adam learning rate (default: 1e-4 for images, 1e-3 for the 2-D toy)", ""},
-                       {"seed", OptionType::Int, "random seed", "1"},
-                       {"sample-every", OptionType::Int, "write a sample grid every N iterations", "100"},
-                       {"checkpoint-every", OptionType::Int, "checkpoint every N iterations", "200"},
-                       {"resume", OptionType::Flag, "continue the run in --out from its last checkpoint", ""}})},
-         runPretrain},
         {sampleSpec(), runSample},
         {infoSpec(), runInfo},
         {exportSpec(), runExport},
@@ -327,21 +312,21 @@ const std::vector<Command>& commands() {
          runRun},
         {{"evaluate", "Score a generator: FID, KID, exact and sliced W1, precision/recall, diversity",
           "coalesce-cli evaluate --generator FILE [--reference fashion-mnist:test:8,9] [--out metrics.json]",
-          withRuntime({{"generator", OptionType::String, "generator file", "", true},
-                       {"reference", OptionType::String, "held-out real samples (dataset spec)", ""},
-                       {"protocol", OptionType::String, "evaluation protocol JSON file (sample counts, seeds, ...)", ""},
-                       {"samples", OptionType::Int, "real and fake sample counts", ""},
+          withRuntime(withProtocol({{"generator", OptionType::String, "generator file", "", true},
                        {"seed", OptionType::Int, "protocol seed", ""},
-                       {"feature-net-data", OptionType::String, "for a reference other than (fashion-)mnist: the dataset whose training split the FID feature net learns", ""},
                        {"out", OptionType::String, "write all metrics as JSON here", ""},
-                       {"cache-dir", OptionType::String, "feature-network cache (default ~/.cache/coalesce)", ""}})},
+                       {"run-dir", OptionType::String, "also record the evaluation as a run folder (config.json, summary.json), as the workbench does", ""},
+                       {"cache-dir", OptionType::String, "feature-network cache (default ~/.cache/coalesce)", ""},
+                       printConfigOption()}))},
          runEvaluate},
         {{"evaluator", "Train (once, cached) or describe the feature network behind FID/KID",
           "coalesce-cli evaluator train|info [--data fashion-mnist:train] [options]",
-          withRuntime({{"data", OptionType::String, "training split of the dataset (all classes)", "fashion-mnist:train"},
+          withRuntime({{"data", OptionType::String, "training split of the dataset, all classes (default fashion-mnist:train)", ""},
                        {"epochs", OptionType::Int, "training epochs", ""},
                        {"retrain", OptionType::Flag, "ignore the cache and train again", ""},
-                       {"cache-dir", OptionType::String, "cache folder (default ~/.cache/coalesce)", ""}}),
+                       {"cache-dir", OptionType::String, "cache folder (default ~/.cache/coalesce)", ""},
+                       {"run-dir", OptionType::String, "train: also record the training as a run folder, as the workbench does", ""},
+                       printConfigOption()}),
           true},
          runEvaluator},
         {{"experiment", "Run the few-shot protocol: every method x n x seed, then a report (summary.md, plots)",
@@ -351,13 +336,14 @@ const std::vector<Command>& commands() {
                        {"iterations", OptionType::Int, "override the adaptation budget (iterations per run)", ""},
                        {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""},
                        {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""},
-                       {"shard", OptionType::String, "I/N: run only runs I, I+N, ... (N processes side by side; then --report-only)", ""}}),
+                       {"shard", OptionType::String, "I/N: run only runs I, I+N, ... (N processes side by side; then --report-only)", ""},
+                       printConfigOption()}),
           true},
          runExperiment},
         {{"ternarize", "Ternarise a float generator to 2-bit weights: packed .ctern file, sizes, float-vs-ternary scores",
           "coalesce-cli ternarize --generator FILE [--method learned|twn|ttq] [--iterations N --data SPEC --k N] "
           "[--reference SPEC] [--out DIR]",
-          withRuntime({{"generator", OptionType::String, "the float generator file (any format Coalesce reads)", "", true},
+          withRuntime(withProtocol({{"generator", OptionType::String, "the float generator file (any format Coalesce reads)", "", true},
                        {"method", OptionType::String, "learned (the paper's threshold), twn or ttq", ""},
                        {"threshold-init", OptionType::String, "learned: max_fraction (0.05 max|W|, the paper) or twn", ""},
                        {"keep-first-last-float", OptionType::Flag, "leave the first and last layers in float", ""},
@@ -366,10 +352,9 @@ const std::vector<Command>& commands() {
                        {"data", OptionType::String, "fine-tuning: local data for a second critic", ""},
                        {"k", OptionType::Int, "fine-tuning: use k samples of --data", ""},
                        {"distill-weight", OptionType::Float, "fine-tuning: weight of the float generator as a same-z teacher", ""},
-                       {"reference", OptionType::String, "score float and ternary against this dataset spec", ""},
-                       {"protocol", OptionType::String, "evaluation protocol JSON file", ""},
                        {"config", OptionType::String, "a ternarize job JSON whose fields the options override", ""},
-                       {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""}})},
+                       {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""},
+                       printConfigOption()}))},
          runTernarize},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
     });

@@ -17,7 +17,24 @@ const std::vector<Command>& commands();
 
 // Shared option blocks.
 std::vector<OptionSpec> runtimeOptions();          // --threads, --device
-nlohmann::json runtimeConfig(const ParsedArgs& a);  // {"threads":…, "device":…}
+// Only the options given on the command line become config keys, everywhere: every default stays the
+// engine's (jobs/*.cpp, train/training_config.h), so there is one place that says what a default is,
+// and a command line gives the same config as the workbench when it gives the same values.
+// The runtime keys given ({} when neither --threads nor --device is).
+nlohmann::json runtimeConfig(const ParsedArgs& a);
+// Merges those keys into config["runtime"]: a config file's own runtime keeps what is not given.
+void applyRuntime(nlohmann::json& config, const ParsedArgs& a);
+// --print-config, for every command that builds a job config.
+OptionSpec printConfigOption();
+// With --print-config: the engine checks the config (constructing the job reads no model or data
+// file) and it is printed, nothing runs. Otherwise the job runs. A training command (one with the
+// data-parallel options) also gets this process's place in a data-parallel run.
+int runOrPrint(const ParsedArgs& a, nlohmann::json config);
+// The evaluation protocol (metrics/evaluation_protocol.h) as flags: --protocol FILE as the base, then
+// --reference, --samples (real, fake and W1 sample counts), --diversity-samples, --feature-net-data.
+std::vector<OptionSpec> protocolOptions();
+// The protocol those flags give; null when none of them is given (the job's default then holds).
+nlohmann::json protocolConfig(const ParsedArgs& a);
 // Data-parallel training (coalesce-cli launch, Slurm): --world-size, --rank, --rendezvous, --timeout.
 std::vector<OptionSpec> distributedOptions();
 // runtime.distributed from those options or $WORLD_SIZE/$RANK/$MASTER_ADDR/$MASTER_PORT; null when
@@ -43,7 +60,8 @@ int runExport(const ParsedArgs& args);
 CommandSpec exportSpec();
 int runRadii(const ParsedArgs& args);
 CommandSpec radiiSpec();
-// Defined in stage_commands.cpp: barycenter, adapt, average with flags (they write `run`'s job config).
+// Defined in stage_commands.cpp: pretrain, barycenter, adapt, average with flags (they write `run`'s
+// job config).
 std::vector<Command> stageCommands();
 
 }  // namespace coalesce::cli

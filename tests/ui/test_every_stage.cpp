@@ -29,22 +29,6 @@ QJsonObject mlpArch() {
             {"generator_widths", QJsonArray{32, 32}}, {"critic_widths", QJsonArray{32, 32}}};
 }
 
-// Two classes of 12 small gray images each: enough for the feature net to train one epoch.
-QString tinyImageFolder(const QString& dir) {
-    for (int c = 0; c < 2; ++c) {
-        QDir().mkpath(QStringLiteral("%1/class%2").arg(dir).arg(c));
-        for (int i = 0; i < 12; ++i) {
-            QImage image(28, 28, QImage::Format_Grayscale8);
-            image.fill(0);
-            for (int y = 0; y < 28; ++y)
-                for (int x = 0; x < 28; ++x)
-                    if ((c == 0 ? x : y) % (3 + i % 3) == 0) image.setPixel(x, y, qRgb(255, 255, 255));
-            image.save(QStringLiteral("%1/class%2/%3.png").arg(dir).arg(c).arg(i));
-        }
-    }
-    return dir;
-}
-
 // What a user changes for a quick try: sizes and inputs, never the kind of work a stage does.
 QJsonObject tinyOverrides(const QString& kind, const QString& imageFolder) {
     if (kind == "pretrain" || kind == "barycenter" || kind == "adapt")
@@ -73,7 +57,7 @@ private Q_SLOTS:
     void everyStageKindStartsWithItsDefaultsAndFinishes() {
         const QString dir = uitest::scratch("every_stage");
         qputenv("XDG_CACHE_HOME", (dir + "/cache").toUtf8());  // the feature net of this test stays here
-        const QString imageFolder = tinyImageFolder(dir + "/images");
+        const QString imageFolder = uitest::tinyImageFolder(dir + "/images");
         QSettings settings(dir + "/settings.ini", QSettings::IniFormat);
         MainWindow w(JobCatalog::engine(), &settings);
         w.setInteractive(false);
@@ -81,12 +65,8 @@ private Q_SLOTS:
         w.show();
 
         // Two toy sources (real generator files) and toy local data; the project lives in `dir`.
-        QStringList sources;
-        for (int i = 0; i < 2; ++i) {
-            const QString path = QStringLiteral("%1/models/source%2/generator.coalesce").arg(dir).arg(i);
-            QVERIFY(uitest::writeFile(path, uitest::generatorFileBytes(mlpArch(), {}, i + 1)));
-            sources << path;
-        }
+        const QStringList sources = uitest::writeSourceFiles(dir, mlpArch(), 2);
+        QVERIFY(sources.size() == 2);
         QVERIFY2(w.addGeneratorFiles(sources).isEmpty(), "the toy sources were refused");
         w.project()->setLocalData({"toy:ring8", 64, 1});
         QVERIFY(w.saveProjectTo(dir + "/every.coalesce-project"));

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -49,6 +50,35 @@ inline QByteArray generatorFileBytes(const QJsonObject& arch = dcganArch(), cons
     coalesce::writeGeneratorFile(tmp.toStdString(), makeGenerator(arch, seed), toJson(meta));
     QFile f(tmp);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// `count` real generator files of `arch` (seeds 1..count) at DIR/models/source<i>/generator.coalesce, as
+// a user's sources; empty if one could not be written.
+inline QStringList writeSourceFiles(const QString& dir, const QJsonObject& arch, int count) {
+    QStringList paths;
+    for (int i = 0; i < count; ++i) {
+        const QString path = QStringLiteral("%1/models/source%2/generator.coalesce").arg(dir).arg(i);
+        if (!writeFile(path, generatorFileBytes(arch, {}, i + 1))) return {};
+        paths << path;
+    }
+    return paths;
+}
+
+// Two classes of 12 small gray images each (an image folder dataset): enough for the feature net to
+// train one epoch.
+inline QString tinyImageFolder(const QString& dir) {
+    for (int c = 0; c < 2; ++c) {
+        QDir().mkpath(QStringLiteral("%1/class%2").arg(dir).arg(c));
+        for (int i = 0; i < 12; ++i) {
+            QImage image(28, 28, QImage::Format_Grayscale8);
+            image.fill(0);
+            for (int y = 0; y < 28; ++y)
+                for (int x = 0; x < 28; ++x)
+                    if ((c == 0 ? x : y) % (3 + i % 3) == 0) image.setPixel(x, y, qRgb(255, 255, 255));
+            image.save(QStringLiteral("%1/class%2/%3.png").arg(dir).arg(c).arg(i));
+        }
+    }
+    return dir;
 }
 
 // Kinds "fake" and "barycenter" (a fake standing in for the real one), configured by JSON:
