@@ -2,6 +2,8 @@
 // for the process that started it, over stdin/stdout (a socket pair). The protocol and the reasons for a
 // separate process are in engine/io/torchscript_worker.h; this is the only place that runs a user's
 // TorchScript code.
+// coalesce-torchscript-worker --weights-server: loads TorchScript archives on request (compiles their
+// code, runs none of it) and writes their parameters and buffers as safetensors (io/torchscript.h).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -16,7 +18,11 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
+#include "io/safetensors.h"
 #include "io/torch_pickle.h"
+#include "io/torchscript.h"
 #include "io/zip_archive.h"
 
 namespace {
@@ -78,11 +84,44 @@ torch::Tensor generate(torch::jit::Module& module, const torch::Tensor& z) {
     return out.to(torch::kCPU, torch::kFloat).contiguous();
 }
 
+// --weights-server: answers weight-reading requests until stdin closes (io/torchscript_worker.h).
+int serveWeights() {
+    struct rlimit noCore {0, 0};  // a crafted archive that crashes LibTorch leaves no core file
+    ::setrlimit(RLIMIT_CORE, &noCore);
+    for (;;) {
+        uint32_t length = 0;
+        if (!readAll(&length, sizeof length)) return 0;  // the parent is done (or gone)
+        if (length == 0 || length > (1u << 20)) return 3;
+        std::string text(length, '\0');
+        if (!readAll(text.data(), length)) return 0;
+        nlohmann::json answer;
+        try {
+            const nlohmann::json request = nlohmann::json::parse(text);
+            const std::string archivePath = request.at("archive"), result = request.at("result"), name = request.at("name");
+            std::ifstream in(archivePath, std::ios::binary);
+            std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+            const coalesce::ZipArchive archive(std::move(bytes), name);
+            coalesce::checkTorchScriptPickles(archive);
+            const coalesce::TorchScriptWeights w = coalesce::readTorchScriptWeightsInThisProcess(archive);
+            coalesce::writeSafetensorsFile(result, w.tensors, {{"coalesce.json", w.coalesceJson}});
+            answer = {{"ok", true}};
+        } catch (const std::exception& e) {
+            answer = {{"ok", false}, {"error", std::string(e.what())}};
+        }
+        if (!sendMessage(answer)) return 0;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::strcmp(argv[1], "--weights-server") == 0) {
+        at::set_num_threads(1);
+        return serveWeights();
+    }
     if (argc != 2 && argc != 4) {
         std::fprintf(stderr, "usage: coalesce-torchscript-worker MODEL [--latent-dim N]\n"
+                             "       coalesce-torchscript-worker --weights-server\n"
                              "(started by Coalesce to run a TorchScript generator in its own process)\n");
         return 2;
     }

@@ -1,14 +1,10 @@
 #include "io/torchscript.h"
 
-#include <cerrno>
-#include <csignal>
 #include <filesystem>
 #include <sstream>
 
 #if defined(__unix__) || defined(__APPLE__)
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <stdlib.h>  // mkdtemp
 #endif
 
 #include <torch/script.h>
@@ -18,6 +14,7 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "io/torch_pickle.h"
+#include "io/torchscript_worker.h"
 #include "io/zip_archive.h"
 
 namespace coalesce {
@@ -118,7 +115,43 @@ JitModule layerModule(torch::nn::Module& layer, const std::shared_ptr<torch::jit
 
 namespace {
 
-TorchScriptWeights loadInThisProcess(const ZipArchive& archive) {
+#if defined(__unix__) || defined(__APPLE__)
+// torch::jit::load compiles the archive's code/*.py with LibTorch's TorchScript front end, which is not
+// hardened against crafted input: fuzzing (tests/engine/test_checkpoint_fuzz.cpp) found sources that pass
+// every archive and pickle check yet make it segfault. So the load runs in the weights worker (one
+// long-lived process, io/torchscript_worker.h), which hands back the parameters and buffers as a
+// safetensors file; a crash or a hang there becomes an Error here, and the next read starts a fresh
+// worker. The worker reads a copy of exactly the bytes checked here.
+constexpr double kWorkerTimeoutSeconds = 120;
+
+TorchScriptWeights loadInWorkerProcess(const ZipArchive& archive) {
+    const std::string& file = archive.file();
+    std::string pattern = (fs::temp_directory_path() / "coalesce-torchscript-XXXXXX").string();
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (!::mkdtemp(buffer.data())) throw Error(file + ": cannot create a temporary folder to read the TorchScript archive safely");
+    struct RemoveOnExit {
+        fs::path dir;
+        ~RemoveOnExit() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } cleanup{buffer.data()};
+    const std::string input = (cleanup.dir / "archive.pt").string(), result = (cleanup.dir / "result").string();
+    replaceFileAtomically(input, archive.bytes());
+
+    readTorchScriptWeightsInWorker(input, result, file, kWorkerTimeoutSeconds);
+    SafetensorsFile weights = readSafetensorsFile(result);
+    TorchScriptWeights out;
+    for (const auto& e : weights.entries) out.tensors[e.name] = weights.tensor(e);
+    out.coalesceJson = weights.metadata.count("coalesce.json") ? weights.metadata.at("coalesce.json") : "";
+    return out;
+}
+#endif
+
+}  // namespace
+
+TorchScriptWeights readTorchScriptWeightsInThisProcess(const ZipArchive& archive) {
     const std::string& file = archive.file();
     TorchScriptWeights out;
     try {
@@ -138,91 +171,12 @@ TorchScriptWeights loadInThisProcess(const ZipArchive& archive) {
     return out;
 }
 
-#if defined(__unix__) || defined(__APPLE__)
-// torch::jit::load compiles the archive's code/*.py with LibTorch's TorchScript front end, which is not
-// hardened against crafted input: fuzzing (tests/engine/test_checkpoint_fuzz.cpp) found sources that pass
-// every archive and pickle check yet make it segfault. So the load runs in a forked child process that
-// hands back the parameters and buffers as a safetensors file; a crash or a hang there becomes an Error
-// here. Cost: one fork (copy-on-write) per TorchScript file.
-constexpr int kChildTimeoutSeconds = 300;
-
-TorchScriptWeights loadInChildProcess(const ZipArchive& archive) {
-    const std::string& file = archive.file();
-    std::string pattern = (fs::temp_directory_path() / "coalesce-torchscript-XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    const int fd = ::mkstemp(buffer.data());
-    if (fd < 0) throw Error(file + ": cannot create a temporary file to read the TorchScript archive safely");
-    ::close(fd);
-    const std::string resultPath = buffer.data();
-    struct RemoveOnExit {
-        std::string path;
-        ~RemoveOnExit() { ::unlink(path.c_str()); }
-    } cleanup{resultPath};
-
-    const pid_t pid = ::fork();
-    if (pid < 0) throw Error(file + ": cannot start a process to read the TorchScript archive safely");
-    if (pid == 0) {
-        // Child: die quietly on a crash (no inherited crash reporters, no core file), never enter an
-        // OpenMP parallel region (its thread pool does not survive fork), never run the parent's atexit.
-        for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-        struct rlimit noCore {0, 0};
-        ::setrlimit(RLIMIT_CORE, &noCore);
-        at::set_num_threads(1);
-        int code = 0;
-        try {
-            TorchScriptWeights w = loadInThisProcess(archive);
-            writeSafetensorsFile(resultPath, w.tensors, {{"coalesce.json", w.coalesceJson}});
-        } catch (const std::exception& e) {
-            try {
-                replaceFileAtomically(resultPath, std::string(e.what()));
-            } catch (...) {
-            }
-            code = 2;
-        } catch (...) {
-            code = 3;
-        }
-        ::_exit(code);
-    }
-
-    int status = 0;
-    for (int waited = 0;; ++waited) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0 && errno != EINTR) throw Error(file + ": lost the process reading the TorchScript archive");
-        if (waited >= kChildTimeoutSeconds * 100) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            throw Error(file + ": reading the TorchScript archive took over " + std::to_string(kChildTimeoutSeconds) +
-                        " s and was stopped (damaged or crafted file?)");
-        }
-        ::usleep(10'000);
-    }
-    if (WIFSIGNALED(status))
-        throw Error(file + ": LibTorch crashed while reading this TorchScript archive (signal " +
-                    std::to_string(WTERMSIG(status)) + "); the file is damaged or not a valid TorchScript module");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) == 3)
-        throw Error(file + ": reading the TorchScript archive failed");
-    if (WEXITSTATUS(status) == 2) {
-        std::string message = readFileBytes(resultPath);
-        throw Error(message.empty() ? file + ": cannot read the TorchScript module" : message);
-    }
-    SafetensorsFile result = readSafetensorsFile(resultPath);
-    TorchScriptWeights out;
-    for (const auto& e : result.entries) out.tensors[e.name] = result.tensor(e);
-    out.coalesceJson = result.metadata.count("coalesce.json") ? result.metadata.at("coalesce.json") : "";
-    return out;
-}
-#endif
-
-}  // namespace
-
 TorchScriptWeights readTorchScriptWeights(const ZipArchive& archive) {
     checkTorchScriptPickles(archive);
 #if defined(__unix__) || defined(__APPLE__)
-    return loadInChildProcess(archive);
+    return loadInWorkerProcess(archive);
 #else
-    return loadInThisProcess(archive);
+    return readTorchScriptWeightsInThisProcess(archive);
 #endif
 }
 

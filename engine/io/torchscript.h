@@ -17,11 +17,14 @@ struct TorchScriptWeights {
 };
 
 // `archive` must already be validated by ZipArchive (structure and CRCs); its pickles are then checked
-// by checkTorchScriptPickles, and only then are its bytes given to torch::jit::load -- in a forked child
-// process (POSIX), because LibTorch's TorchScript compiler can crash on crafted code/*.py; a crash or a
-// hang there is reported as an Error. The module's code is compiled but never run: only its
-// parameters and buffers are read.
+// by checkTorchScriptPickles, and only then are its bytes given to torch::jit::load -- in the worker
+// program (POSIX: `coalesce-torchscript-worker --weights`, io/torchscript_worker.h, started with
+// posix_spawn: forking a multi-threaded process is undefined behaviour), because LibTorch's TorchScript
+// compiler can crash on crafted code/*.py; a crash or a hang there is reported as an Error. The
+// module's code is compiled but never run: only its parameters and buffers are read.
 TorchScriptWeights readTorchScriptWeights(const ZipArchive& archive);
+// The same in this process, unprotected: for the worker program only.
+TorchScriptWeights readTorchScriptWeightsInThisProcess(const ZipArchive& archive);
 
 // A TorchScript module equivalent to the generator, built in C++ without Python: the same module tree
 // as tests/python/coalesce_nets.py (net.0, net.1, ... with the same parameter and buffer names) and a

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/job.h"
 #include "io/model_files.h"
@@ -133,6 +134,47 @@ private Q_SLOTS:
         ::kill(worker.pid(), SIGSEGV);
         const std::string e = errorOf([&] { worker.run(torch::zeros({2, 64})); });
         QVERIFY2(contains(e, "g64.pt") && (contains(e, "signal 11") || contains(e, "gone")), e.c_str());
+    }
+
+    // Reading a TorchScript file's weights (any .pt that `info` or a source load opens) compiles its code,
+    // so it runs in one long-lived weights worker, started with posix_spawn (no fork of this
+    // multi-threaded process); whatever the worker does is reported as a clear error naming the file,
+    // and the next read starts a fresh worker.
+    void torchScriptWeightsAreReadInTheWorker() {
+        const std::string real = torchScriptWorkerProgram();
+        int scripts = 0;
+        auto useWorker = [&](const std::string& script) {  // a new program each time: the worker is replaced
+            const std::string program = dir_ + "/fake-worker-" + std::to_string(++scripts) + ".sh";
+            std::ofstream(program) << "#!/bin/sh\n" << script << "\n";
+            std::filesystem::permissions(program, std::filesystem::perms::owner_all);
+            qputenv("COALESCE_TORCHSCRIPT_WORKER", QByteArray::fromStdString(program));
+        };
+        auto loadError = [&] {
+            const std::string e = errorOf([&] { loadGenerator(dir_ + "/g64.pt"); });
+            qunsetenv("COALESCE_TORCHSCRIPT_WORKER");
+            return e;
+        };
+        // One worker serves every read: three reads, one start.
+        const std::string starts = dir_ + "/worker-starts.txt";
+        std::filesystem::remove(starts);
+        useWorker("echo started >> '" + starts + "'; exec '" + real + "' \"$@\"");
+        for (int i = 0; i < 3; ++i) QCOMPARE(loadGenerator(dir_ + "/g64.pt")->spec().latentDim, int64_t{64});
+        qunsetenv("COALESCE_TORCHSCRIPT_WORKER");
+        QCOMPARE(readFileBytes(starts), std::string("started\n"));
+
+        useWorker("kill -SEGV $$");  // LibTorch crashing on a crafted archive
+        std::string e = loadError();
+        QVERIFY2(contains(e, "g64.pt") && contains(e, "LibTorch crashed") && contains(e, "signal 11"), e.c_str());
+        const std::string answer = R"({"ok":false,"error":"g64.pt: the module is broken"})";
+        const auto length = static_cast<uint32_t>(answer.size());  // the protocol's u32 length prefix
+        std::ofstream(dir_ + "/answer.bin", std::ios::binary).write(reinterpret_cast<const char*>(&length), 4) << answer;
+        useWorker("cat '" + dir_ + "/answer.bin'");
+        e = loadError();
+        QVERIFY2(e == "g64.pt: the module is broken", e.c_str());
+        useWorker("exit 0");  // a worker that quits without answering
+        e = loadError();
+        QVERIFY2(contains(e, "g64.pt") && contains(e, "reading the TorchScript archive failed") && contains(e, "exited with code 0"), e.c_str());
+        QCOMPARE(loadGenerator(dir_ + "/g64.pt")->spec().latentDim, int64_t{64});  // a fresh real worker again
     }
 
     // A Python-made 64×64 RGB DCGAN of another architecture is a stage-1 source of a tiny barycenter
