@@ -18,6 +18,8 @@
 #include "io/model_files.h"
 #include "io/zip_archive.h"
 #include "models/networks.h"
+#include "quant/packed_generator.h"
+#include "quant/ternary_layers.h"
 #include "support/test_support.h"
 
 using namespace coalesce;
@@ -194,7 +196,10 @@ FuzzOutcome fuzz(const std::string& valid, int iterations, uint64_t seed, const 
 class TestCheckpointFuzz : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() { torch::set_num_threads(1); }
+    void initTestCase() {
+        torch::set_num_threads(1);
+        registerPackedTernaryReader();  // .ctern files through the same loaders as every other format
+    }
 
     void damagedFilesNeverCrash_data() {
         QTest::addColumn<QString>("format");
@@ -206,6 +211,7 @@ private Q_SLOTS:
         QTest::newRow("TorchScript (Python)") << "python-torchscript" << 200;
         QTest::newRow("torch.save legacy (Python)") << "python-legacy" << 300;
         QTest::newRow("torch.save ZIP (Python)") << "python-state-dict" << 200;
+        QTest::newRow("packed ternary (.ctern)") << "ctern" << 300;
     }
     void damagedFilesNeverCrash() {
         QFETCH(QString, format);
@@ -232,6 +238,9 @@ private Q_SLOTS:
             exportGeneratorTorchScript(g, validPath);
         } else if (kind == "state_dict") {
             exportGeneratorStateDict(g, validPath);
+        } else if (kind == "ctern") {
+            validPath += ".ctern";
+            savePackedGenerator(validPath, packGenerator(ternarizeGenerator(g, {})));
         } else {
             static std::string pythonDir;  // written once for the three Python rows
             if (pythonDir.empty()) {
@@ -254,9 +263,10 @@ private Q_SLOTS:
         timer.start();
         uint64_t seed = 0xC0A1E5CEull + static_cast<uint64_t>(iterations);
         if (const char* s = std::getenv("COALESCE_FUZZ_SEED")) seed = std::strtoull(s, nullptr, 10);
-        const FuzzOutcome outcome = fuzz(valid, iterations, seed, dir + "/damaged", kind == "coalesce");
+        const std::string damaged = dir + "/damaged" + (kind == "ctern" ? ".ctern" : "");
+        const FuzzOutcome outcome = fuzz(valid, iterations, seed, damaged, kind == "coalesce");
         qInfo("%s: %d bytes, %d mutations: %d loads succeeded, %d rejected with coalesce::Error (%d of them LibTorch "
-              "crashes contained in the child process), %lld ms",
+              "crashes contained in the worker process), %lld ms",
               kind.c_str(), int(valid.size()), iterations, outcome.loaded, outcome.rejected, outcome.libtorchCrashes,
               timer.elapsed());
         QVERIFY2(outcome.firstForeignException.empty(), outcome.firstForeignException.c_str());
