@@ -13,6 +13,7 @@ PACKAGES=(
   qt6-base-dev qt6-base-dev-tools libqt6svg6 qt6-qpa-plugins
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libpng-dev                                    # PNG decoding with libpng's warnings collected, not printed
   liblemon-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-torch python3-numpy python3-pot  # interop and golden-value scripts (Debian's /usr/bin/python3)

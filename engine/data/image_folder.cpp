@@ -76,8 +76,8 @@ void hashFile(Sha256& digest, const fs::path& path) {
 }
 
 // Decodes one file and brings it to size×size with `channels` channels, as float C×S×S in [−1, 1].
-torch::Tensor decodeAndFit(const fs::path& path, int channels, int size) {
-    ImageU8 image = readImage(path.string(), channels);
+torch::Tensor decodeAndFit(const fs::path& path, int channels, int size, std::string* warnings) {
+    ImageU8 image = readImage(path.string(), channels, warnings);
     const FitPlan plan = planFit(image.width, image.height, size);
     if (plan.resamples(image.width, image.height)) image = resizeImage(image, plan.scaledWidth, plan.scaledHeight);
     auto tensor = imageToTensor(image);  // C×H×W in [−1, 1]
@@ -138,11 +138,11 @@ Dataset loadImageFolder(const std::string& dir, const LoadOptions& options) {
     // Decode in parallel: each file writes only its own slot.
     const int64_t n = static_cast<int64_t>(files.size());
     std::vector<torch::Tensor> decoded(files.size());
-    std::vector<std::string> failures(files.size());
+    std::vector<std::string> failures(files.size()), decoderWarnings(files.size());
     at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
             try {
-                decoded[i] = decodeAndFit(files[i].path, options.channels, options.imageSize);
+                decoded[i] = decodeAndFit(files[i].path, options.channels, options.imageSize, &decoderWarnings[i]);
             } catch (const std::exception& e) {
                 failures[i] = e.what();
             }
@@ -156,8 +156,11 @@ Dataset loadImageFolder(const std::string& dir, const LoadOptions& options) {
     std::vector<torch::Tensor> kept;
     std::vector<int64_t> labels;
     std::vector<int64_t> perClass(data.classNames.size(), 0);
-    std::string firstFailures;
+    std::string firstFailures, firstWarning;
+    int64_t filesWithWarnings = 0;
     for (int64_t i = 0; i < n; ++i) {
+        if (decoded[i].defined() && !decoderWarnings[i].empty() && filesWithWarnings++ == 0)
+            firstWarning = files[i].relative + ": " + decoderWarnings[i];
         // The relative path carries the class; the bytes identify the content, readable or not.
         digest.update(files[i].relative);
         digest.update("\n", 1);
@@ -177,6 +180,11 @@ Dataset loadImageFolder(const std::string& dir, const LoadOptions& options) {
         data.warnings.push_back(dir + ": skipped " + std::to_string(data.skippedFiles) + " of " + std::to_string(n) +
                                 " image file(s) that could not be read: " + firstFailures +
                                 (data.skippedFiles > 3 ? "; …" : ""));
+    // Files the decoder read with complaints (a damaged ancillary chunk, an odd colour profile): once per
+    // dataset, not once per file on stderr.
+    if (filesWithWarnings > 0)
+        data.warnings.push_back(dir + ": " + std::to_string(filesWithWarnings) + " of " + std::to_string(n) +
+                                " image file(s) were read with decoder warnings, e.g. " + firstWarning);
     for (std::size_t c = 0; c < perClass.size(); ++c)
         if (perClass[c] == 0) data.warnings.push_back(dir + ": class " + std::to_string(c) + " ('" + data.classNames[c] + "') has no readable images");
 

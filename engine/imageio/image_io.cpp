@@ -6,6 +6,9 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "imageio/png_encoder.h"
+#ifdef COALESCE_HAVE_LIBPNG
+#include "imageio/png_decoder.h"
+#endif
 
 #ifdef COALESCE_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -34,11 +37,19 @@ ImageU8 fromMat(const cv::Mat& m) {
 
 bool imageIoAvailable() { return true; }
 
-ImageU8 readImage(const std::string& path, int channels) {
+ImageU8 readImage(const std::string& path, int channels, std::string* warnings) {
     if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
+    if (warnings) warnings->clear();
     cv::Mat m;
+    bool bgr = true;  // imread's channel order
+#ifdef COALESCE_HAVE_LIBPNG
+    if (isPngFile(path)) {
+        m = toMat(decodePngFile(path, warnings));  // 8-bit gray or RGB
+        bgr = false;
+    }
+#endif
     try {
-        m = cv::imread(path, cv::IMREAD_UNCHANGED);
+        if (m.empty()) m = cv::imread(path, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception& e) {
         throw Error(path + ": cannot decode image (" + std::string(e.what()) + ")");
     }
@@ -48,7 +59,7 @@ ImageU8 readImage(const std::string& path, int channels) {
         m.convertTo(m, CV_8U, scale);
     }
     if (m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);
-    if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+    if (m.channels() == 3 && bgr) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
     if (channels == 1 && m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2GRAY);
     if (channels == 3 && m.channels() == 1) cv::cvtColor(m, m, cv::COLOR_GRAY2RGB);
     if (channels != 0 && channels != 1 && channels != 3)
@@ -82,7 +93,7 @@ bool imageIoAvailable() { return false; }
 static Error noOpenCv(const std::string& what) {
     return Error(what + ": this build of Coalesce has no image file support (built without OpenCV)");
 }
-ImageU8 readImage(const std::string& path, int) { throw noOpenCv(path); }
+ImageU8 readImage(const std::string& path, int, std::string*) { throw noOpenCv(path); }
 // PNG still works (sample grids, charts): zlib alone, png_encoder.h.
 void writeImage(const std::string& path, const ImageU8& image) {
     const std::filesystem::path target(path);

@@ -15,6 +15,8 @@
 #include <numeric>
 #include <set>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
@@ -136,6 +138,64 @@ float scaled(int pixel) { return static_cast<float>((pixel - 127.5) / 127.5); }
 
 // 8-bit value back from a [−1, 1] sample.
 int pixelOf(float x) { return static_cast<int>(std::lround(x * 127.5 + 127.5)); }
+
+// A PNG written from the specification (IHDR fields, filter-0 scanlines, optional PLTE, extra chunks
+// before IDAT, a damaged ancillary chunk, extra compressed data): independent of any PNG library.
+struct PngSpec {
+    uint32_t width = 0, height = 0;
+    uint8_t bitDepth = 8, colorType = 0;
+    std::vector<std::vector<uint8_t>> rows;  // packed samples of each row, without the filter byte
+    std::vector<uint8_t> palette;            // RGB triples (colour type 3)
+    bool damagedTextChunk = false;           // a tEXt chunk whose CRC is wrong (libpng warns, skips it)
+    size_t extraIdatBytes = 0;               // zeros after the image data (libpng warns "Too much image data")
+};
+
+std::vector<uint8_t> pngBytes(const PngSpec& spec) {
+    std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    auto chunk = [&out](const char* type, const std::vector<uint8_t>& data, bool badCrc = false) {
+        putBigEndian(out, static_cast<uint32_t>(data.size()));
+        std::vector<uint8_t> body(type, type + 4);
+        body.insert(body.end(), data.begin(), data.end());
+        out.insert(out.end(), body.begin(), body.end());
+        putBigEndian(out, static_cast<uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))) ^ (badCrc ? 1u : 0u));
+    };
+    std::vector<uint8_t> ihdr;
+    putBigEndian(ihdr, spec.width);
+    putBigEndian(ihdr, spec.height);
+    ihdr.insert(ihdr.end(), {spec.bitDepth, spec.colorType, 0, 0, 0});
+    chunk("IHDR", ihdr);
+    if (!spec.palette.empty()) chunk("PLTE", spec.palette);
+    if (spec.damagedTextChunk) chunk("tEXt", {'T', 'i', 't', 'l', 'e', 0, 'h', 'i'}, true);
+    std::vector<uint8_t> raw;
+    for (const auto& row : spec.rows) {
+        raw.push_back(0);
+        raw.insert(raw.end(), row.begin(), row.end());
+    }
+    raw.insert(raw.end(), spec.extraIdatBytes, 0);
+    uLongf size = compressBound(static_cast<uLong>(raw.size()));
+    std::vector<uint8_t> packed(size);
+    compress(packed.data(), &size, raw.data(), static_cast<uLong>(raw.size()));
+    packed.resize(size);
+    chunk("IDAT", packed);
+    chunk("IEND", {});
+    return out;
+}
+
+// What the process writes to stderr (fd 2) while `f` runs.
+std::string stderrOf(const std::function<void()>& f, const std::string& scratch) {
+    const std::string path = scratch + "/stderr.txt";
+    std::fflush(stderr);
+    const int saved = ::dup(2);
+    std::FILE* capture = std::fopen(path.c_str(), "w");
+    ::dup2(::fileno(capture), 2);
+    f();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::fclose(capture);
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 ImageU8 makeImage(int width, int height, int channels, const std::function<int(int x, int y, int c)>& value) {
     ImageU8 image;
@@ -549,7 +609,7 @@ private Q_SLOTS:
         QVERIFY(torch::equal(fitBatch(rows, 32), rows.slice(2, 8, 40)));
     }
 
-    // The zlib-only PNG writer of builds without OpenCV, decoded by OpenCV (libpng): every pixel back,
+    // The zlib-only PNG writer of builds without OpenCV, decoded by libpng: every pixel back,
     // gray and RGB, odd sizes; an inconsistent buffer is refused.
     void pngEncoderRoundTripsThroughOpenCv() {
         if (!imageIoAvailable()) QSKIP("built without OpenCV: nothing independent to decode with");
@@ -568,6 +628,71 @@ private Q_SLOTS:
         ImageU8 bad = makeImage(4, 4, 1, [](int, int, int) { return 0; });
         bad.pixels.pop_back();
         QVERIFY_THROWS_EXCEPTION(Error, encodePng(bad));
+    }
+
+    // PNGs are decoded with libpng directly: every layout to 8-bit gray or RGB (files written from the
+    // specification above), and libpng's warnings come back to the caller instead of being printed --
+    // a folder of such files reports them once, as a dataset warning.
+    void pngDecoderReadsEveryLayoutAndKeepsWarningsOffStderr() {
+        if (!imageIoAvailable()) QSKIP("built without OpenCV");
+        const auto dir = test::scratchDir("png_decoder");
+        auto read = [&](const PngSpec& spec, std::string* warnings = nullptr) {
+            writeBytes(dir + "/x.png", pngBytes(spec));
+            return readImage(dir + "/x.png", 0, warnings);
+        };
+        PngSpec gray{3, 2, 8, 0, {{0, 100, 255}, {7, 8, 9}}};
+        ImageU8 image = read(gray);
+        QCOMPARE(image.channels, 1);
+        QVERIFY(image.pixels == (std::vector<uint8_t>{0, 100, 255, 7, 8, 9}));
+        image = read({2, 1, 8, 2, {{1, 2, 3, 4, 5, 6}}});  // RGB
+        QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
+        image = read({2, 1, 8, 6, {{1, 2, 3, 99, 4, 5, 6, 0}}});  // RGBA: alpha dropped
+        QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
+        // 16-bit gray to 8 bits, rounded: v / 257.
+        image = read({4, 1, 16, 0, {{0, 0, 0x64, 0xD6, 0xFF, 0xFF, 0xC8, 0x94}}});  // 0, 25 814, 65 535, 51 348
+        QVERIFY2(image.pixels == (std::vector<uint8_t>{0, 100, 255, 200}), qPrintable(QString::number(image.pixels[1])));
+        // 2-bit palette indices 0 1 2 3 into RGB colours; 1-bit gray to 0 / 255.
+        PngSpec palette{4, 1, 2, 3, {{0b00011011}}};
+        palette.palette = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};
+        image = read(palette);
+        QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}));
+        image = read({3, 1, 1, 0, {{0b10100000}}});
+        QVERIFY(image.channels == 1 && image.pixels == (std::vector<uint8_t>{255, 0, 255}));
+        // As gray: the RGB image through the usual luma rule (OpenCV's, as for every other format).
+        writeBytes(dir + "/rgb.png", pngBytes({1, 1, 8, 2, {{200, 100, 50}}}));
+        QCOMPARE(int(readImage(dir + "/rgb.png", 1).pixels[0]), int(std::lround(0.299 * 200 + 0.587 * 100 + 0.114 * 50)));
+
+        // Damaged but readable: the pixels, the warnings returned, nothing on stderr.
+        PngSpec damaged = gray;
+        damaged.damagedTextChunk = true;
+        damaged.extraIdatBytes = 40;
+        std::string warnings;
+        const std::string printed = stderrOf([&] { image = read(damaged, &warnings); }, dir);
+        QVERIFY(image.pixels == (std::vector<uint8_t>{0, 100, 255, 7, 8, 9}));
+        QVERIFY2(warnings.find("CRC error") != std::string::npos && warnings.find("Too much image data") != std::string::npos, warnings.c_str());
+        QVERIFY2(printed.empty(), printed.c_str());
+        // Unreadable: a clear error naming the file; a header claiming a huge image is refused unread.
+        std::vector<uint8_t> bytes = pngBytes(gray);
+        bytes.resize(bytes.size() - 30);
+        writeBytes(dir + "/cut.png", bytes);
+        std::string e = errorOf([&] { readImage(dir + "/cut.png"); });
+        QVERIFY2(e.find("cut.png") != std::string::npos && e.find("libpng") != std::string::npos, e.c_str());
+        writeBytes(dir + "/huge.png", pngBytes({100000, 1, 8, 0, {{0}}}));
+        e = errorOf([&] { readImage(dir + "/huge.png"); });
+        QVERIFY2(e.find("huge.png") != std::string::npos, e.c_str());
+
+        // A folder of such files: one dataset warning, naming how many and the first.
+        for (int i = 0; i < 3; ++i) writeBytes(dir + "/folder/c0/" + std::to_string(i) + ".png", pngBytes(damaged));
+        writeBytes(dir + "/folder/c0/clean.png", pngBytes(gray));
+        Dataset data;
+        const std::string folderPrinted = stderrOf([&] { data = loadDataset("folder:" + dir + "/folder"); }, dir);
+        QCOMPARE(data.size(), int64_t{4});
+        QVERIFY2(folderPrinted.empty(), folderPrinted.c_str());
+        bool reported = false;
+        for (const auto& w : data.warnings)
+            reported = reported || (w.find("3 of 4 image file(s) were read with decoder warnings") != std::string::npos &&
+                                    w.find("c0/0.png: tEXt: CRC error") != std::string::npos);
+        QVERIFY2(reported, data.warnings.empty() ? "no warnings" : data.warnings.front().c_str());
     }
 
     // ---- image folders ------------------------------------------------------------------------
