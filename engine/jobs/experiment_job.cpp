@@ -234,6 +234,7 @@ public:
             options.title = "Coalesce experiment: " + plan_.name;
             const bool haveEdge = std::find(plan_.methods.begin(), plan_.methods.end(), "edge_only") != plan_.methods.end();
             options.referenceMethod = haveEdge ? "edge_only" : plan_.methods.front();
+            options.pairedMethod = plan_.methods.front();  // the method the experiment is about comes first
             options.ternarization = ternary;
             options.protocol = {{"evaluation", plan_.evaluation},
                                 {"iterations_per_run", plan_.iterationsPerRun},

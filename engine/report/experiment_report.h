@@ -27,6 +27,9 @@ struct ExperimentReportOptions {
     std::string title = "Coalesce experiment";
     std::string primaryMetric = "eval/fid";        // lower is better
     std::string referenceMethod = "edge_only";     // "iterations to reach <referenceMethod>'s final FID"
+    // Every other method's final primary metric is compared with this one's seed by seed (the paired
+    // table); empty: the first method in the runs' order.
+    std::string pairedMethod;
     std::vector<std::string> plotMetrics = {"eval/fid", "eval/kid", "eval/w1", "eval/diversity"};
     std::vector<std::string> tableMetrics = {"eval/fid", "eval/kid", "eval/w1", "eval/precision", "eval/recall", "eval/diversity"};
     nlohmann::json protocol;                      // recorded verbatim in the report (evaluation protocol, budgets)

@@ -99,6 +99,31 @@ void writeUnfinished(std::ostringstream& md, const json& shotsEntry) {
     for (const auto& line : lines) md << line << '\n';
 }
 
+// Each method against the paired one on the same seeds: the mean seed-by-seed difference with its 95%
+// t-interval, and on how many seeds the paired method was lower.
+void writePairedTable(std::ostringstream& md, const json& shotsEntry) {
+    const json& paired = shotsEntry.value("paired", json());
+    if (paired.is_null() || paired["comparisons"].empty()) return;
+    const std::string method = paired["method"].get<std::string>();
+    const std::string metric = metricDisplayName(paired["metric"].get<std::string>());
+    md << "\nPaired with " << code(method) << " (same seeds, so the same local samples; difference = method − "
+       << markdownCell(method) << " in final " << metric << ", positive where " << markdownCell(method)
+       << " is lower; an interval that excludes 0 is a difference the seeds resolve):\n\n"
+       << "| method | seeds | difference in " << metric << " | 95% interval of the mean | " << markdownCell(method)
+       << " lower on |\n|:---|---:|---:|---:|---:|\n";
+    for (const auto& c : paired["comparisons"]) {
+        const json& d = c["difference"];
+        const int seeds = count(d["count"]);
+        std::string interval = "n/a";
+        if (!c["half_width_95"].is_null()) {
+            const double mean = d["mean"].get<double>(), half = c["half_width_95"].get<double>();
+            interval = formatValue(mean - half) + " to " + formatValue(mean + half);
+        }
+        md << "| " << markdownCell(c["method"].get<std::string>()) << " | " << seeds << " | " << formatMeanStd(d) << " | "
+           << interval << " | " << (seeds ? seedsText(count(c["paired_lower"]), seeds) : "n/a") << " |\n";
+    }
+}
+
 // One grid per method: its first finished seed's, else any run's.
 void writeGridRow(std::ostringstream& md, const json& summary, const json& shotsEntry) {
     std::vector<const json*> chosen;
@@ -200,6 +225,7 @@ std::string renderReportMarkdown(const json& summary) {
            << "**Headline.** " << entry["headline"].get<std::string>() << "\n\n";
         writeTable(md, summary, entry);
         writeUnfinished(md, entry);
+        writePairedTable(md, entry);
         if (!entry["plots"].empty()) {
             md << '\n';
             for (const auto& plot : entry["plots"])

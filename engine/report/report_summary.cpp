@@ -138,6 +138,34 @@ json methodJson(const std::string& method, const std::vector<const LoadedRun*>& 
     return entry;
 }
 
+// The primary metric's final value per finished seed.
+std::map<std::uint64_t, double> finalsBySeed(const std::vector<const LoadedRun*>& runsHere, const std::string& metric) {
+    std::map<std::uint64_t, double> values;
+    for (const LoadedRun* run : runsHere)
+        if (run->finished) values[run->record.seed] = run->metrics->get(metric).finalValue();
+    return values;
+}
+
+// Every method against the paired one, seed by seed (report/seed_statistics.h: pairSeeds).
+json pairedJson(const std::map<std::string, std::vector<const LoadedRun*>>& byMethod, const std::vector<std::string>& methods,
+                const ExperimentReportOptions& options) {
+    auto ranHere = [&byMethod](const std::string& method) { return byMethod.count(method) && !byMethod.at(method).empty(); };
+    std::string paired = options.pairedMethod;
+    if (!ranHere(paired)) paired = methods.empty() ? "" : methods.front();
+    if (!ranHere(paired)) return json();
+    const auto base = finalsBySeed(byMethod.at(paired), options.primaryMetric);
+    json comparisons = json::array();
+    for (const auto& method : methods) {
+        if (method == paired || !ranHere(method)) continue;
+        const PairedDifference d = pairSeeds(base, finalsBySeed(byMethod.at(method), options.primaryMetric));
+        comparisons.push_back({{"method", method},
+                               {"difference", toJson(d.difference)},
+                               {"half_width_95", d.difference.hasStd() ? json(d.halfWidth95) : json()},
+                               {"paired_lower", d.aLower}});
+    }
+    return {{"method", paired}, {"metric", options.primaryMetric}, {"comparisons", comparisons}};
+}
+
 json shotsJson(const std::vector<LoadedRun>& runs, std::int64_t shots, const std::vector<std::string>& methods,
                const ExperimentReportOptions& options) {
     std::map<std::string, std::vector<const LoadedRun*>> byMethod;
@@ -170,6 +198,7 @@ json shotsJson(const std::vector<LoadedRun>& runs, std::int64_t shots, const std
                            {"final", toJson(ref.stats)},
                            {"per_seed", refPerSeed}}},
             {"methods", methodEntries},
+            {"paired", pairedJson(byMethod, methods, options)},
             {"plots", json::array()},
             {"grids", grids},
             {"headline", ""}};

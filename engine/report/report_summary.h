@@ -13,6 +13,8 @@
 //               reach null | {threshold_metric, seeds, reached, steps {mean, std, count},
 //                             seconds {mean, std, count},
 //                             per_seed [{seed, threshold, threshold_from, step, seconds}]}}]
+//     paired null | {method, metric, comparisons [{method, difference {mean, std, count} (of method − paired,
+//                    per seed both finished), half_width_95 (t-interval of the mean), paired_lower (seeds)}]}
 //     plots [{metric, path}], grids [{method, seed, path, finished}], headline}]
 // Statistics are over finished seeds; std is the sample std (n − 1); undefined values are null.
 #pragma once

@@ -16,6 +16,7 @@
 #include "imageio/image_io.h"
 #include "imageio/line_chart.h"
 #include "report/experiment_report.h"
+#include "report/seed_statistics.h"
 #include "report/metrics_csv.h"
 #include "report/ternary_report.h"
 #include "support/test_support.h"
@@ -247,6 +248,50 @@ private Q_SLOTS:
         const std::vector<double> refFinal = {50 + offB[0], 50 + offB[1], 50 + offB[2]};
         QVERIFY(std::fabs(n20["reference"]["final"]["mean"].get<double>() - meanOf(refFinal)) < 1e-9);
         QVERIFY(std::fabs(n20["reference"]["final"]["std"].get<double>() - sampleStd(refFinal)) < 1e-9);
+    }
+
+    // Every method against the first (the experiment's own) on the same seeds: the mean difference, its
+    // 95% t-interval and the seeds where the first is lower, by hand from the closed forms above.
+    void pairedDifferencesAgainstTheFirstMethod() {
+        auto e = makeExperiment("report-paired");
+        const auto report = writeExperimentReport(e.out, e.runs, testOptions());
+        const json& paired = shotsEntry(report.summary, 20)["paired"];
+        QCOMPARE(paired["method"].get<std::string>(), std::string("barycenter"));
+        // transfer_gan − barycenter on seeds 1–3: (50 + offC) − (10 + offA) = 30, 25, 44.
+        const json& tg = paired["comparisons"][0];
+        QCOMPARE(tg["method"].get<std::string>(), std::string("transfer_gan"));
+        QCOMPARE(tg["difference"]["count"].get<int>(), 3);
+        QVERIFY(std::fabs(tg["difference"]["mean"].get<double>() - 33) < 1e-9);
+        QVERIFY(std::fabs(tg["difference"]["std"].get<double>() - std::sqrt(97.0)) < 1e-9);
+        QVERIFY(std::fabs(tg["half_width_95"].get<double>() - 4.3027 * std::sqrt(97.0) / std::sqrt(3.0)) < 1e-3);
+        QCOMPARE(tg["paired_lower"].get<int>(), 3);
+        // edge_only − barycenter: (50 + offB) − (10 + offA) = 40, 37, 38.
+        const json& edge = paired["comparisons"][1];
+        QVERIFY(std::fabs(edge["difference"]["mean"].get<double>() - 115.0 / 3) < 1e-9);
+        // n = 50: one seed each, no interval.
+        const json& one = shotsEntry(report.summary, 50)["paired"]["comparisons"][0];
+        QCOMPARE(one["difference"]["count"].get<int>(), 1);
+        QVERIFY(one["half_width_95"].is_null());
+        const std::string md = readText(report.markdownPath);
+        QVERIFY2(md.find("Paired with `barycenter`") != std::string::npos && md.find("| transfer_gan | 3 | 33") != std::string::npos,
+                 md.c_str());
+        // Another paired method by option.
+        auto options = testOptions();
+        options.pairedMethod = "edge_only";
+        const auto other = writeExperimentReport(e.root + "/report2", e.runs, options);
+        QCOMPARE(shotsEntry(other.summary, 20)["paired"]["method"].get<std::string>(), std::string("edge_only"));
+    }
+
+    // The t quantile behind the paired intervals, against scipy's.
+    void studentQuantilesMatchScipy() {
+        std::string args, out;
+        for (int df : {1, 2, 3, 4, 5, 9, 10, 19, 29, 30, 31, 40, 60, 120, 1000}) args += " " + std::to_string(df);
+        QCOMPARE(test::runPython("student_t.py", args, &out), 0);
+        for (const auto& pair : json::parse(out)) {
+            const int df = pair[0].get<int>();
+            const double exact = pair[1].get<double>();
+            QVERIFY2(std::fabs(report::studentT95(df) - exact) < 1e-3, qPrintable(QString("df %1: %2 vs %3").arg(df).arg(report::studentT95(df)).arg(exact)));
+        }
     }
 
     void iterationsAndTimeToReachTheReference() {
