@@ -67,8 +67,8 @@ std::vector<OptionSpec> protocolOptions() {
             {"feature-net-data", OptionType::String, "for a reference other than (fashion-)mnist: the dataset whose training split the FID feature net learns", ""}};
 }
 
-nlohmann::json protocolConfig(const ParsedArgs& a) {
-    nlohmann::json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : nlohmann::json();
+nlohmann::json protocolConfig(const ParsedArgs& a, nlohmann::json base) {
+    nlohmann::json protocol = a.has("protocol") ? readJsonFile(a.str("protocol")) : std::move(base);
     auto set = [&protocol](const char* key, const nlohmann::json& value) {
         if (protocol.is_null()) protocol = nlohmann::json::object();
         protocol[key] = value;
@@ -277,7 +277,8 @@ int runTernarize(const ParsedArgs& a) {
         config["k"] = a.integer("k");
     }
     if (a.has("distill-weight")) config["distill_weight"] = a.real("distill-weight");
-    if (const Json protocol = protocolConfig(a); !protocol.is_null()) config["evaluation"] = protocol;
+    if (const Json protocol = protocolConfig(a, config.value("evaluation", Json())); !protocol.is_null())
+        config["evaluation"] = protocol;  // the --config file's evaluation, changed only where flags say
     if (a.has("out")) config["run_dir"] = a.str("out");
     applyRuntime(config, a);
     return runOrPrint(a, config);

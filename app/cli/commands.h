@@ -33,8 +33,9 @@ int runOrPrint(const ParsedArgs& a, nlohmann::json config);
 // The evaluation protocol (metrics/evaluation_protocol.h) as flags: --protocol FILE as the base, then
 // --reference, --samples (real, fake and W1 sample counts), --diversity-samples, --feature-net-data.
 std::vector<OptionSpec> protocolOptions();
-// The protocol those flags give; null when none of them is given (the job's default then holds).
-nlohmann::json protocolConfig(const ParsedArgs& a);
+// The protocol those flags give, on top of `base` (a config file's own protocol; --protocol FILE replaces
+// it); null when there is neither a base nor a flag (the job's default then holds).
+nlohmann::json protocolConfig(const ParsedArgs& a, nlohmann::json base = nullptr);
 // Data-parallel training (coalesce-cli launch, Slurm): --world-size, --rank, --rendezvous, --timeout.
 std::vector<OptionSpec> distributedOptions();
 // runtime.distributed from those options or $WORLD_SIZE/$RANK/$MASTER_ADDR/$MASTER_PORT; null when

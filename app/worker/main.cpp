@@ -18,6 +18,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "io/safetensors.h"
@@ -50,7 +52,9 @@ bool readAll(void* data, size_t size) {
 }
 
 bool sendMessage(const nlohmann::json& message) {
-    const std::string text = message.dump();
+    // LibTorch's messages quote the archive's code/*.py, which a damaged file fills with any bytes: invalid
+    // UTF-8 is replaced, never an exception (that would abort the worker and lose the message).
+    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const auto length = static_cast<uint32_t>(text.size());
     return writeAll(&length, sizeof length) && writeAll(text.data(), text.size());
 }
@@ -115,6 +119,7 @@ int serveWeights() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a module (or a compile) that hangs must not outlive a killed parent
     if (argc == 2 && std::strcmp(argv[1], "--weights-server") == 0) {
         at::set_num_threads(1);
         return serveWeights();

@@ -13,8 +13,8 @@ namespace coalesce {
 bool isPngFile(const std::string& path);
 
 // The image as stored, 8 bits per channel: gray stays 1 channel, colour and palette images become RGB,
-// alpha is dropped, 16-bit samples are scaled to 8 bits, interlacing is undone. Larger than 16384 pixels
-// a side is refused before anything is allocated. `warnings` (may be null) receives libpng's warnings,
+// alpha (and a tRNS transparency) is dropped, 16-bit samples are scaled to 8 bits, interlacing is undone.
+// More than 16384 pixels a side or 64 million pixels is refused before the pixels are allocated. `warnings` (may be null) receives libpng's warnings,
 // "; "-separated. Throws Error naming the file when it cannot be decoded.
 ImageU8 decodePngFile(const std::string& path, std::string* warnings);
 

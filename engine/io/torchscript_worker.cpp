@@ -176,7 +176,9 @@ void WorkerProcess::write(const void* data, size_t size) {
 }
 
 void WorkerProcess::writeMessage(const nlohmann::json& message) {
-    const std::string text = message.dump();
+    // File names need not be UTF-8: replaced in the message (the worker gets the bytes it needs as a
+    // path it can open: see readTorchScriptWeightsInWorker).
+    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const auto length = static_cast<uint32_t>(text.size());
     write(&length, sizeof length);
     write(text.data(), text.size());
@@ -198,24 +200,35 @@ nlohmann::json WorkerProcess::readMessage(double timeoutSeconds, const char* wha
 // --- the weights worker ----------------------------------------------------------------------------
 void readTorchScriptWeightsInWorker(const std::string& archive, const std::string& result, const std::string& name,
                                     double timeoutSeconds) {
-    static std::mutex mutex;
-    static std::unique_ptr<WorkerProcess> worker;  // closed at exit: the worker then reads EOF and quits
-    std::lock_guard<std::mutex> lock(mutex);
-    // A worker that has exited, or one of another program ($COALESCE_TORCHSCRIPT_WORKER changed), is replaced.
-    if (worker && (!worker->running() || worker->program() != torchScriptWorkerProgram())) worker.reset();
-    if (!worker) worker = std::make_unique<WorkerProcess>(std::vector<std::string>{"--weights-server"});
+    // Never destroyed: at exit the kernel closes the socket and the worker, reading EOF, quits; a
+    // destructor could run while another thread is still inside a read.
+    static std::mutex* mutex = new std::mutex;
+    static WorkerProcess* worker = nullptr;
+    std::lock_guard<std::mutex> lock(*mutex);
+    auto replace = [&] {
+        delete worker;
+        worker = nullptr;
+    };
     nlohmann::json answer;
     try {
+        // A worker that has exited, or one of another program ($COALESCE_TORCHSCRIPT_WORKER changed), is replaced.
+        if (worker && (!worker->running() || worker->program() != torchScriptWorkerProgram())) replace();
+        if (!worker) worker = new WorkerProcess({"--weights-server"});
         worker->writeMessage({{"archive", archive}, {"result", result}, {"name", name}});
         answer = worker->readMessage(timeoutSeconds, "reading the archive");
     } catch (const WorkerProcess::Lost& lost) {
-        worker.reset();
+        replace();
         if (lost.signal != 0)
             throw Error(name + ": LibTorch crashed while reading this TorchScript archive (signal " + std::to_string(lost.signal) +
                         "); the file is damaged or not a valid TorchScript module");
         throw Error(name + ": reading the TorchScript archive failed: " + lost.what());
+    } catch (const Error& e) {  // no worker program, or it cannot start
+        replace();
+        throw Error(name + ": cannot read the TorchScript archive: " + e.what());
     }
     if (!answer.value("ok", false)) {
+        // An archive LibTorch refused may have left its state anywhere: the next file gets a fresh worker.
+        replace();
         const nlohmann::json error = answer.value("error", nlohmann::json());
         throw Error(error.is_string() ? error.get<std::string>() : name + ": cannot read the TorchScript module");
     }

@@ -131,6 +131,16 @@ expect_error "--power: expected a number or auto" radii --source "$A" --source "
 expect_error "bootstrap must be in 0..10000" radii --source "$A" --source "$B" --local toy:ring8 --bootstrap -1
 expect_error "missing required option --local" radii --source "$A"
 
+# ternarize --config: a flag changes only its own key of the file's evaluation (the reference stays).
+printf '{"evaluation": {"reference": "toy:ring8", "real_samples": 64}}' > "$WORK/tern.json"
+if "$CLI" ternarize --config "$WORK/tern.json" --generator "$A" --samples 32 --out "$WORK/tern" --print-config >"$WORK/tern_printed.json" 2>"$WORK/err.txt" &&
+   $PY - "$WORK/tern_printed.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["evaluation"]
+assert e == {"reference": "toy:ring8", "real_samples": 32, "fake_samples": 32, "w1_samples": 32}, e
+PY
+then ok "ternarize --config keeps the file's evaluation, changed by the flags"; else fail "ternarize --config evaluation"; cat "$WORK/err.txt" "$WORK/tern_printed.json"; fi
+
 # Inconsistent flags: specific messages, nothing run.
 expect_error "give it once per source" barycenter --source "$A" --source "$B" --radius 1 --out "$WORK/x"
 expect_error "--radii auto needs --local" barycenter --source "$A" --source "$B" --radii auto --out "$WORK/x"

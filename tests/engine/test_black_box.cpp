@@ -3,6 +3,7 @@
 // (tests/python/black_box.py): a 64×64 RGB DCGAN with its own names, and modules that hang, throw,
 // lack a latent size or make points.
 #include <QtTest/QtTest>
+#include <QScopeGuard>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -142,6 +143,7 @@ private Q_SLOTS:
     // and the next read starts a fresh worker.
     void torchScriptWeightsAreReadInTheWorker() {
         const std::string real = torchScriptWorkerProgram();
+        const auto restore = qScopeGuard([] { qunsetenv("COALESCE_TORCHSCRIPT_WORKER"); });  // also if a check fails
         int scripts = 0;
         auto useWorker = [&](const std::string& script) {  // a new program each time: the worker is replaced
             const std::string program = dir_ + "/fake-worker-" + std::to_string(++scripts) + ".sh";
@@ -168,7 +170,7 @@ private Q_SLOTS:
         const std::string answer = R"({"ok":false,"error":"g64.pt: the module is broken"})";
         const auto length = static_cast<uint32_t>(answer.size());  // the protocol's u32 length prefix
         std::ofstream(dir_ + "/answer.bin", std::ios::binary).write(reinterpret_cast<const char*>(&length), 4) << answer;
-        useWorker("cat '" + dir_ + "/answer.bin'");
+        useWorker("cat '" + dir_ + "/answer.bin'; exec cat >/dev/null");  // answers, then waits to be closed
         e = loadError();
         QVERIFY2(e == "g64.pt: the module is broken", e.c_str());
         useWorker("exit 0");  // a worker that quits without answering

@@ -146,6 +146,7 @@ struct PngSpec {
     uint8_t bitDepth = 8, colorType = 0;
     std::vector<std::vector<uint8_t>> rows;  // packed samples of each row, without the filter byte
     std::vector<uint8_t> palette;            // RGB triples (colour type 3)
+    std::vector<uint8_t> transparency;       // a tRNS chunk (palette alphas, or the transparent gray sample)
     bool damagedTextChunk = false;           // a tEXt chunk whose CRC is wrong (libpng warns, skips it)
     size_t extraIdatBytes = 0;               // zeros after the image data (libpng warns "Too much image data")
 };
@@ -165,6 +166,7 @@ std::vector<uint8_t> pngBytes(const PngSpec& spec) {
     ihdr.insert(ihdr.end(), {spec.bitDepth, spec.colorType, 0, 0, 0});
     chunk("IHDR", ihdr);
     if (!spec.palette.empty()) chunk("PLTE", spec.palette);
+    if (!spec.transparency.empty()) chunk("tRNS", spec.transparency);
     if (spec.damagedTextChunk) chunk("tEXt", {'T', 'i', 't', 'l', 'e', 0, 'h', 'i'}, true);
     std::vector<uint8_t> raw;
     for (const auto& row : spec.rows) {
@@ -658,6 +660,17 @@ private Q_SLOTS:
         QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}));
         image = read({3, 1, 1, 0, {{0b10100000}}});
         QVERIFY(image.channels == 1 && image.pixels == (std::vector<uint8_t>{255, 0, 255}));
+        // Transparency (tRNS) is dropped like any alpha: a PNG-8 with transparent colours, a gray one.
+        palette.transparency = {0, 128};
+        image = read(palette);
+        QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}));
+        PngSpec grayTransparent = gray;
+        grayTransparent.transparency = {0, 100};
+        image = read(grayTransparent);
+        QVERIFY(image.channels == 1 && image.pixels == (std::vector<uint8_t>{0, 100, 255, 7, 8, 9}));
+        // 16-bit RGB: each sample v / 257.
+        image = read({1, 1, 16, 2, {{0xFF, 0xFF, 0x64, 0xD6, 0, 0}}});
+        QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{255, 100, 0}));
         // As gray: the RGB image through the usual luma rule (OpenCV's, as for every other format).
         writeBytes(dir + "/rgb.png", pngBytes({1, 1, 8, 2, {{200, 100, 50}}}));
         QCOMPARE(int(readImage(dir + "/rgb.png", 1).pixels[0]), int(std::lround(0.299 * 200 + 0.587 * 100 + 0.114 * 50)));

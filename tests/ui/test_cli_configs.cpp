@@ -233,6 +233,10 @@ private Q_SLOTS:
             QVERIFY2(line.rest().empty(),
                      qPrintable(kind + ": the workbench writes keys no CLI flag gives: " + QString::fromStdString(line.rest().dump())));
             QProcess cli;
+            QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+            for (const char* launcher : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"})  // not a data-parallel rank
+                environment.remove(launcher);
+            cli.setProcessEnvironment(environment);
             cli.start(COALESCE_CLI, line.args() << "--print-config");
             QVERIFY2(cli.waitForFinished(60000), qPrintable(kind + ": coalesce-cli did not finish"));
             const QString command = "coalesce-cli " + line.args().join(' ');
