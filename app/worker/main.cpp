@@ -25,6 +25,7 @@
 #include "io/safetensors.h"
 #include "io/torch_pickle.h"
 #include "io/torchscript.h"
+#include "io/torchscript_worker.h"
 #include "io/zip_archive.h"
 
 namespace {
@@ -52,11 +53,8 @@ bool readAll(void* data, size_t size) {
 }
 
 bool sendMessage(const nlohmann::json& message) {
-    // LibTorch's messages quote the archive's code/*.py, which a damaged file fills with any bytes: invalid
-    // UTF-8 is replaced, never an exception (that would abort the worker and lose the message).
-    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const auto length = static_cast<uint32_t>(text.size());
-    return writeAll(&length, sizeof length) && writeAll(text.data(), text.size());
+    const std::string frame = coalesce::frameWorkerMessage(message);
+    return writeAll(frame.data(), frame.size());
 }
 
 // One line saying why: LibTorch's interpreter errors start with "The following operation failed in the
@@ -95,7 +93,7 @@ int serveWeights() {
     for (;;) {
         uint32_t length = 0;
         if (!readAll(&length, sizeof length)) return 0;  // the parent is done (or gone)
-        if (length == 0 || length > (1u << 20)) return 3;
+        if (length == 0 || length > coalesce::kMaxWorkerMessage) return 3;
         std::string text(length, '\0');
         if (!readAll(text.data(), length)) return 0;
         nlohmann::json answer;

@@ -28,7 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kProgram = "coalesce-torchscript-worker";
-constexpr uint32_t kMaxMessage = 1u << 20;  // JSON headers only; tensors follow them
 
 bool isExecutable(const fs::path& p) {
     std::error_code ec;
@@ -60,6 +59,13 @@ std::string torchScriptWorkerProgram() {
     for (const auto& p : tried) where += (where.empty() ? "" : ", ") + p.string();
     throw Error(std::string("cannot find the ") + kProgram + " program (looked at " + (where.empty() ? "nothing" : where) +
                 "); it is built with coalesce-cli, or set COALESCE_TORCHSCRIPT_WORKER to its path");
+}
+
+std::string frameWorkerMessage(const nlohmann::json& message) {
+    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto length = static_cast<uint32_t>(text.size());
+    std::string frame(reinterpret_cast<const char*>(&length), sizeof length);
+    return frame + text;
 }
 
 // --- WorkerProcess ------------------------------------------------------------------------------------
@@ -176,18 +182,14 @@ void WorkerProcess::write(const void* data, size_t size) {
 }
 
 void WorkerProcess::writeMessage(const nlohmann::json& message) {
-    // File names need not be UTF-8: replaced in the message (the worker gets the bytes it needs as a
-    // path it can open: see readTorchScriptWeightsInWorker).
-    const std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const auto length = static_cast<uint32_t>(text.size());
-    write(&length, sizeof length);
-    write(text.data(), text.size());
+    const std::string frame = frameWorkerMessage(message);
+    write(frame.data(), frame.size());
 }
 
 nlohmann::json WorkerProcess::readMessage(double timeoutSeconds, const char* what) {
     uint32_t length = 0;
     read(&length, sizeof length, timeoutSeconds, what);
-    if (length == 0 || length > kMaxMessage) lose("the worker sent a malformed message");
+    if (length == 0 || length > kMaxWorkerMessage) lose("the worker sent a malformed message");
     std::string text(length, '\0');
     read(text.data(), length, timeoutSeconds, what);
     try {

@@ -34,6 +34,12 @@ namespace coalesce {
 // executable, else in ../app/ from it (the build tree's tests). Error saying where it looked if none.
 std::string torchScriptWorkerProgram();
 
+// The message frame both ends use: u32 length (little-endian) + JSON text, at most kMaxWorkerMessage bytes
+// (headers only; tensors follow them raw). Invalid UTF-8 is replaced, never an exception: LibTorch's
+// messages quote a damaged archive's code/*.py, and file names need not be UTF-8.
+constexpr uint32_t kMaxWorkerMessage = 1u << 20;
+std::string frameWorkerMessage(const nlohmann::json& message);
+
 // The worker program as a child process: started with posix_spawn with `args`, stdin and stdout a socket
 // pair, stderr /dev/null. Reads have a time limit; a worker that is lost (died, hung, broke the protocol)
 // is reported as WorkerProcess::Lost with one line saying what happened (the caller names the file).
