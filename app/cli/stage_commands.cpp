@@ -193,7 +193,7 @@ CommandSpec barycenterSpec() {
                              {"space", OptionType::String, "with --radii auto: features or pixels", ""},
                              {"power", OptionType::String, "with --radii auto: lambda_k ~ eta_k^-power; auto = 1, or 16 where the nearest source beats every blend of them", ""},
                              {"feature-net-data", OptionType::String, "with --radii auto, --space features and local data other than (fashion-)mnist: the dataset whose training split the feature net learns", ""},
-                             {"mode", OptionType::String, "joint or recursive", ""},
+                             {"mode", OptionType::String, "joint, recursive, mixture (one critic on the λ-mixture) or auto (mixture unless the coverage check says nearest; with --radii auto)", ""},
                              {"init", OptionType::String, "largest, average, random, or a generator file to start from", ""}}))};
 }
 

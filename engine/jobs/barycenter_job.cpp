@@ -7,7 +7,9 @@
 //              {"data": "fashion-mnist:train:8,9", "k": 20, "k_seed": 1}],   (any source may be data)
 //  "weights": "fixed" | "constrained", "update_every": 10, "step_size": 0.01,
 //  "init": "largest" | "average" | "random" | {"generator": "<file>"},
-//  "mode": "joint" | "recursive", "source_samples": 0, "arch": {...} (random init only),
+//  "mode": "joint" | "recursive" | "mixture" | "auto",   (mixture: one critic on the λ-mixture of the sources;
+//                                                       auto: mixture unless the coverage check says "nearest")
+//  "source_samples": 0, "arch": {...} (random init only),
 //  "eval_every": <sample_every>, "eval_samples": 512,
 //  "evaluation": {protocol}, "evaluation_every": N,     (live FID/KID/W1/...: train/protocol_evaluation.h)
 //  + the trainer fields (iterations, batch_size, n_critic, gp, lr, seed, sample_every, checkpoint_every, ...)

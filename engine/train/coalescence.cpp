@@ -3,6 +3,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <torch/torch.h>
 
@@ -23,6 +24,7 @@ namespace {
 
 constexpr uint64_t kStreamEvaluation = 4000;  // + k: source k's fixed evaluation samples
 constexpr uint64_t kStreamStage = 5000;       // + j: recursive stage j's trainer seed
+constexpr uint64_t kStreamMixture = 900;       // + kStreamEvaluation: the mixture critic's evaluation samples
 
 InitMode parseInitMode(const Json& v, std::string* file, const std::string& context) {
     if (v.is_object()) {
@@ -179,14 +181,29 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     }
     if (r.has("init")) c.init = parseInitMode(r.raw("init"), &c.initFile, r.context());
     const std::string mode = r.text("mode", "joint");
-    if (mode != "joint" && mode != "recursive")
-        throw Error(r.context() + ": mode: unknown '" + mode + "' (use joint or recursive)");
-    c.recursive = mode == "recursive";
-    if (c.recursive && c.weights.mode == WeightMode::Constrained)
-        throw Error(r.context() + ": constrained weights need mode joint (an intermediate barycenter has no radius)");
-    if (c.recursive && !c.weights.schedules.empty())
-        throw Error(r.context() + ": a weight schedule needs mode joint (recursive stages have weights of their own)");
-    if (c.recursive && c.sources.size() < 2) throw Error(r.context() + ": recursive mode needs at least 2 sources");
+    static const std::map<std::string, CombineMode> modes{{"joint", CombineMode::Joint}, {"recursive", CombineMode::Recursive},
+                                                          {"mixture", CombineMode::Mixture}, {"auto", CombineMode::Auto}};
+    if (!modes.count(mode)) throw Error(r.context() + ": mode: unknown '" + mode + "' (use joint, recursive, mixture or auto)");
+    c.mode = modes.at(mode);
+    if (c.mode != CombineMode::Joint) {
+        // Joint is the only mode with a critic per source: the per-source weight rules need it.
+        if (c.weights.mode == WeightMode::Constrained)
+            throw Error(r.context() + ": constrained weights need mode joint (a critic per source to measure Ŵ_k)");
+        if (!c.weights.schedules.empty())
+            throw Error(r.context() + ": a weight schedule needs mode joint (a critic per source)");
+        if (c.sources.size() < 2) throw Error(r.context() + ": mode " + mode + " needs at least 2 sources");
+    }
+    if (c.mode == CombineMode::Mixture || c.mode == CombineMode::Auto) {
+        for (size_t i = 0; i < c.sources.size(); ++i)
+            if (c.sources[i].generatorPath.empty())
+                throw Error(r.context() + ": sources[" + std::to_string(i) + "]: mode " + mode +
+                            " mixes generator files; give each source as {\"generator\": file}");
+        for (const auto& src : c.sources)
+            if (src.frozenSamples != c.sources.front().frozenSamples)
+                throw Error(r.context() + ": mode " + mode + " draws one mixture: give every source the same samples (or source_samples)");
+        if (c.mode == CombineMode::Auto && !c.autoRadii)
+            throw Error(r.context() + ": mode auto chooses by the coverage check of the local data; it needs radii \"auto\"");
+    }
     if (r.has("arch")) c.arch = readArchSpec(r, ArchSpec::preset("dcgan32"));
     c.evalEvery = r.integer("eval_every", c.trainer.sampleEvery);
     if (c.evalEvery < 0) throw Error(r.context() + ": eval_every must be >= 0");
@@ -194,6 +211,10 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
     if (c.evalSamples < 1 || c.evalSamples > 100000) throw Error(r.context() + ": eval_samples must be in 1..100000");
     c.evaluation = readProtocolEvaluation(r);
     return c;
+}
+
+CombineMode combineModeForRegime(const std::string& regime) {
+    return regime == "blend" || regime == "unclear" ? CombineMode::Mixture : CombineMode::Joint;
 }
 
 Generator averageGenerators(const std::vector<Generator>& generators) {
@@ -231,7 +252,8 @@ struct SourceInput {
     std::string name;
     std::string label;            // metric suffix at the top level (global source index, or "prev")
     Generator generator{nullptr}; // generator source, ...
-    std::vector<Generator> pooled;  // ... pooled generators, ...
+    std::vector<Generator> pooled;  // ... pooled generators (mixed with poolWeights; empty = equal), ...
+    std::vector<double> poolWeights;
     std::shared_ptr<BlackBoxGenerator> blackBox;  // ... a black box (sampled at workingShape), ...
     std::vector<int64_t> workingShape;
     Dataset data;                 // ... or dataset source
@@ -244,8 +266,8 @@ struct SourceInput {
 
 std::unique_ptr<SampleSource> makeSampleSource(const SourceInput& s) {
     if (!s.pooled.empty()) {
-        if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.pooled, s.frozen, s.name);
-        return std::make_unique<GeneratorSource>(s.pooled, s.name);
+        if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.pooled, s.frozen, s.name, s.poolWeights);
+        return std::make_unique<GeneratorSource>(s.pooled, s.name, s.poolWeights);
     }
     if (s.generator) {
         if (s.frozen > 0) return std::make_unique<FrozenSampleSource>(s.generator, s.frozen, s.name);
@@ -260,7 +282,7 @@ torch::Tensor fixedEvaluationSamples(const SourceInput& s, int64_t count, uint64
     if (!s.pooled.empty()) {
         std::vector<Generator> copies;
         for (const auto& g : s.pooled) copies.push_back(cloneGenerator(g));
-        return GeneratorSource::drawMixture(copies, count, rng).to(torch::kCPU);
+        return GeneratorSource::drawMixture(copies, count, rng, 0, -1, s.poolWeights).to(torch::kCPU);
     }
     if (s.generator) {
         Generator g = cloneGenerator(s.generator);
@@ -488,6 +510,12 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         Json record{{"options", cfg.autoRadii->toJson()}, {"sources", estimatedRadii}, {"lambda", cfg.weights.lambdas},
                     {"power", power}};
         if (!coverage.regime.empty()) record["coverage"] = coverage.toJson();
+        if (cfg.mode == CombineMode::Auto) {
+            cfg.mode = combineModeForRegime(coverage.regime);
+            record["mode"] = cfg.mode == CombineMode::Joint ? "joint" : "mixture";
+            run.observer.onLog(LogLevel::Info, std::string("mode auto → ") + record["mode"].get<std::string>() +
+                                                   " (coverage regime \"" + coverage.regime + "\")");
+        }
         run.runDir.recordConfig("radii_estimated", record);
     }
     const std::vector<double> initialLambdas = CriticWeights(cfg.weights, cfg.sources.size()).lambdas();
@@ -529,7 +557,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         }
     }
     if (cfg.transform) {
-        if (cfg.recursive) throw Error(cfg.kind + ": a generator transform (ternarize) needs mode joint, not recursive");
+        if (cfg.mode != CombineMode::Joint) throw Error(cfg.kind + ": a generator transform (ternarize) needs mode joint");
         init = cfg.transform->prepare(init);
         initDescription += ", then " + cfg.transform->describe();
     }
@@ -568,7 +596,37 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     Json summary;
     Json sourcesOut = Json::array();
 
-    if (!cfg.recursive) {
+    if (cfg.mode == CombineMode::Mixture) {
+        // One critic on the λ-weighted mixture of the generator sources (coalescence.h: why).
+        SourceInput mixture;
+        mixture.label = "0";
+        for (size_t k = 0; k < inputs.size(); ++k) {
+            mixture.name += (k ? " + " : "mixture of ") + inputs[k].name;
+            mixture.pooled.push_back(inputs[k].generator);
+        }
+        mixture.poolWeights = initialLambdas;
+        mixture.frozen = inputs.front().frozen;
+        mixture.evalSamples = fixedEvaluationSamples(mixture, cfg.evalSamples,
+                                                     deriveSeed(cfg.trainer.seed, kStreamEvaluation + kStreamMixture));
+        CriticWeightOptions one;
+        one.lambdas = {1.0};
+        TrainerOptions options = cfg.trainer;
+        options.phase = cfg.kind;
+        StageOutcome out = runStage(cfg, {&mixture}, init, one, options, run.config, run.runDir, run.resume, run.observer,
+                                    run.cancel, run.device, run.parallel);
+        for (size_t k = 0; k < inputs.size(); ++k) {
+            Json source{{"name", inputs[k].name}, {"lambda", initialLambdas[k]}};
+            if (!std::isnan(inputs[k].radius)) source["radius"] = inputs[k].radius;
+            sourcesOut.push_back(source);
+        }
+        summary = {{"message", cfg.kind + ": " + std::to_string(out.steps) + " iterations with one critic on the λ-mixture of " +
+                                   std::to_string(inputs.size()) + " sources; generator: " + output},
+                   {"generator", output}, {"steps", out.steps}, {"mode", "mixture"}, {"sources", sourcesOut},
+                   {"mixture", sourceSummary(mixture, 1.0, out.wHat[0], out.w1, "0")}, {"init", initDescription}};
+        if (!estimatedRadii.is_null()) summary["radii_estimated"] = estimatedRadii;
+        return summary;
+    }
+    if (cfg.mode == CombineMode::Joint) {
         std::vector<const SourceInput*> all;
         for (const auto& in : inputs) all.push_back(&in);
         TrainerOptions options = cfg.trainer;

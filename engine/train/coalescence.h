@@ -18,6 +18,15 @@
 // <run_dir>/stage_<j>/ (a complete run directory whose generator.coalesce is B_j); the top-level
 // metrics.csv receives every stage's metrics on one step axis ((j − 2) · iterations + step).
 // Recursive mode uses fixed weights (a constrained radius has no meaning for the intermediate B_{j−1}).
+// "mixture": one critic whose real samples are the λ-weighted mixture of the generator sources (each
+// sample from source k with probability λ_k). Why: for W1 the exact barycenter of two sources with
+// λ_0 > λ_1 is P_0 itself (λ_0·W1(G,P_0) + λ_1·W1(G,P_1) ≥ λ_1·W1(P_0,P_1), with equality only at G = P_0), a
+// weighted median that flips between the sources on a near-tie of λ; with λ_0 = λ_1 every mixture of the
+// two lies on their W1 geodesic and is a barycenter. So where the sources together cover the target
+// (the coverage check's "blend"/"unclear", radius_estimation.h), the mixture is the barycenter that keeps
+// every source's modes; where one source is nearest and λ ≈ (1, 0) joint and mixture agree.
+// "auto" (needs "radii": "auto"): mixture unless the coverage check finds the regime "nearest", then joint.
+// Measured: docs/EXPERIMENTS.md, "Part I".
 //
 // Extra metrics: every eval_every steps "w1/<k>" = W1 between 512 generated samples (fixed z) and 512
 // fixed samples of source k: exact (network simplex) in the 2-D toy mode, sliced W1 for images.
@@ -59,13 +68,14 @@ struct CoalescenceSource {
 };
 
 enum class InitMode { LargestWeight, Average, Random, File };
+enum class CombineMode { Joint, Recursive, Mixture, Auto };
 
 struct CoalescenceConfig {
     std::string kind;  // job kind, for messages and phase names
     std::vector<CoalescenceSource> sources;
     InitMode init = InitMode::LargestWeight;
     std::string initFile;               // InitMode::File
-    bool recursive = false;
+    CombineMode mode = CombineMode::Joint;  // "mode"; Auto is resolved when the radii are estimated
     CriticWeightOptions weights;        // mode, update_every, step_size (λ and η come from the sources)
     TrainerOptions trainer;
     std::optional<ArchSpec> arch;       // for random init without generator sources
@@ -95,6 +105,10 @@ Json runCoalescence(const CoalescenceConfig& config, TrainingRun& run);
 // per source and the coverage check go to `observer`.
 std::vector<RadiusEstimate> estimateRadiiOfSources(const CoalescenceConfig& config, JobObserver& observer,
                                                    CancelToken& cancel, CoverageCheck* coverage = nullptr);
+
+// "mode": "auto"'s rule, one place for the job and the workbench's η button: Mixture where the coverage
+// check finds "blend" or "unclear", Joint where it finds "nearest" or did not run ("").
+CombineMode combineModeForRegime(const std::string& regime);
 
 // Element-wise mean of parameters and buffers (BatchNorm running statistics included; integer
 // counters are averaged and rounded). All generators must have the same architecture.

@@ -1,5 +1,8 @@
 #include "train/sample_source.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -30,9 +33,34 @@ std::vector<Generator> frozenCopies(const std::vector<Generator>& generators, co
     }
     return copies;
 }
-std::string describeGenerators(const std::vector<Generator>& gens, const std::string& name) {
+// Mixture weights as given (one per generator, finite, >= 0, not all 0), or empty for equal ones.
+std::vector<double> checkedWeights(std::vector<double> weights, size_t generators, const std::string& name) {
+    if (weights.empty()) return weights;
+    if (weights.size() != generators)
+        throw Error("source " + name + ": " + std::to_string(weights.size()) + " mixture weights for " +
+                    std::to_string(generators) + " generators");
+    double sum = 0;
+    for (double w : weights) {
+        if (!std::isfinite(w) || w < 0) throw Error("source " + name + ": mixture weights must be finite and >= 0");
+        sum += w;
+    }
+    if (sum <= 0) throw Error("source " + name + ": mixture weights are all 0");
+    return weights;
+}
+std::string describeGenerators(const std::vector<Generator>& gens, const std::string& name,
+                               const std::vector<double>& weights) {
     if (gens.size() == 1) return "generator " + name + " (" + gens.front()->spec().describe() + ")";
-    return "mixture of " + std::to_string(gens.size()) + " generators " + name;
+    std::string text = "mixture of " + std::to_string(gens.size()) + " generators " + name;
+    if (weights.empty()) return text;
+    double sum = 0;
+    for (double w : weights) sum += w;
+    text += " (weights";
+    for (size_t i = 0; i < weights.size(); ++i) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%s%.3f", i ? " : " : " ", weights[i] / sum);
+        text += buffer;
+    }
+    return text + ")";
 }
 }  // namespace
 
@@ -88,10 +116,13 @@ void DatasetSource::restoreState(const Checkpoint&, const std::string&, const nl
 GeneratorSource::GeneratorSource(const Generator& generator, std::string name)
     : GeneratorSource(std::vector<Generator>{generator}, std::move(name)) {}
 
-GeneratorSource::GeneratorSource(const std::vector<Generator>& generators, std::string name)
-    : generators_(frozenCopies(generators, name)), name_(std::move(name)) {}
+GeneratorSource::GeneratorSource(const std::vector<Generator>& generators, std::string name, std::vector<double> weights)
+    : generators_(frozenCopies(generators, name)), weights_(checkedWeights(std::move(weights), generators.size(), name)),
+      name_(std::move(name)) {}
 
-std::string GeneratorSource::describe() const { return describeGenerators(generators_, name_) + ", sampled online"; }
+std::string GeneratorSource::describe() const {
+    return describeGenerators(generators_, name_, weights_) + ", sampled online";
+}
 
 std::vector<int64_t> GeneratorSource::sampleShape() const { return generators_.front()->spec().sampleShape(); }
 
@@ -121,13 +152,15 @@ torch::Tensor GeneratorSource::drawSamples(Generator& generator, int64_t n, at::
 }
 
 torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng,
-                                           int64_t first, int64_t last) {
+                                           int64_t first, int64_t last, const std::vector<double>& weights) {
     if (last < 0) last = n;
     if (generators.size() == 1) return drawSamples(generators.front(), n, rng, first, last);
-    // How many samples each generator contributes: n uniform draws of a generator index.
-    torch::Tensor counts = torch::bincount(torch::randint(0, static_cast<int64_t>(generators.size()), {n}, rng,
-                                                          torch::TensorOptions().dtype(torch::kLong)),
-                                           {}, static_cast<int64_t>(generators.size()));
+    // How many samples each generator contributes: n draws of a generator index (uniform, or by weight).
+    const int64_t count = static_cast<int64_t>(generators.size());
+    const torch::Tensor index =
+        weights.empty() ? torch::randint(0, count, {n}, rng, torch::TensorOptions().dtype(torch::kLong))
+                        : torch::multinomial(torch::tensor(weights, torch::kDouble), n, /*replacement=*/true, rng);
+    torch::Tensor counts = torch::bincount(index, {}, count);
     std::vector<torch::Tensor> parts;
     int64_t base = 0;  // generator i's samples are rows [base, base + c) of the mixture batch
     for (size_t i = 0; i < generators.size(); ++i) {
@@ -144,12 +177,12 @@ torch::Tensor GeneratorSource::drawMixture(std::vector<Generator>& generators, i
 
 torch::Tensor GeneratorSource::next() {
     if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
-    return drawMixture(generators_, batchSize_, rng_);
+    return drawMixture(generators_, batchSize_, rng_, 0, -1, weights_);
 }
 
 torch::Tensor GeneratorSource::nextShare(int64_t offset, int64_t count) {
     if (!rng_.defined()) throw Error("source " + name_ + ": next() before start()");
-    return drawMixture(generators_, batchSize_, rng_, offset, offset + count);
+    return drawMixture(generators_, batchSize_, rng_, offset, offset + count, weights_);
 }
 
 void saveRngState(Checkpoint& checkpoint, const std::string& prefix, const at::Generator& rng) {
@@ -176,8 +209,10 @@ void GeneratorSource::restoreState(const Checkpoint& checkpoint, const std::stri
 FrozenSampleSource::FrozenSampleSource(const Generator& generator, int64_t count, std::string name)
     : FrozenSampleSource(std::vector<Generator>{generator}, count, std::move(name)) {}
 
-FrozenSampleSource::FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name)
-    : generators_(frozenCopies(generators, name)), generatorCount_(generators.size()),
+FrozenSampleSource::FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name,
+                                       std::vector<double> weights)
+    : generators_(frozenCopies(generators, name)), weights_(checkedWeights(std::move(weights), generators.size(), name)),
+      generatorCount_(generators.size()),
       spec_(generators_.front()->spec()), count_(count),
       name_(std::move(name)) {
     if (count < 1) throw Error("source_samples: must be >= 1 for source " + name_ + ", got " + std::to_string(count));
@@ -195,7 +230,7 @@ void FrozenSampleSource::start(int64_t batchSize, uint64_t seed, torch::Device d
     if (generators_.empty()) throw Error("source " + name_ + ": started twice");
     at::Generator rng = makeCpuGenerator(deriveSeed(seed, 0));
     for (auto& g : generators_) g->to(device);
-    torch::Tensor samples = GeneratorSource::drawMixture(generators_, count_, rng).to(torch::kCPU);
+    torch::Tensor samples = GeneratorSource::drawMixture(generators_, count_, rng, 0, -1, weights_).to(torch::kCPU);
     if (spec_.isImage())  // 8-bit levels, like the reference's PNG files
         samples = ((samples + 1.0) * 127.5).round().clamp(0, 255) / 127.5 - 1.0;
     Dataset data;

@@ -67,13 +67,14 @@ private:
 };
 
 // A frozen generator sampled online, in eval mode (BatchNorm running statistics) under NoGrad. Given
-// several generators it samples their equal-weight mixture (the "ensemble" baseline's pooled source):
-// each sample comes from a uniformly drawn generator.
+// several generators it samples their mixture: each sample comes from a generator drawn with the given
+// mixture weights (normalised), or uniformly without them (the "ensemble" baseline's pooled source;
+// stage 1's "mixture" mode weighs them by λ).
 class GeneratorSource : public SampleSource {
 public:
     // Generators are deep-copied: training another model never changes a source.
     GeneratorSource(const Generator& generator, std::string name);
-    GeneratorSource(const std::vector<Generator>& generators, std::string name);
+    GeneratorSource(const std::vector<Generator>& generators, std::string name, std::vector<double> weights = {});
     std::string describe() const override;
     std::optional<int64_t> finiteSize() const override { return std::nullopt; }
     std::vector<int64_t> sampleShape() const override;
@@ -86,12 +87,14 @@ public:
     // [first, last) only those rows are generated; the random draws are those of all n.
     static torch::Tensor drawSamples(Generator& generator, int64_t n, at::Generator& rng, int64_t first = 0,
                                      int64_t last = -1);
-    // n samples of the equal-weight mixture (one generator: exactly drawSamples); the same row window.
+    // n samples of the mixture (one generator: exactly drawSamples); the same row window. `weights`: one
+    // per generator, normalised; empty = equal (then drawn as before weights existed: same samples).
     static torch::Tensor drawMixture(std::vector<Generator>& generators, int64_t n, at::Generator& rng,
-                                     int64_t first = 0, int64_t last = -1);
+                                     int64_t first = 0, int64_t last = -1, const std::vector<double>& weights = {});
 
 private:
     std::vector<Generator> generators_;
+    std::vector<double> weights_;
     std::string name_;
     int64_t batchSize_ = 0;
     at::Generator rng_;
@@ -103,7 +106,8 @@ private:
 class FrozenSampleSource : public SampleSource {
 public:
     FrozenSampleSource(const Generator& generator, int64_t count, std::string name);
-    FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name);
+    FrozenSampleSource(const std::vector<Generator>& generators, int64_t count, std::string name,
+                       std::vector<double> weights = {});
     std::string describe() const override;
     std::optional<int64_t> finiteSize() const override { return count_; }
     std::vector<int64_t> sampleShape() const override;
@@ -114,6 +118,7 @@ public:
 
 private:
     std::vector<Generator> generators_;  // released once the set is drawn
+    std::vector<double> weights_;
     size_t generatorCount_ = 1;
     ArchSpec spec_;
     int64_t count_;

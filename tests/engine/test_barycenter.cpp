@@ -690,6 +690,148 @@ private Q_SLOTS:
         QVERIFY(r.summary["sources"][0]["name"].get<std::string>().find("pooled") != std::string::npos);
     }
 
+    // Mixture weights (stage 1's "mixture" mode): each sample from generator k with probability w_k.
+    // Binomial ground truth: 4000 draws at p = 0.75 have sd 0.007; the bound is 4 sd. Frozen sets too.
+    void weightedMixtureDrawsEachSourceByItsWeight() {
+        GeneratorSource online(std::vector<Generator>{ga_, gb_}, "a+b", {3, 1});
+        online.start(4000, 5, torch::kCPU);
+        const double fromA = (online.next().select(1, 0) < 0).to(torch::kDouble).mean().item<double>();
+        QVERIFY2(std::fabs(fromA - 0.75) < 0.03, qPrintable(QString("fraction from a: %1").arg(fromA)));
+        FrozenSampleSource frozen(std::vector<Generator>{ga_, gb_}, 4000, "a+b", {1, 3});
+        frozen.start(4000, 5, torch::kCPU);
+        const double frozenFromA = (frozen.next().select(1, 0) < 0).to(torch::kDouble).mean().item<double>();
+        QVERIFY2(std::fabs(frozenFromA - 0.25) < 0.03, qPrintable(QString("fraction from a: %1").arg(frozenFromA)));
+        QVERIFY(online.describe().find("0.750 : 0.250") != std::string::npos);
+        // Equal weights draw exactly what no weights draw (the ensemble's runs stay reproducible).
+        GeneratorSource equal(std::vector<Generator>{ga_, gb_}, "a+b"), none(std::vector<Generator>{ga_, gb_}, "a+b");
+        equal.start(64, 8, torch::kCPU);
+        none.start(64, 8, torch::kCPU);
+        QVERIFY(torch::equal(equal.next(), none.next()));
+        QVERIFY_THROWS_EXCEPTION(Error, GeneratorSource(std::vector<Generator>{ga_, gb_}, "a+b", {1}));
+        QVERIFY_THROWS_EXCEPTION(Error, GeneratorSource(std::vector<Generator>{ga_, gb_}, "a+b", {1, -1}));
+        QVERIFY_THROWS_EXCEPTION(Error, GeneratorSource(std::vector<Generator>{ga_, gb_}, "a+b", {0, 0}));
+    }
+
+    // "mode": "mixture" with λ = 0.7 / 0.3: G learns the mixture 0.7·a + 0.3·b, where the joint W1
+    // barycenter of these weights is a itself (coalescence.h; unequalWeightsFavourTheHeavierSource), at
+    // W1 = 0.3 · 4 = 1.2 from that mixture. Ground truth: exact W1 to 600 samples of the mixture, for the
+    // mixture mode and the joint mode trained alike. (A continuous G bridges the two modes with a little
+    // mass, so the mixture mode ends near 0.5, not at the 2-D sampling floor of ~0.15.)
+    void mixtureModeLearnsTheWeightedMixture() {
+        const torch::Tensor mixture = torch::cat({samplesOf(ga_, 420, 8), samplesOf(gb_, 180, 9)});
+        std::map<std::string, double> w1, share;
+        for (const std::string mode : {"mixture", "joint"}) {
+            const std::string dir = coalesce::test::scratchDir("bary_mode_" + mode) + "/run";
+            Json config = baryConfig(dir, Json::array({{{"generator", a_}, {"lambda", 0.7}}, {{"generator", b_}, {"lambda", 0.3}}}));
+            config["mode"] = mode;
+            ArchSpec wide = gaussianSpec();
+            wide.generatorWidths = {32, 32};
+            config["arch"] = wide.toJson();
+            config["iterations"] = 600;
+            config["checkpoint_every"] = 600;
+            JobResult r = runJob(config);
+            QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+            QCOMPARE(r.summary["sources"][0]["lambda"].get<double>(), 0.7);
+            const Checkpoint checkpoint = loadCheckpoint(dir + "/checkpoints/latest.coalesce");
+            bool secondCritic = false;
+            for (const auto& [name, tensor] : checkpoint.tensors) secondCritic = secondCritic || name.rfind("critic1.", 0) == 0;
+            QCOMPARE(secondCritic, mode == "joint");  // the mixture mode has one critic, on the mixture
+            if (mode == "mixture") {
+                QCOMPARE(r.summary["mode"].get<std::string>(), mode);
+                QVERIFY(std::isfinite(r.summary["mixture"]["w_hat"].get<double>()));
+            }
+            const torch::Tensor x = samplesOf(loadGenerator(dir + "/generator.coalesce"), 600, 7);
+            w1[mode] = exactW1(x, mixture).value;
+            share[mode] = (x.select(1, 0) > 0).to(torch::kDouble).mean().item<double>();
+            qInfo("mode %s: W1(nu, 0.7a + 0.3b) = %.3f, share on b's side %.3f", mode.c_str(), w1[mode], share[mode]);
+        }
+        QVERIFY2(w1["mixture"] < 0.7 && w1["mixture"] < w1["joint"] - 0.3,
+                 qPrintable(QString("W1 to the mixture: mixture mode %1, joint %2").arg(w1["mixture"]).arg(w1["joint"])));
+        QVERIFY2(share["mixture"] > 0.15 && share["mixture"] < 0.45, qPrintable(QString("share %1").arg(share["mixture"])));
+        QVERIFY2(share["joint"] < 0.1, qPrintable(QString("joint share %1").arg(share["joint"])));
+    }
+
+    // A mixture-mode run cancelled after step 2 and resumed ends exactly where an uninterrupted one does
+    // (the mixture's random stream, the one critic and G all come back from the checkpoint).
+    void mixtureModeResumesExactly() {
+        const std::string root = coalesce::test::scratchDir("bary_mixture_resume");
+        auto config = [&](const std::string& dir) {
+            Json c = baryConfig(dir, Json::array({{{"generator", a_}, {"lambda", 0.6}}, {{"generator", b_}, {"lambda", 0.4}}}));
+            c["mode"] = "mixture";
+            c["iterations"] = 5;
+            c["checkpoint_every"] = 1;
+            return c;
+        };
+        JobResult whole = runJob(config(root + "/whole"));
+        QVERIFY2(whole.status == JobResult::Status::Finished, whole.message.c_str());
+        struct CancelAt2 : Quiet {
+            CancelToken* token = nullptr;
+            void onMetric(const std::string& name, int64_t step, double value) override {
+                Quiet::onMetric(name, step, value);
+                if (step >= 2 && token) token->requestCancel();
+            }
+        } stopper;
+        CancelToken cancel;
+        stopper.token = &cancel;
+        JobResult cut = createJob(config(root + "/split"))->run(stopper, cancel);
+        QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
+        Json resume = config(root + "/split");
+        resume["resume"] = true;
+        JobResult rest = runJob(resume);
+        QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
+        const Checkpoint a = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
+        const Checkpoint b = loadCheckpoint(root + "/split/checkpoints/latest.coalesce");
+        QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{5});
+        for (const auto& [name, tensor] : a.tensors)
+            QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
+    }
+
+    // "mode": "auto" follows the coverage check: local data that is the equal mixture of two sources at
+    // (±2, 0) ("blend") → mixture; local data beyond one source ("nearest") → joint. Bad combinations name
+    // what is wrong.
+    void autoModeFollowsTheCoverageRegime() {
+        const std::string root = coalesce::test::scratchDir("bary_auto_mode");
+        const std::string left = saveGenerator(exactGaussian(-2, 0, 0.3), root + "/left.coalesce");
+        const std::string right = saveGenerator(exactGaussian(2, 0, 0.3), root + "/right.coalesce");
+        for (const auto& [data, mode] : std::vector<std::pair<std::string, std::string>>{
+                 {"toy:ring:2,2,0.3:400", "mixture"}, {"toy:gauss:3,0,0.3:400", "joint"}}) {
+            const std::string dir = root + "/" + mode;
+            Json config = baryConfig(dir, Json::array({{{"generator", left}}, {{"generator", right}}}));
+            config["iterations"] = 1;
+            config["mode"] = "auto";
+            config["radii"] = "auto";
+            config["radius_estimation"] = {{"data", data}, {"k", 100}, {"k_seed", 4}, {"source_samples", 400}, {"bootstrap", 50}};
+            JobResult r = runJob(config);
+            QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
+            std::ifstream in(dir + "/config.json");
+            const Json recorded = Json::parse(in)["radii_estimated"];
+            QCOMPARE(recorded["mode"].get<std::string>(), mode);
+            QCOMPARE(recorded["coverage"]["regime"].get<std::string>(), std::string(mode == "mixture" ? "blend" : "nearest"));
+            QCOMPARE(r.summary.value("mode", std::string("joint")), mode);
+        }
+        const Json good = baryConfig("unused", Json::array({{{"generator", a_}}, {{"generator", b_}}}));
+        Json c = good;
+        c["mode"] = "auto";
+        EXPECT_CONFIG_ERROR(c, "radii");
+        c = good;
+        c["mode"] = "mixture";
+        c["sources"][1] = {{"data", "toy:ring8"}};
+        EXPECT_CONFIG_ERROR(c, "sources[1]");
+        c = good;
+        c["mode"] = "mixture";
+        c["sources"] = Json::array({{{"generator", a_}}});
+        EXPECT_CONFIG_ERROR(c, "at least 2");
+        c = good;
+        c["mode"] = "mixture";
+        c["sources"][0]["samples"] = 100;
+        EXPECT_CONFIG_ERROR(c, "samples");
+        c = good;
+        c["mode"] = "mixture";
+        c["weights"] = "constrained";
+        c["sources"] = Json::array({{{"generator", a_}, {"radius", 1}}, {{"generator", b_}, {"radius", 1}}});
+        EXPECT_CONFIG_ERROR(c, "joint");
+    }
+
     // A data-parallel rank's share of a generator source: exactly those rows of next(), with the source
     // advanced as next() advances it (so the following batches agree too), for one generator and a mixture.
     void generatorSourceShareIsASliceOfTheBatch() {

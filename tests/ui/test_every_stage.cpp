@@ -96,10 +96,18 @@ private Q_SLOTS:
             for (const SourceModel& s : w.project()->sources())
                 if (s.radius < nearest->radius) nearest = &s;
             QVERIFY2(coverage->text().startsWith("Coverage: ") && coverage->text().contains(nearest->name), qPrintable(coverage->text()));
-            QCOMPARE(w.project()->undoStack()->count(), undoBefore + 1);
-            w.project()->undoStack()->undo();
+            // The check also chooses how the sources are combined, as "mode": "auto" does: the λ-mixture
+            // unless no blend is closer than the nearest source (an undo step of its own when it changes).
+            const bool nearestAlone = coverage->text().contains("no blend of the sources");
+            const bool mixture = w.project()->combineMode() == CombineMode::Mixture;
+            QCOMPARE(mixture, !nearestAlone);
+            QCOMPARE(coverage->text().contains("Sources set to mixture"), mixture);
+            QCOMPARE(w.project()->undoStack()->count(), undoBefore + (mixture ? 2 : 1));
+            for (int step = 0; step < (mixture ? 2 : 1); ++step) w.project()->undoStack()->undo();
+            QCOMPARE(w.project()->combineMode(), CombineMode::Joint);
             for (const SourceModel& s : w.project()->sources()) QCOMPARE(s.radius, 1.0);
-            w.project()->undoStack()->redo();
+            for (int step = 0; step < (mixture ? 2 : 1); ++step) w.project()->undoStack()->redo();
+            QCOMPARE(w.project()->combineMode() == CombineMode::Mixture, mixture);
         }
 
         // Config errors are found before a run exists, with what to do next; none leaves a failed run.

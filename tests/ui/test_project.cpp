@@ -344,6 +344,12 @@ private Q_SLOTS:
         q.setRunStatus(moved + "/runs/pretrain-1", "cancelled");
         QVERIFY(q.isModified());
         QCOMPARE(q.undoStack()->count(), steps);
+        // The third combination survives a save too.
+        q.setCombineMode(CombineMode::Mixture);
+        QVERIFY2(q.save(moved + "/exp.coalesce-project", &error), qPrintable(error));
+        Project r;
+        QVERIFY2(r.load(moved + "/exp.coalesce-project", &error), qPrintable(error));
+        QCOMPARE(r.combineMode(), CombineMode::Mixture);
     }
 
     void badFilesGiveClearErrorsAndChangeNothing() {
@@ -369,6 +375,7 @@ private Q_SLOTS:
                     "sources[0].radius must be a number > 0");
         expectError(R"({"format": "coalesce-project", "version": 1, "sources": [{"radius": 1}]})", "sources[0].path is missing");
         expectError(R"({"format": "coalesce-project", "version": 1, "weighting": "sometimes"})", "\"weighting\" must be");
+        expectError(R"({"format": "coalesce-project", "version": 1, "combination": "blend"})", "\"combination\" must be");
         expectError(R"({"format": "coalesce-project", "version": 1, "merge_order": ["s9"]})", "unknown source \"s9\"");
         QVERIFY(!p.load(dir + "/missing.coalesce-project", &error));
         QVERIFY(error.contains("no such file"));

@@ -916,7 +916,16 @@ void MainWindow::estimateRadii(const QString& space) {
             if (project_->source(ids[k])) radii.insert(ids[k], e.eta[k]);
         project_->setRadii(radii, tr("η from local data"));
         const SourceModel* nearest = e.nearest >= 0 && e.nearest < ids.size() ? project_->source(ids[e.nearest]) : nullptr;
-        sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString());
+        // The check also chooses joint or mixture, as an experiment's "mode": "auto" does (an undoable
+        // step of its own); a recursive merge is the user's explicit choice and stays.
+        QString chosen;
+        if (nearest && project_->combineMode() != CombineMode::Recursive) {
+            const CombineMode mode = e.suggestsMixture ? CombineMode::Mixture : CombineMode::Joint;
+            if (mode != project_->combineMode()) chosen = combineModeName(mode);
+            project_->setCombineMode(mode);
+        }
+        sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString(),
+                                   chosen);
         for (const QString& line : e.log) message(line);
     });
     watcher->setFuture(QtConcurrent::run([sources, local, space] {

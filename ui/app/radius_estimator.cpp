@@ -41,6 +41,7 @@ RadiusEstimation estimateRadiiFromLocalData(const QJsonArray& sources, const QSt
             out.blendEta = coverage.blendEta;
             out.nearestEta = coverage.nearestEta;
             out.nearest = static_cast<int>(coverage.nearest);
+            out.suggestsMixture = coalesce::combineModeForRegime(coverage.regime) == coalesce::CombineMode::Mixture;
         }
         for (const auto& e : estimates) {
             out.eta << e.eta;

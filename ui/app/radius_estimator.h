@@ -17,6 +17,7 @@ struct RadiusEstimation {
     QString regime;
     double blendEta = 0, nearestEta = 0;
     int nearest = -1;
+    bool suggestsMixture = false;            // the engine's "mode": "auto" rule for this regime (coalescence.h)
     QString error;                           // user-facing reason if it failed
 };
 

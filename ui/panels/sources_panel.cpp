@@ -210,25 +210,33 @@ SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidge
     recursive_ = new QRadioButton(tr("Recursive"), modes);
     recursive_->setToolTip(tr("Displacement interpolation: merge two sources, then the result with the next, "
                               "in the order below; every intermediate barycenter is saved"));
+    mixture_ = new QRadioButton(tr("Mixture"), modes);
+    mixture_->setToolTip(tr("One critic on the λ-weighted mixture of the sources: the barycenter that keeps every "
+                            "source's modes. Best where the sources together cover your data (the coverage check "
+                            "below says so; the η button then chooses it). Joint mode's exact W1 barycenter collapses "
+                            "onto the source with the larger λ."));
     auto* weightGroup = new QButtonGroup(modes);
     weightGroup->addButton(fixed_);
     weightGroup->addButton(constrained_);
     auto* combineGroup = new QButtonGroup(modes);
     combineGroup->addButton(joint_);
     combineGroup->addButton(recursive_);
+    combineGroup->addButton(mixture_);
     modesLayout->addWidget(new QLabel(tr("Weighting"), modes), 0, 0);
     modesLayout->addWidget(fixed_, 0, 1);
     modesLayout->addWidget(constrained_, 0, 2);
     modesLayout->addWidget(new QLabel(tr("Sources"), modes), 1, 0);
     modesLayout->addWidget(joint_, 1, 1);
     modesLayout->addWidget(recursive_, 1, 2);
-    modesLayout->setColumnStretch(3, 1);
-    modeHint_ = new QLabel(tr("Recursive merging uses fixed weights: a radius has no meaning for the intermediate "
-                              "barycenters, so the constraint applies in joint mode only."),
+    modesLayout->addWidget(mixture_, 1, 3);
+    modesLayout->setColumnStretch(4, 1);
+    modeHint_ = new QLabel(tr("Recursive and mixture use fixed weights: the constraint needs a critic per source (a "
+                              "radius has no meaning for an intermediate barycenter or a mixture), so it applies in joint "
+                              "mode only."),
                            modes);
     modeHint_->setWordWrap(true);
     modeHint_->setForegroundRole(QPalette::PlaceholderText);
-    modesLayout->addWidget(modeHint_, 2, 0, 1, 4);
+    modesLayout->addWidget(modeHint_, 2, 0, 1, 5);
     estimate_ = new QPushButton(tr("η from local data"), modes);
     estimate_->setObjectName("estimateRadii");
     estimate_->setToolTip(tr("Set each radius η_k to the exact W1 distance between the n local samples and samples of "
@@ -247,7 +255,7 @@ SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidge
     coverage_->setObjectName("coverageVerdict");
     coverage_->setWordWrap(true);
     coverage_->setVisible(false);
-    modesLayout->addWidget(coverage_, 4, 0, 1, 4);
+    modesLayout->addWidget(coverage_, 4, 0, 1, 5);
     outer->addWidget(modes);
     connect(fixed_, &QRadioButton::toggled, this, [this](bool on) {
         if (on) project_->setWeightMode(WeightMode::Fixed);
@@ -260,6 +268,9 @@ SourcesPanel::SourcesPanel(Project* project, const ModelFileCache* files, QWidge
     });
     connect(recursive_, &QRadioButton::toggled, this, [this](bool on) {
         if (on) project_->setCombineMode(CombineMode::Recursive);
+    });
+    connect(mixture_, &QRadioButton::toggled, this, [this](bool on) {
+        if (on) project_->setCombineMode(CombineMode::Mixture);
     });
 
     auto* scroll = new QScrollArea(this);
@@ -333,7 +344,8 @@ void SourcesPanel::setEstimatingRadii(bool running) {
     estimate_->setText(running ? tr("Estimating η…") : tr("η from local data"));
 }
 
-void SourcesPanel::setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName) {
+void SourcesPanel::setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName,
+                               const QString& chosenMode) {
     // The same three readings as the engine's log line (CoverageCheck::describe), for a user deciding what
     // to run: README, "Which regime is my data in?".
     const QString w1 = tr("W1 %1 to the blend, %2 to %3").arg(blendEta, 0, 'g', 3).arg(nearestEta, 0, 'g', 3).arg(nearestName);
@@ -348,6 +360,8 @@ void SourcesPanel::setCoverage(const QString& regime, double blendEta, double ne
     else if (regime == QLatin1String("unclear"))
         text = tr("Coverage: a blend of the sources is about as close to your samples as %1 alone (%2; the "
                   "bootstrap interval includes 0).").arg(nearestName, w1);
+    if (!text.isEmpty() && !chosenMode.isEmpty())
+        text += tr(" Sources set to %1 by this check (Edit ▸ Undo keeps the old choice).").arg(chosenMode);
     coverage_->setText(text);
     coverage_->setToolTip(tr("Exact W1 between the local samples and the λ ∝ 1/η mixture of the sources' samples, "
                              "against the nearest source alone, with a bootstrap over both"));
@@ -418,13 +432,14 @@ void SourcesPanel::setLiveWeights(const QVector<double>& lambdas) {
 }
 
 void SourcesPanel::refreshModes() {
-    const QSignalBlocker b1(fixed_), b2(constrained_), b3(joint_), b4(recursive_);
+    const QSignalBlocker b1(fixed_), b2(constrained_), b3(joint_), b4(recursive_), b5(mixture_);
     fixed_->setChecked(project_->weightMode() == WeightMode::Fixed);
     constrained_->setChecked(project_->weightMode() == WeightMode::Constrained);
     joint_->setChecked(project_->combineMode() == CombineMode::Joint);
     recursive_->setChecked(project_->combineMode() == CombineMode::Recursive);
+    mixture_->setChecked(project_->combineMode() == CombineMode::Mixture);
     orderBox_->setVisible(project_->combineMode() == CombineMode::Recursive);
-    modeHint_->setVisible(project_->combineMode() == CombineMode::Recursive && project_->weightMode() == WeightMode::Constrained);
+    modeHint_->setVisible(project_->combineMode() != CombineMode::Joint && project_->weightMode() == WeightMode::Constrained);
 }
 
 void SourcesPanel::refreshOrder() {

@@ -49,7 +49,9 @@ public:
     void setEstimatingRadii(bool running);
     // The coverage check of the last "η from local data" (an empty regime hides it): what it means for
     // coalescence, in words, under the button. `nearestName`: the nearest source's name.
-    void setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName);
+    // chosenMode: the combination the check just switched the project to ("" if it stayed).
+    void setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName,
+                     const QString& chosenMode = QString());
 
 Q_SIGNALS:
     void addRequested();
@@ -71,6 +73,7 @@ private:
     QRadioButton* constrained_ = nullptr;
     QRadioButton* joint_ = nullptr;
     QRadioButton* recursive_ = nullptr;
+    QRadioButton* mixture_ = nullptr;
     QWidget* orderBox_ = nullptr;
     QListWidget* order_ = nullptr;
     QLabel* orderHint_ = nullptr;

@@ -34,8 +34,10 @@ const QHash<QString, FieldHint>& table() {
         h["step_size"] = number(QObject::tr("Dual step ρ"), QObject::tr("Constrained mode: step of the dual ascent on λ"), 0, 100);
         h["weights"] = choice(QObject::tr("Weights"), QObject::tr("fixed: λ_k ∝ 1/η_k; constrained: λ adapted so that Ŵ_k ≤ η_k"),
                               {"fixed", "constrained"});
-        h["mode"] = choice(QObject::tr("Combine"), QObject::tr("joint: all critics at once; recursive: merge pairwise in descending λ"),
-                           {"joint", "recursive"});
+        h["mode"] = choice(QObject::tr("Combine"), QObject::tr("joint: all critics at once; recursive: merge pairwise in descending λ; "
+                                                               "mixture: one critic on the λ-mixture of the sources; auto: mixture "
+                                                               "unless the coverage check says nearest (needs radii auto)"),
+                           {"joint", "recursive", "mixture", "auto"});
         h["radii"] = of(K::JsonValue, QObject::tr("Radii"), QObject::tr("\"auto\": estimate η_k from the local samples; or a number per source"));
         h["lambda_barycenter"] = number(QObject::tr("λ barycenter"), QObject::tr("Weight of the critic that holds G near the barycenter"), 0, 1e6);
         h["lambda_local"] = number(QObject::tr("λ local"), QObject::tr("Weight of the critic on the n local samples"), 0, 1e6);

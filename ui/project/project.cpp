@@ -17,7 +17,9 @@
 namespace {
 
 QString weightModeKey(WeightMode m) { return m == WeightMode::Fixed ? "fixed" : "constrained"; }
-QString combineModeKey(CombineMode m) { return m == CombineMode::Joint ? "joint" : "recursive"; }
+QString combineModeKey(CombineMode m) {
+    return m == CombineMode::Joint ? "joint" : m == CombineMode::Recursive ? "recursive" : "mixture";
+}
 
 QString toStored(const QString& absolute, const QString& baseDir) {
     if (absolute.isEmpty() || baseDir.isEmpty()) return absolute;
@@ -493,9 +495,14 @@ bool Project::fromJson(const QJsonObject& root, const QString& baseDir, QString*
         *first = (v == a);
         return true;
     };
-    bool fixed = true, joint = true;
+    bool fixed = true;
     if (!parseEnum("weighting", "fixed", "constrained", &fixed)) return false;
-    if (!parseEnum("combination", "joint", "recursive", &joint)) return false;
+    const QString combination = root.value("combination").toString("joint");
+    CombineMode combine = CombineMode::Joint;
+    if (combination == "recursive") combine = CombineMode::Recursive;
+    else if (combination == "mixture") combine = CombineMode::Mixture;
+    else if (combination != "joint")
+        return fail(tr("\"combination\" must be \"joint\", \"recursive\" or \"mixture\" (got \"%1\")").arg(combination));
 
     QStringList order;
     for (const auto& v : root.value("merge_order").toArray()) {
@@ -530,7 +537,7 @@ bool Project::fromJson(const QJsonObject& root, const QString& baseDir, QString*
     // Everything validated: replace the contents in one go (a bad file leaves the project untouched).
     sources_ = sources;
     weightMode_ = fixed ? WeightMode::Fixed : WeightMode::Constrained;
-    combineMode_ = joint ? CombineMode::Joint : CombineMode::Recursive;
+    combineMode_ = combine;
     customOrder_ = order;
     localData_ = local;
     stages_ = stagesValue.toObject();

@@ -51,7 +51,7 @@ struct RunRecord {
 };
 
 enum class WeightMode { Fixed, Constrained };
-enum class CombineMode { Joint, Recursive };
+enum class CombineMode { Joint, Recursive, Mixture };
 
 class Project : public QObject {
     Q_OBJECT
@@ -162,7 +162,7 @@ private:
 QString defaultSourceName(const QString& path);
 
 QString weightModeName(WeightMode mode);   // "fixed", "constrained" (as in the file)
-QString combineModeName(CombineMode mode); // "joint", "recursive"
+QString combineModeName(CombineMode mode); // "joint", "recursive", "mixture"
 
 // Dataset specs may hold paths ("folder:<dir>[:classes]", "idx:<images>:<labels>[:classes]"); these
 // convert just the path parts between absolute and relative-to-base.

@@ -16,7 +16,8 @@ QVector<StageInfo> pipelineStages() {
                      "Use it to make the pre-trained generators when you have none.")},
         {"barycenter", QObject::tr("Barycenter"),
          QObject::tr("Coalesce the source generators into their W1 barycenter with weights λ_k ∝ 1/η_k "
-                     "(fixed) or adapted to keep Ŵ_k ≤ η_k (constrained); joint or recursive.")},
+                     "(fixed) or adapted to keep Ŵ_k ≤ η_k (constrained); joint, recursive, or the λ-mixture of the sources "
+                     "(mixture: where they together cover your data).")},
         {"adapt", QObject::tr("Adapt to local data"),
          QObject::tr("Fast adaptation: start from the barycenter and train on the n local samples.")},
         {"experiment", QObject::tr("Baselines (experiment)"),
