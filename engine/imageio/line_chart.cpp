@@ -16,10 +16,12 @@ namespace coalesce {
 
 ChartColour chartPaletteColour(int index) {
     // Okabe & Ito's palette, ordered so the first colours differ most on white; its yellow, faint on
-    // white, comes last.
+    // white, comes eighth. Then four of Paul Tol's darker colours (wine, indigo, olive, grey), so an
+    // experiment's ten methods get ten colours before any repeats.
     static const ChartColour palette[] = {{0x00, 0x72, 0xB2}, {0xD5, 0x5E, 0x00}, {0x00, 0x9E, 0x73},
                                           {0xCC, 0x79, 0xA7}, {0xE6, 0x9F, 0x00}, {0x56, 0xB4, 0xE9},
-                                          {0x00, 0x00, 0x00}, {0xF0, 0xE4, 0x42}};
+                                          {0x00, 0x00, 0x00}, {0xF0, 0xE4, 0x42}, {0x88, 0x22, 0x55},
+                                          {0x33, 0x22, 0x88}, {0x99, 0x99, 0x33}, {0x77, 0x77, 0x77}};
     const int n = static_cast<int>(sizeof palette / sizeof palette[0]);
     return palette[((index % n) + n) % n];
 }
