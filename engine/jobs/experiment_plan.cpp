@@ -335,6 +335,7 @@ ExperimentPlan planExperiment(const Json& config) {
             job["init"] = Json{{"generator", plan.sources[0].generator}};
             job.erase("radii");
             job.erase("radius_estimation");
+            job.erase("mode");  // one source: nothing to combine
         } else if (autoRadii) {
             // η from the run's own local samples: the same k-shot subset stage 2 adapts to.
             Json estimation = job.value("radius_estimation", Json::object());

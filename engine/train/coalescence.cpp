@@ -198,6 +198,10 @@ CoalescenceConfig readCoalescenceConfig(const ConfigReader& r) {
             if (c.sources[i].generatorPath.empty())
                 throw Error(r.context() + ": sources[" + std::to_string(i) + "]: mode " + mode +
                             " mixes generator files; give each source as {\"generator\": file}");
+        for (size_t i = 0; i < c.sources.size(); ++i)
+            if (!c.sources[i].criticFile.empty() || c.sources[i].freezeCriticBlocks > 0)
+                throw Error(r.context() + ": sources[" + std::to_string(i) + "]: mode " + mode +
+                            " trains one new critic on the mixture; critic and freeze_critic_blocks need mode joint");
         for (const auto& src : c.sources)
             if (src.frozenSamples != c.sources.front().frozenSamples)
                 throw Error(r.context() + ": mode " + mode + " draws one mixture: give every source the same samples (or source_samples)");
@@ -596,10 +600,12 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     Json summary;
     Json sourcesOut = Json::array();
 
+    if (cfg.mode == CombineMode::Auto)  // resolved above; readCoalescenceConfig requires radii "auto" for it
+        throw Error(cfg.kind + ": mode auto was not resolved (no coverage check ran)");
     if (cfg.mode == CombineMode::Mixture) {
         // One critic on the λ-weighted mixture of the generator sources (coalescence.h: why).
         SourceInput mixture;
-        mixture.label = "0";
+        mixture.label = "mixture";
         for (size_t k = 0; k < inputs.size(); ++k) {
             mixture.name += (k ? " + " : "mixture of ") + inputs[k].name;
             mixture.pooled.push_back(inputs[k].generator);
@@ -612,7 +618,9 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         one.lambdas = {1.0};
         TrainerOptions options = cfg.trainer;
         options.phase = cfg.kind;
-        StageOutcome out = runStage(cfg, {&mixture}, init, one, options, run.config, run.runDir, run.resume, run.observer,
+        // The one critic's metrics as lambda/mixture, w_hat/mixture, w1/mixture: "/0" would read as source 0's.
+        StageObserver named(run.observer, 0, cfg.trainer.iterations, {"mixture"});
+        StageOutcome out = runStage(cfg, {&mixture}, init, one, options, run.config, run.runDir, run.resume, named,
                                     run.cancel, run.device, run.parallel);
         for (size_t k = 0; k < inputs.size(); ++k) {
             Json source{{"name", inputs[k].name}, {"lambda", initialLambdas[k]}};

@@ -26,6 +26,8 @@
 // (the coverage check's "blend"/"unclear", radius_estimation.h), the mixture is the barycenter that keeps
 // every source's modes; where one source is nearest and λ ≈ (1, 0) joint and mixture agree.
 // "auto" (needs "radii": "auto"): mixture unless the coverage check finds the regime "nearest", then joint.
+// In mixture mode the critic's metrics end in "/mixture" (lambda/, w_hat/, w1/), and "samples" (frozen
+// source samples) is the size of the one frozen mixture set, not a count per source.
 // Measured: docs/EXPERIMENTS.md, "Part I".
 //
 // Extra metrics: every eval_every steps "w1/<k>" = W1 between 512 generated samples (fixed z) and 512

@@ -1,5 +1,6 @@
 #include "train/sample_source.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -45,6 +46,8 @@ std::vector<double> checkedWeights(std::vector<double> weights, size_t generator
         sum += w;
     }
     if (sum <= 0) throw Error("source " + name + ": mixture weights are all 0");
+    // Equal weights are the uniform mixture: drawn exactly as without weights (same random stream).
+    if (std::all_of(weights.begin(), weights.end(), [&](double w) { return w == weights.front(); })) return {};
     return weights;
 }
 std::string describeGenerators(const std::vector<Generator>& gens, const std::string& name,

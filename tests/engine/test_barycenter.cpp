@@ -703,7 +703,7 @@ private Q_SLOTS:
         QVERIFY2(std::fabs(frozenFromA - 0.25) < 0.03, qPrintable(QString("fraction from a: %1").arg(frozenFromA)));
         QVERIFY(online.describe().find("0.750 : 0.250") != std::string::npos);
         // Equal weights draw exactly what no weights draw (the ensemble's runs stay reproducible).
-        GeneratorSource equal(std::vector<Generator>{ga_, gb_}, "a+b"), none(std::vector<Generator>{ga_, gb_}, "a+b");
+        GeneratorSource equal(std::vector<Generator>{ga_, gb_}, "a+b", {1, 1}), none(std::vector<Generator>{ga_, gb_}, "a+b");
         equal.start(64, 8, torch::kCPU);
         none.start(64, 8, torch::kCPU);
         QVERIFY(torch::equal(equal.next(), none.next()));
@@ -729,9 +729,13 @@ private Q_SLOTS:
             config["arch"] = wide.toJson();
             config["iterations"] = 600;
             config["checkpoint_every"] = 600;
-            JobResult r = runJob(config);
+            Quiet observer;
+            JobResult r = runJob(config, &observer);
             QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
             QCOMPARE(r.summary["sources"][0]["lambda"].get<double>(), 0.7);
+            // The mixture's one critic reports under its own name, not as source 0's.
+            QCOMPARE(observer.metrics.count("w_hat/mixture") == 1, mode == "mixture");
+            QCOMPARE(observer.metrics.count("w_hat/0") == 1, mode == "joint");
             const Checkpoint checkpoint = loadCheckpoint(dir + "/checkpoints/latest.coalesce");
             bool secondCritic = false;
             for (const auto& [name, tensor] : checkpoint.tensors) secondCritic = secondCritic || name.rfind("critic1.", 0) == 0;
@@ -825,6 +829,10 @@ private Q_SLOTS:
         c["mode"] = "mixture";
         c["sources"][0]["samples"] = 100;
         EXPECT_CONFIG_ERROR(c, "samples");
+        c = good;
+        c["mode"] = "mixture";
+        c["sources"][1]["freeze_critic_blocks"] = 1;
+        EXPECT_CONFIG_ERROR(c, "freeze_critic_blocks");
         c = good;
         c["mode"] = "mixture";
         c["weights"] = "constrained";

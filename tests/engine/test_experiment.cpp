@@ -196,6 +196,20 @@ private Q_SLOTS:
         c["ternarization"] = {{"quantizers", {"twn"}}, {"job", {{"generator", "x"}}}};
         QVERIFY(errorOf(c).find("generator") != std::string::npos);
     }
+    // A top-level stage-1 "mode" (mixture here) applies to the barycenter's stage 1; sequential transfer's
+    // first step has one source and nothing to combine, so the mode is left out of it.
+    void sequentialTransferDropsTheCombinationMode() {
+        Json c = toyExperiment("runs/x");
+        c.erase("ternarization");
+        c["methods"] = Json::array({"barycenter", "sequential"});
+        c["barycenter"]["mode"] = "mixture";
+        ExperimentPlan plan = planExperiment(c);
+        for (const auto& r : plan.runs) {
+            if (r.method == "sequential") QVERIFY2(!r.stage1.contains("mode"), r.stage1.dump().c_str());
+            if (r.method == "barycenter") QCOMPARE(r.stage1["mode"].get<std::string>(), std::string("mixture"));
+        }
+    }
+
     // Sequential transfer (source a → source b → local), method variants with their own stage 1 / stage 2
     // fields, and radii "auto": stage 1 per (n, seed), estimated from that run's own local samples.
     void planHasSequentialTransferVariantsAndAutoRadii() {

@@ -105,9 +105,11 @@ private Q_SLOTS:
             QCOMPARE(w.project()->undoStack()->count(), undoBefore + (mixture ? 2 : 1));
             for (int step = 0; step < (mixture ? 2 : 1); ++step) w.project()->undoStack()->undo();
             QCOMPARE(w.project()->combineMode(), CombineMode::Joint);
+            QVERIFY2(!coverage->text().contains("Sources set to"), qPrintable(coverage->text()));  // no stale claim
             for (const SourceModel& s : w.project()->sources()) QCOMPARE(s.radius, 1.0);
             for (int step = 0; step < (mixture ? 2 : 1); ++step) w.project()->undoStack()->redo();
             QCOMPARE(w.project()->combineMode() == CombineMode::Mixture, mixture);
+            QCOMPARE(coverage->text().contains("Sources set to mixture"), mixture);
         }
 
         // Config errors are found before a run exists, with what to do next; none leaves a failed run.

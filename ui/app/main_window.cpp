@@ -918,14 +918,23 @@ void MainWindow::estimateRadii(const QString& space) {
         const SourceModel* nearest = e.nearest >= 0 && e.nearest < ids.size() ? project_->source(ids[e.nearest]) : nullptr;
         // The check also chooses joint or mixture, as an experiment's "mode": "auto" does (an undoable
         // step of its own); a recursive merge is the user's explicit choice and stays.
-        QString chosen;
+        // The mixture needs fixed weights and generator files (one critic, no per-source radius or worker).
+        bool mixturePossible = project_->weightMode() == WeightMode::Fixed;
+        for (const QString& id : ids)
+            if (const SourceModel* s = project_->source(id); s && s->blackBox) mixturePossible = false;
+        QString chosen, note;
         if (nearest && project_->combineMode() != CombineMode::Recursive) {
-            const CombineMode mode = e.suggestsMixture ? CombineMode::Mixture : CombineMode::Joint;
-            if (mode != project_->combineMode()) chosen = combineModeName(mode);
-            project_->setCombineMode(mode);
+            if (e.suggestsMixture && !mixturePossible) {
+                note = tr("(The mixture of the sources would suit this; it needs fixed weights and generator files, "
+                          "so the combination was left as it is.)");
+            } else {
+                const CombineMode mode = e.suggestsMixture ? CombineMode::Mixture : CombineMode::Joint;
+                if (mode != project_->combineMode()) chosen = combineModeName(mode);
+                project_->setCombineMode(mode);
+            }
         }
         sourcesPanel_->setCoverage(nearest ? e.regime : QString(), e.blendEta, e.nearestEta, nearest ? nearest->name : QString(),
-                                   chosen);
+                                   chosen, note);
         for (const QString& line : e.log) message(line);
     });
     watcher->setFuture(QtConcurrent::run([sources, local, space] {

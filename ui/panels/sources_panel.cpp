@@ -345,7 +345,7 @@ void SourcesPanel::setEstimatingRadii(bool running) {
 }
 
 void SourcesPanel::setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName,
-                               const QString& chosenMode) {
+                               const QString& chosenMode, const QString& note) {
     // The same three readings as the engine's log line (CoverageCheck::describe), for a user deciding what
     // to run: README, "Which regime is my data in?".
     const QString w1 = tr("W1 %1 to the blend, %2 to %3").arg(blendEta, 0, 'g', 3).arg(nearestEta, 0, 'g', 3).arg(nearestName);
@@ -360,11 +360,22 @@ void SourcesPanel::setCoverage(const QString& regime, double blendEta, double ne
     else if (regime == QLatin1String("unclear"))
         text = tr("Coverage: a blend of the sources is about as close to your samples as %1 alone (%2; the "
                   "bootstrap interval includes 0).").arg(nearestName, w1);
-    if (!text.isEmpty() && !chosenMode.isEmpty())
-        text += tr(" Sources set to %1 by this check (Edit ▸ Undo keeps the old choice).").arg(chosenMode);
-    coverage_->setText(text);
+    coverageText_ = text;
+    coverageChosenMode_ = chosenMode;
+    coverageNote_ = note;
+    refreshCoverageText();
     coverage_->setToolTip(tr("Exact W1 between the local samples and the λ ∝ 1/η mixture of the sources' samples, "
                              "against the nearest source alone, with a bootstrap over both"));
+}
+
+void SourcesPanel::refreshCoverageText() {
+    // The "set by this check" sentence stays only while the project still has that combination (an undo
+    // or another choice removes it).
+    QString text = coverageText_;
+    if (!text.isEmpty() && !coverageChosenMode_.isEmpty() && combineModeName(project_->combineMode()) == coverageChosenMode_)
+        text += tr(" Sources set to %1 by this check (Edit ▸ Undo keeps the old choice).").arg(coverageChosenMode_);
+    if (!text.isEmpty() && !coverageNote_.isEmpty()) text += QLatin1Char(' ') + coverageNote_;
+    coverage_->setText(text);
     coverage_->setVisible(!text.isEmpty());
 }
 
@@ -440,6 +451,7 @@ void SourcesPanel::refreshModes() {
     mixture_->setChecked(project_->combineMode() == CombineMode::Mixture);
     orderBox_->setVisible(project_->combineMode() == CombineMode::Recursive);
     modeHint_->setVisible(project_->combineMode() != CombineMode::Joint && project_->weightMode() == WeightMode::Constrained);
+    refreshCoverageText();
 }
 
 void SourcesPanel::refreshOrder() {

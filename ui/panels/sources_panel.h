@@ -1,7 +1,7 @@
 // The "Sources" dock: the pre-trained generators to coalesce. Each card shows the file, its
 // architecture (read from the file header), a radius η_k control (log slider + spin box) and the
 // resulting weight λ_k, updated live while dragging. Above: fixed/constrained weighting and
-// joint/recursive combination; below: the recursive merge order (editable).
+// joint/recursive/mixture combination; below: the recursive merge order (editable).
 //
 // All edits go through Project (undoable); a slider drag is one undo step.
 #pragma once
@@ -49,9 +49,10 @@ public:
     void setEstimatingRadii(bool running);
     // The coverage check of the last "η from local data" (an empty regime hides it): what it means for
     // coalescence, in words, under the button. `nearestName`: the nearest source's name.
-    // chosenMode: the combination the check just switched the project to ("" if it stayed).
+    // chosenMode: the combination the check just switched the project to ("" if it stayed); note: a sentence
+    // to add (e.g. why it did not switch).
     void setCoverage(const QString& regime, double blendEta, double nearestEta, const QString& nearestName,
-                     const QString& chosenMode = QString());
+                     const QString& chosenMode = QString(), const QString& note = QString());
 
 Q_SIGNALS:
     void addRequested();
@@ -63,6 +64,7 @@ private:
     void rebuildCards();
     void refreshWeights();
     void refreshModes();
+    void refreshCoverageText();
     void refreshOrder();
     void updateCompatibility();
 
@@ -79,6 +81,7 @@ private:
     QLabel* orderHint_ = nullptr;
     QLabel* modeHint_ = nullptr;
     QLabel* coverage_ = nullptr;
+    QString coverageText_, coverageChosenMode_, coverageNote_;  // setCoverage's parts (refreshCoverageText)
     QPushButton* estimate_ = nullptr;
     QVector<double> live_;  // a running barycenter's λ (empty: none)
     QHash<QString, SourceCard*> cards_;
