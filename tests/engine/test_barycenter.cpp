@@ -14,6 +14,7 @@
 //    parameter averaging; config errors name the field.
 #include <QtTest/QtTest>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <torch/torch.h>
 
@@ -86,6 +87,35 @@ JobResult runJob(const Json& config, Quiet* observer = nullptr) {
     Quiet local;
     CancelToken cancel;
     return createJob(config)->run(observer ? *observer : local, cancel);
+}
+
+// Runs config(root + "/split"), cancels it once a metric of step `cancelAt` arrives, resumes it, and expects
+// its last checkpoint to equal, tensor for tensor, the uninterrupted run's in root + "/whole" (run before).
+void expectCancelledAndResumedRunMatches(const std::function<Json(const std::string&)>& config, const std::string& root,
+                                         int64_t cancelAt, int64_t lastStep) {
+    struct CancelAtStep : Quiet {
+        CancelToken* token = nullptr;
+        int64_t at = 0;
+        void onMetric(const std::string& name, int64_t step, double value) override {
+            Quiet::onMetric(name, step, value);
+            if (step >= at && token) token->requestCancel();
+        }
+    } stopper;
+    CancelToken cancel;
+    stopper.token = &cancel;
+    stopper.at = cancelAt;
+    JobResult cut = createJob(config(root + "/split"))->run(stopper, cancel);
+    QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
+    Json resume = config(root + "/split");
+    resume["resume"] = true;
+    JobResult rest = runJob(resume);
+    QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
+    const Checkpoint a = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
+    const Checkpoint b = loadCheckpoint(root + "/split/checkpoints/latest.coalesce");
+    QCOMPARE(a.meta["step"].get<int64_t>(), lastStep);
+    QCOMPARE(b.meta["step"].get<int64_t>(), lastStep);
+    for (const auto& [name, tensor] : a.tensors)
+        QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
 }
 
 // The error message createJob gives for `config` ("" if it accepts it).
@@ -611,27 +641,8 @@ private Q_SLOTS:
         for (const auto& [step, value] : used)
             QVERIFY2(std::fabs(value - 0.5 * (1.0 - (step - 1) / 6.0)) < 1e-9, qPrintable(QString("step %1: %2").arg(step).arg(value)));
 
-        struct CancelAt3 : Quiet {
-            CancelToken* token = nullptr;
-            void onMetric(const std::string& name, int64_t step, double value) override {
-                Quiet::onMetric(name, step, value);
-                if (step >= 3 && token) token->requestCancel();
-            }
-        } stopper;
-        CancelToken cancel;
-        stopper.token = &cancel;
-        JobResult cut = createJob(adaptConfig(root + "/split"))->run(stopper, cancel);
-        QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
-        Json resume = adaptConfig(root + "/split");
-        resume["resume"] = true;
-        JobResult rest = runJob(resume);
-        QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
-        const Checkpoint a = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
-        const Checkpoint b = loadCheckpoint(root + "/split/checkpoints/latest.coalesce");
-        QCOMPARE(a.meta["step"].get<int64_t>(), int64_t{6});
-        QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{6});
-        for (const auto& [name, tensor] : a.tensors)
-            QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
+        expectCancelledAndResumedRunMatches(adaptConfig, root, 3, 6);
+        if (QTest::currentTestFailed()) return;
 
         // Wrong values name the field.
         Json bad = adaptConfig(root + "/bad");
@@ -768,26 +779,7 @@ private Q_SLOTS:
         };
         JobResult whole = runJob(config(root + "/whole"));
         QVERIFY2(whole.status == JobResult::Status::Finished, whole.message.c_str());
-        struct CancelAt2 : Quiet {
-            CancelToken* token = nullptr;
-            void onMetric(const std::string& name, int64_t step, double value) override {
-                Quiet::onMetric(name, step, value);
-                if (step >= 2 && token) token->requestCancel();
-            }
-        } stopper;
-        CancelToken cancel;
-        stopper.token = &cancel;
-        JobResult cut = createJob(config(root + "/split"))->run(stopper, cancel);
-        QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
-        Json resume = config(root + "/split");
-        resume["resume"] = true;
-        JobResult rest = runJob(resume);
-        QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
-        const Checkpoint a = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
-        const Checkpoint b = loadCheckpoint(root + "/split/checkpoints/latest.coalesce");
-        QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{5});
-        for (const auto& [name, tensor] : a.tensors)
-            QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
+        expectCancelledAndResumedRunMatches(config, root, 2, 5);
     }
 
     // "mode": "auto" follows the coverage check: local data that is the equal mixture of two sources at
