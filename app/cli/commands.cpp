@@ -21,6 +21,11 @@ std::vector<OptionSpec> runtimeOptions() {
             {"quiet", OptionType::Flag, "no progress bar, warnings and errors only", ""}};
 }
 
+OptionSpec precisionOption() {
+    return {"precision", OptionType::String,
+            "training arithmetic: fp32, bf16 (mixed precision: layers in bfloat16, weights and losses fp32) or auto (fp32 today)", ""};
+}
+
 std::vector<OptionSpec> distributedOptions() {
     return {{"world-size", OptionType::Int, "data-parallel: processes in the run (default $WORLD_SIZE, else 1)", ""},
             {"rank", OptionType::Int, "data-parallel: this process, 0..N-1 (default $RANK)", ""},
@@ -32,6 +37,7 @@ nlohmann::json runtimeConfig(const ParsedArgs& a) {
     nlohmann::json runtime = nlohmann::json::object();
     if (a.given.count("threads")) runtime["threads"] = a.integer("threads");
     if (a.given.count("device")) runtime["device"] = a.str("device");
+    if (a.given.count("precision")) runtime["precision"] = a.str("precision");
     return runtime;
 }
 
@@ -167,6 +173,7 @@ std::vector<OptionSpec> withProtocol(std::vector<OptionSpec> options) {
 // Training commands also take the data-parallel options (engine/train/data_parallel.h).
 std::vector<OptionSpec> withTrainingRuntime(std::vector<OptionSpec> options) {
     for (auto& o : distributedOptions()) options.push_back(o);
+    options.push_back(precisionOption());
     return withRuntime(options);
 }
 
@@ -338,7 +345,7 @@ const std::vector<Command>& commands() {
                        {"plan", OptionType::Flag, "print the runs the experiment would make, run nothing", ""},
                        {"report-only", OptionType::Flag, "write the report from the runs that finished, run nothing", ""},
                        {"shard", OptionType::String, "I/N: run only runs I, I+N, ... (N processes side by side; then --report-only)", ""},
-                       printConfigOption()}),
+                       precisionOption(), printConfigOption()}),
           true},
          runExperiment},
         {{"ternarize", "Ternarise a float generator to 2-bit weights: packed .ctern file, sizes, float-vs-ternary scores",
@@ -355,7 +362,7 @@ const std::vector<Command>& commands() {
                        {"distill-weight", OptionType::Float, "fine-tuning: weight of the float generator as a same-z teacher", ""},
                        {"config", OptionType::String, "a ternarize job JSON whose fields the options override", ""},
                        {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""},
-                       printConfigOption()}))},
+                       precisionOption(), printConfigOption()}))},
          runTernarize},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
     });

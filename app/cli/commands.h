@@ -17,6 +17,7 @@ const std::vector<Command>& commands();
 
 // Shared option blocks.
 std::vector<OptionSpec> runtimeOptions();          // --threads, --device
+OptionSpec precisionOption();                      // --precision: training commands only (runtime.precision)
 // Only the options given on the command line become config keys, everywhere: every default stays the
 // engine's (jobs/*.cpp, train/training_config.h), so there is one place that says what a default is,
 // and a command line gives the same config as the workbench when it gives the same values.

@@ -59,6 +59,7 @@ std::vector<OptionSpec> trainingOptions(std::vector<OptionSpec> options) {
         printConfigOption()};
     options.insert(options.end(), trainer.begin(), trainer.end());
     for (auto& o : distributedOptions()) options.push_back(o);
+    options.push_back(precisionOption());
     for (auto& o : runtimeOptions()) options.push_back(o);
     return options;
 }

@@ -33,30 +33,46 @@ torch::Device resolveDevice(const std::string& device) {
     }
 }
 
-std::string describeCpu() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line, model;
+namespace {
+struct CpuInfo {
+    std::string model;  // "" where /proc/cpuinfo is not readable
     std::set<std::string> flags;
-    while (std::getline(in, line) && (model.empty() || flags.empty())) {
-        const auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
-        if (key == "model name" && model.empty()) model = value;
-        if (key == "flags" && flags.empty()) {
-            std::istringstream words(value);
-            for (std::string w; words >> w;) flags.insert(w);
+};
+const CpuInfo& cpuInfo() {
+    static const CpuInfo info = [] {
+        CpuInfo c;
+        std::ifstream in("/proc/cpuinfo");
+        std::string line;
+        while (std::getline(in, line) && (c.model.empty() || c.flags.empty())) {
+            const auto colon = line.find(':');
+            if (colon == std::string::npos) continue;
+            const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+            const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+            if (key == "model name" && c.model.empty()) c.model = value;
+            if (key == "flags" && c.flags.empty()) {
+                std::istringstream words(value);
+                for (std::string w; words >> w;) c.flags.insert(w);
+            }
         }
-    }
-    if (model.empty()) return "unknown CPU";
+        return c;
+    }();
+    return info;
+}
+}  // namespace
+
+std::string describeCpu() {
+    const CpuInfo& cpu = cpuInfo();
+    if (cpu.model.empty()) return "unknown CPU";
     std::string isa = "no avx2";
     for (const char* f : {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})
-        if (flags.count(f)) {
+        if (cpu.flags.count(f)) {
             isa = std::string(f) == "amx_bf16" ? "amx" : std::string(f) == "avx512f" ? "avx512" : f;
             break;
         }
-    return model + " (" + isa + ")";
+    return cpu.model + " (" + isa + ")";
 }
+
+bool cpuHasBf16Instructions() { return cpuInfo().flags.count("amx_bf16") || cpuInfo().flags.count("avx512_bf16"); }
 
 std::string describeRuntime(const torch::Device& device) {
     std::string s = "LibTorch " + std::string(TORCH_VERSION) + ", " + device.str() + ", " +

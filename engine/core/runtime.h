@@ -9,6 +9,7 @@ namespace coalesce {
 struct RuntimeOptions {
     int threads = 0;             // 0 = all cores (LibTorch starts with 1 intra-op thread here)
     std::string device = "auto"; // "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
+    std::string precision = "auto";  // training jobs: "auto" | "fp32" | "bf16" (train/mixed_precision.h)
 };
 
 // Applies the thread count; returns the number of threads now in use.
@@ -23,5 +24,7 @@ std::string describeRuntime(const torch::Device& device);
 // "AMD EPYC (avx512_bf16)": the CPU model and the widest vector extension the math libraries can use
 // (amx, avx512_bf16, avx512, avx2 or none); "unknown CPU" where /proc/cpuinfo is not readable.
 std::string describeCpu();
+// Whether the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX) that oneDNN uses for bf16 layers.
+bool cpuHasBf16Instructions();
 
 }  // namespace coalesce

@@ -342,7 +342,7 @@ struct StageOutcome {
 StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const SourceInput*>& inputs, Generator init,
                       const CriticWeightOptions& weights, const TrainerOptions& options, const Json& stageConfig,
                       RunDirectory& dir, bool resume, JobObserver& observer, CancelToken& cancel,
-                      const torch::Device& device, const std::shared_ptr<DataParallel>& parallel) {
+                      const torch::Device& device, const std::shared_ptr<DataParallel>& parallel, Precision precision) {
     std::vector<CriticSource> sources;
     std::vector<torch::Tensor> evalSets;
     for (const SourceInput* s : inputs) {
@@ -354,6 +354,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     if (cfg.transform) trainer.setAlternatingParameters(cfg.transform->alternatingParameters(init));
     trainer.setRunDirectory(&dir);
     trainer.setDataParallel(parallel);
+    trainer.setPrecision(precision);
     trainer.setCheckpointMeta({{"job", cfg.kind}, {"config", stageConfig}});
     if (!spec.isImage()) trainer.setPreviewReference(torch::cat(evalSets));
 
@@ -374,7 +375,7 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     }
     attachProtocolEvaluation(trainer, cfg.evaluation, spec, dir, observer, cancel, device);
     if (resume) {
-        TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true, parallel};
+        TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true, parallel, precision};
         resumeTrainer(trainer, stageRun, resumableChanges());
     }
     trainer.train(observer, cancel);
@@ -621,7 +622,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         // The one critic's metrics as lambda/mixture, w_hat/mixture, w1/mixture: "/0" would read as source 0's.
         StageObserver named(run.observer, 0, cfg.trainer.iterations, {"mixture"});
         StageOutcome out = runStage(cfg, {&mixture}, init, one, options, run.config, run.runDir, run.resume, named,
-                                    run.cancel, run.device, run.parallel);
+                                    run.cancel, run.device, run.parallel, run.precision);
         for (size_t k = 0; k < inputs.size(); ++k) {
             Json source{{"name", inputs[k].name}, {"lambda", initialLambdas[k]}};
             if (!std::isnan(inputs[k].radius)) source["radius"] = inputs[k].radius;
@@ -640,7 +641,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         TrainerOptions options = cfg.trainer;
         options.phase = cfg.kind;
         StageOutcome out = runStage(cfg, all, init, cfg.weights, options, run.config, run.runDir, run.resume,
-                                    run.observer, run.cancel, run.device, run.parallel);
+                                    run.observer, run.cancel, run.device, run.parallel, run.precision);
         for (size_t k = 0; k < inputs.size(); ++k)
             sourcesOut.push_back(sourceSummary(inputs[k], out.lambdas[k], out.wHat[k], out.w1, std::to_string(k)));
         summary = {{"message", cfg.kind + ": " + std::to_string(out.steps) + " iterations with " +
@@ -714,7 +715,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             Generator stageInit = j == 2 ? init : cloneGenerator(previous);
             stageInit->train();
             StageOutcome out = runStage(cfg, stageInputs, stageInit, weights, options, stageConfig, dir, resumeStage,
-                                        fan, run.cancel, run.device, nullptr);
+                                        fan, run.cancel, run.device, nullptr, run.precision);
             Json s{{"status", "finished"}, {"stage", j}, {"generator", out.generatorFile}, {"steps", out.steps},
                    {"sources", {sourceSummary(*stageInputs[0], out.lambdas[0], out.wHat[0], out.w1, "0"),
                                 sourceSummary(*stageInputs[1], out.lambdas[1], out.wHat[1], out.w1, "1")}}};

@@ -148,11 +148,15 @@ void MultiCriticTrainer::addEvaluator(int64_t every, Evaluator evaluator, bool a
 // ---------------------------------------------------------------------------------------------------
 std::pair<torch::Tensor, torch::Tensor> MultiCriticTrainer::generatorLoss(const torch::Tensor& latent,
                                                                          const std::vector<double>& lambda) {
-    const torch::Tensor fake = generator_->forward(latent);
+    torch::Tensor fake;
     torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device_));
-    for (size_t k = 0; k < slots_.size(); ++k)  // critics with λ_k = 0 are skipped
-        if (lambda[k] != 0.0) loss = loss - lambda[k] * slots_[k].critic->forward(fake).mean();
-    torch::Tensor extra;
+    {
+        AutocastScope lowPrecision(precision_, device_);
+        fake = generator_->forward(latent).to(torch::kFloat);
+        for (size_t k = 0; k < slots_.size(); ++k)  // critics with λ_k = 0 are skipped
+            if (lambda[k] != 0.0) loss = loss - lambda[k] * scores(slots_[k].critic, fake).mean();
+    }
+    torch::Tensor extra;  // in fp32, as the term's author wrote it
     if (generatorLossTerm_) {
         extra = generatorLossTerm_(latent, fake);
         loss = loss + extra;
@@ -187,23 +191,26 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     for (size_t k = 0; k < k_count; ++k) {
         Slot& slot = slots_[k];
         Critic& critic = slot.critic;
-        auto criticFn = [&critic](const torch::Tensor& x) { return critic->forward(x); };
+        auto criticFn = [&critic](const torch::Tensor& x) { return scores(critic, x); };
         torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().device(device_));
         torch::Tensor gpSum = lossSum.clone(), gapSum = lossSum.clone();
         for (int t = 0; t < options_.nCritic; ++t) {
             // Every process draws the same global batch (same streams) and works on its own rows.
             torch::Tensor real = shareOf(*slot.source);
-            torch::Tensor fake;
+            torch::Tensor fake, meanReal, meanFake, gp;
             {
-                torch::NoGradGuard noGrad;
-                fake = generator_->forward(myShare(generator_->sampleLatent(batchSize_, rng_)));
+                AutocastScope lowPrecision(precision_, device_);  // forward passes only: backward runs below
+                {
+                    torch::NoGradGuard noGrad;
+                    fake = generator_->forward(myShare(generator_->sampleLatent(batchSize_, rng_))).to(torch::kFloat);
+                }
+                torch::Tensor epsilon = myShare(torch::rand({batchSize_}, rng_)).to(device_);
+                // One forward over real and fake together (the critic has no batch-coupled layers).
+                torch::Tensor both = criticFn(torch::cat({real, fake}));
+                meanReal = both.narrow(0, 0, b).mean();
+                meanFake = both.narrow(0, b, b).mean();
+                gp = gradientPenalty(criticFn, real, fake, epsilon, options_.gpMode);
             }
-            torch::Tensor epsilon = myShare(torch::rand({batchSize_}, rng_)).to(device_);
-            // One forward over real and fake together (the critic has no batch-coupled layers).
-            torch::Tensor scores = critic->forward(torch::cat({real, fake}));
-            torch::Tensor meanReal = scores.narrow(0, 0, b).mean();
-            torch::Tensor meanFake = scores.narrow(0, b, b).mean();
-            torch::Tensor gp = gradientPenalty(criticFn, real, fake, epsilon, options_.gpMode);
             torch::Tensor loss = meanFake - meanReal + options_.gpWeight * gp;
             slot.optimizer->zero_grad();
             loss.backward();
@@ -492,7 +499,7 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
         s << options_.phase << ": " << slots_.size() << " critic(s), batch " << batchSize_;
         if (batchSize_ != options_.batchSize) s << " (clamped from " << options_.batchSize << " to the smallest source)";
         s << ", n_critic " << options_.nCritic << ", gp " << toString(options_.gpMode) << ", weights "
-          << toString(weights_.mode()) << ", " << (step_ > 0 ? "resuming at step " + std::to_string(step_) : "from step 0");
+          << toString(weights_.mode()) << ", " << toString(precision_) << ", " << (step_ > 0 ? "resuming at step " + std::to_string(step_) : "from step 0");
         observer.onLog(LogLevel::Info, s.str());
         for (size_t k = 0; k < slots_.size(); ++k)
             observer.onLog(LogLevel::Info, "source " + std::to_string(k) + ": " + slots_[k].source->describe() +

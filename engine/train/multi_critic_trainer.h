@@ -36,6 +36,7 @@
 #include "io/checkpoint.h"
 #include "models/networks.h"
 #include "run/run_directory.h"
+#include "train/mixed_precision.h"
 #include "train/critic_weights.h"
 #include "train/gradient_penalty.h"
 #include "train/sample_source.h"
@@ -91,6 +92,9 @@ public:
     // gradients are averaged over the processes; only rank 0 checkpoints, samples and evaluates.
     // Null (the default): one process. Cancelling is decided together at iteration boundaries.
     void setDataParallel(std::shared_ptr<DataParallel> parallel) { parallel_ = std::move(parallel); }
+    // bf16: the forward passes of G and the critics run under autocast (train/mixed_precision.h);
+    // weights, optimizer state, losses and the gradient penalty's norms stay fp32. Default fp32.
+    void setPrecision(Precision precision) { precision_ = precision; }
     // Merged into every checkpoint's meta (job kind, job config, ...).
     void setCheckpointMeta(const nlohmann::json& meta) { extraMeta_ = meta; }
     // Target points drawn under the generated points in the toy-mode preview.
@@ -148,6 +152,8 @@ private:
     void runIteration(CancelToken& cancel, JobObserver& observer);
     // L_G for latent z (and the extra term's value, detached, when one is set).
     std::pair<torch::Tensor, torch::Tensor> generatorLoss(const torch::Tensor& latent, const std::vector<double>& lambda);
+    // Critic k's scores as fp32, whatever precision the forward ran in (losses reduce in fp32).
+    static torch::Tensor scores(Critic& critic, const torch::Tensor& x) { return critic->forward(x).to(torch::kFloat); }
     void emitSamples(JobObserver& observer);
     void runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer);
     void writeCheckpoint(JobObserver& observer);
@@ -167,6 +173,7 @@ private:
     CriticWeights weights_;
     TrainerOptions options_;
     torch::Device device_;
+    Precision precision_ = Precision::Fp32;
     int64_t batchSize_ = 0;
     std::unique_ptr<torch::optim::Adam> generatorOptimizer_;
     std::unique_ptr<torch::optim::Adam> alternatingOptimizer_;  // null: one Adam over all of G

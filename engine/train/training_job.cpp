@@ -17,15 +17,17 @@ RuntimeOptions readRuntimeOptions(const ConfigReader& reader, DistributedOptions
     if (!reader.has("runtime")) return runtime;
     ConfigReader r(reader.raw("runtime"), reader.context() + ": runtime");
     if (distributed) {
-        r.rejectUnknownKeys({"threads", "device", "distributed"});
+        r.rejectUnknownKeys({"threads", "device", "precision", "distributed"});
         if (r.has("distributed")) *distributed = DistributedOptions::fromJson(r.raw("distributed"), r.context() + ".distributed");
     } else {
-        r.rejectUnknownKeys({"threads", "device"});
+        r.rejectUnknownKeys({"threads", "device", "precision"});
     }
     const int64_t threads = r.integer("threads", 0);
     if (threads < 0 || threads > 4096) throw Error(r.context() + ": threads must be in 0..4096 (0 = all cores)");
     runtime.threads = static_cast<int>(threads);
     runtime.device = r.text("device", "auto");
+    runtime.precision = r.text("precision", "auto");
+    validatePrecisionSetting(runtime.precision, r.context());
     return runtime;
 }
 
@@ -84,6 +86,7 @@ std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 void attachTrainer(MultiCriticTrainer& trainer, TrainingRun& run) {
     trainer.setRunDirectory(&run.runDir);
     trainer.setDataParallel(run.parallel);
+    trainer.setPrecision(run.precision);
 }
 
 JobResult runTrainingJob(const std::string& kind, const Json& config, const RunFrame& frame, RunDirectory::Mode mode,
@@ -120,6 +123,7 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const RunF
     try {
         const int threads = configureThreads(runtime.threads);
         const torch::Device device = resolveDevice(runtime.device);
+        const Precision precision = resolvePrecision(runtime.precision, device);
         std::shared_ptr<DataParallel> parallel;
         if (frame.distributed.enabled()) parallel = std::make_shared<DataParallel>(frame.distributed);
         if (!parallel || parallel->isRoot()) dir = std::make_unique<RunDirectory>(runDir, config, mode);
@@ -137,13 +141,17 @@ JobResult runTrainingJob(const std::string& kind, const Json& config, const RunF
         if (resuming) earlierSeconds = dir->config().value("elapsed_seconds", 0.0);
         observer.add(dir.get());
         dir->recordConfig("recorded", Json{{"runtime", describeRuntime(device)}, {"threads", threads},
+                                           {"precision", toString(precision)},
                                            {"processes", parallel ? parallel->worldSize() : 1}});
-        observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device));
+        observer.onLog(LogLevel::Info, kind + ": run directory " + runDir + ", " + describeRuntime(device) + ", " +
+                                           toString(precision));
+        if (const std::string warning = bf16Warning(precision, device); !warning.empty())
+            observer.onLog(LogLevel::Warning, kind + ": " + warning);
         if (dir->startedOver())
             observer.onLog(LogLevel::Warning, kind + ": " + runDir +
                                                   " has no checkpoint yet (its last attempt stopped before the first one): "
                                                   "starting it over from step 0");
-        TrainingRun run{config, *dir, observer, cancel, device, resuming, parallel};
+        TrainingRun run{config, *dir, observer, cancel, device, resuming, parallel, precision};
         Json summary = body(run);
         summary["status"] = "finished";
         summary["wall_seconds"] = totalSeconds();

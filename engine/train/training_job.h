@@ -15,6 +15,7 @@
 #include "models/networks.h"
 #include "run/run_directory.h"
 #include "train/data_parallel.h"
+#include "train/mixed_precision.h"
 #include "train/multi_critic_trainer.h"
 #include "train/training_config.h"
 
@@ -31,12 +32,13 @@ struct TrainingRun {
     // owns run_dir; rank r > 0 writes its log and outputs to run_dir/ranks/r and resumes from rank 0's
     // checkpoints (runDir.useCheckpointsOf).
     std::shared_ptr<DataParallel> parallel = nullptr;
+    Precision precision = Precision::Fp32;  // runtime.precision resolved for the device
 };
 
-// Hands the run's checkpoint folder and process group (if any) to a trainer.
+// Hands the run's checkpoint folder, process group (if any) and precision to a trainer.
 void attachTrainer(MultiCriticTrainer& trainer, TrainingRun& run);
 
-// "runtime": {"threads": 0, "device": "auto", "distributed": {...}}; Error naming the field if malformed.
+// "runtime": {"threads": 0, "device": "auto", "precision": "auto", "distributed": {...}}; Error naming the field if malformed.
 // `distributed` (data_parallel.h) is filled when given; without it "distributed" is refused (a job that
 // cannot run data-parallel).
 RuntimeOptions readRuntimeOptions(const ConfigReader& reader, DistributedOptions* distributed = nullptr);

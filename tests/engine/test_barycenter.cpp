@@ -118,6 +118,11 @@ void expectCancelledAndResumedRunMatches(const std::function<Json(const std::str
         QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
 }
 
+Json readJsonFile(const std::string& path) {
+    std::ifstream in(path);
+    return Json::parse(in);
+}
+
 // The error message createJob gives for `config` ("" if it accepts it).
 std::string configError(const Json& config) {
     try {
@@ -780,6 +785,37 @@ private Q_SLOTS:
         JobResult whole = runJob(config(root + "/whole"));
         QVERIFY2(whole.status == JobResult::Status::Finished, whole.message.c_str());
         expectCancelledAndResumedRunMatches(config, root, 2, 5);
+    }
+
+    // runtime.precision "bf16": recorded in config.json (asked and in force), the trained G differs from
+    // the fp32 run's (the critics' Linear layers ran in bf16), and a bf16 run cancelled after step 2 and
+    // resumed ends exactly where an uninterrupted bf16 run does.
+    void bf16RunIsRecordedAndResumesExactly() {
+        const std::string root = coalesce::test::scratchDir("bary_bf16_resume");
+        auto config = [&](const std::string& dir, const std::string& precision) {
+            Json c = baryConfig(dir, Json::array({{{"generator", a_}, {"lambda", 0.6}}, {{"generator", b_}, {"lambda", 0.4}}}));
+            c["mode"] = "mixture";
+            c["iterations"] = 5;
+            c["checkpoint_every"] = 1;
+            c["runtime"] = {{"threads", 1}, {"precision", precision}};
+            return c;
+        };
+        JobResult fp32 = runJob(config(root + "/fp32", "fp32"));
+        QVERIFY2(fp32.status == JobResult::Status::Finished, fp32.message.c_str());
+        auto bf16 = [&](const std::string& dir) { return config(dir, "bf16"); };
+        JobResult whole = runJob(bf16(root + "/whole"));
+        QVERIFY2(whole.status == JobResult::Status::Finished, whole.message.c_str());
+        const Json recorded = readJsonFile(root + "/whole/config.json");
+        QCOMPARE(recorded["runtime"]["precision"].get<std::string>(), std::string("bf16"));
+        QCOMPARE(recorded["recorded"]["precision"].get<std::string>(), std::string("bf16"));
+        QCOMPARE(readJsonFile(root + "/fp32/config.json")["recorded"]["precision"].get<std::string>(),
+                 std::string("fp32"));
+        const Checkpoint a = loadCheckpoint(root + "/fp32/checkpoints/latest.coalesce");
+        const Checkpoint b = loadCheckpoint(root + "/whole/checkpoints/latest.coalesce");
+        QVERIFY2(!torch::equal(a.tensors.at("generator.net.0.weight"), b.tensors.at("generator.net.0.weight")),
+                 "the bf16 run trained exactly as the fp32 one");
+        expectCancelledAndResumedRunMatches(bf16, root, 2, 5);
+        EXPECT_CONFIG_ERROR(config(root + "/bad", "fp16"), "precision must be auto, fp32 or bf16");
     }
 
     // "mode": "auto" follows the coverage check: local data that is the equal mixture of two sources at

@@ -88,6 +88,7 @@ public:
         takeObject("runtime", [this](Json& r) {
             takeFrom(r, "threads", {});
             takeFrom(r, "device", {});
+            takeFrom(r, "precision", {});
         });
     }
     // The evaluation protocol: its sample counts are one flag when equal (as the workbench sets them).

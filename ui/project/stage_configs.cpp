@@ -56,6 +56,8 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
     const bool toy = project.localData().spec.startsWith(QLatin1String("toy:"));
     QJsonObject c{{"kind", kind}};
     const QJsonObject runtime{{"threads", defaultThreads()}, {"device", "auto"}};
+    QJsonObject trainingRuntime = runtime;  // training stages also choose their arithmetic (fp32 / bf16)
+    trainingRuntime["precision"] = "auto";
     if (kind == "pretrain") {
         c["data"] = toy ? QStringLiteral("toy:ring8") : QStringLiteral("fashion-mnist:train:0,1,2,3");
         c["arch"] = QJsonObject{{"family", toy ? "mlp2d" : "dcgan32"}, {"preset", "small"}};
@@ -66,7 +68,7 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
         c["seed"] = 1;
         c["sample_every"] = toy ? 50 : 100;
         c["checkpoint_every"] = 200;
-        c["runtime"] = runtime;
+        c["runtime"] = trainingRuntime;
     } else if (kind == "experiment") {
         c["methods"] = QJsonArray{"barycenter", "transfer_gan", "average", "edge_only"};
         c["seeds"] = QJsonArray{1, 2, 3};
@@ -75,7 +77,7 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
                                       {"sample_every", 50}, {"checkpoint_every", 50}};
         c["evaluation"] = defaultEvaluation(project);
         c["evaluation_every"] = 20;
-        c["runtime"] = QJsonObject{{"threads", 1}, {"device", "auto"}};  // 1 thread: see README (shared machines)
+        c["runtime"] = QJsonObject{{"threads", 1}, {"device", "auto"}, {"precision", "auto"}};  // 1 thread: see README (shared machines)
     } else if (kind == "barycenter" || kind == "adapt") {
         c["iterations"] = toy ? 1000 : 2000;
         c["batch_size"] = 64;
@@ -101,14 +103,14 @@ QJsonObject stageDefaults(const QString& kind, const Project& project) {
             const bool features = spec.startsWith(QLatin1String("fashion-mnist:")) || spec.startsWith(QLatin1String("mnist:"));
             c["radius_estimation"] = QJsonObject{{"space", features ? "features" : "pixels"}};
         }
-        c["runtime"] = runtime;
+        c["runtime"] = trainingRuntime;
     } else if (kind == "ternarize") {
         // The best post-training option measured on Fashion-MNIST (README, "Ternarization"): TWN codes with
         // the output layer in float (15× smaller file), float and ternary scored on the held-out split.
         c["method"] = "twn";
         c["keep_last_float"] = true;
         if (!project.localData().spec.isEmpty()) c["evaluation"] = defaultEvaluation(project);
-        c["runtime"] = runtime;
+        c["runtime"] = trainingRuntime;
     } else if (kind == "evaluate") {
         // Scored like the experiment and the ternarize stage: on the held-out split of the local data.
         if (!project.localData().spec.isEmpty()) c["protocol"] = defaultEvaluation(project);
