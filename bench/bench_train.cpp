@@ -5,7 +5,7 @@
 // --windows windows of --per-window iterations each are timed and the median window rate is reported.
 //
 //   bench_train [--preset paper|small|both] [--batch 64] [--n-critic 5] [--critics 1] [--warmup 2] [--windows 5]
-//               [--per-window N] [--threads 0] [--device cpu]
+//               [--per-window N] [--threads 0] [--device cpu] [--precision fp32|bf16|auto]
 // bench/peer_train.py is the same work in plain PyTorch-Python; bench/peer_compare.sh alternates the two.
 #include <sys/resource.h>
 
@@ -51,7 +51,7 @@ double median(std::vector<double> v) {
 }
 
 void benchPreset(const std::string& preset, int64_t batch, int nCritic, int critics, int64_t warmup, int64_t windows,
-                 int64_t perWindow, const torch::Device& device) {
+                 int64_t perWindow, const torch::Device& device, Precision precision) {
     ArchSpec spec = ArchSpec::preset("dcgan32", preset, 1);
     torch::manual_seed(1);
     Generator g(spec);
@@ -69,6 +69,7 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int crit
     o.sampleEvery = 0;
     o.checkpointEvery = 0;
     MultiCriticTrainer trainer(g, std::move(sources), {}, o, device);
+    trainer.setPrecision(precision);
     StampObserver stamps;
     CancelToken cancel;
     trainer.train(stamps, cancel);
@@ -80,10 +81,10 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int crit
     }
     // CPU seconds per iteration tell how busy the machine was: on an idle machine wall × threads ≈ CPU.
     std::printf("%-5s  G %.2fM / D %.2fM params, batch %lld, n_critic %d, %d critic(s), %s: median %.3f it/s "
-                "(%.3f s/it wall, %.3f CPU-s/it) over %lld windows of %lld iterations; windows:",
+                "(%.3f s/it wall, %.3f CPU-s/it, %s) over %lld windows of %lld iterations; windows:",
                 preset.c_str(), parameterCount(*g) / 1e6, parameterCount(*trainer.critic(0)) / 1e6,
                 static_cast<long long>(trainer.batchSize()), nCritic, critics, describeRuntime(device).c_str(), median(rates),
-                1.0 / median(rates), median(cpuPerIteration), static_cast<long long>(windows),
+                1.0 / median(rates), median(cpuPerIteration), toString(precision), static_cast<long long>(windows),
                 static_cast<long long>(perWindow));
     for (double r : rates) std::printf(" %.3f", r);
     std::printf("\n");
@@ -93,7 +94,7 @@ void benchPreset(const std::string& preset, int64_t batch, int nCritic, int crit
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string preset = "both", device = "cpu";
+    std::string preset = "both", device = "cpu", precision = "fp32";
     int64_t batch = 64, warmup = 2, windows = 5, perWindow = 0;
     int nCritic = 5, critics = 1, threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
         else if (key == "--critics") critics = std::stoi(value);
         else if (key == "--threads") threads = std::stoi(value);
         else if (key == "--device") device = value;
+        else if (key == "--precision") precision = value;
         else {
             std::fprintf(stderr, "bench_train: unknown option %s\n", key.c_str());
             return 2;
@@ -122,7 +124,7 @@ int main(int argc, char** argv) {
         for (const std::string p : {"paper", "small"}) {
             if (preset != "both" && preset != p) continue;
             const int64_t n = perWindow > 0 ? perWindow : (p == "paper" ? 3 : 10);
-            benchPreset(p, batch, nCritic, critics, warmup, windows, n, dev);
+            benchPreset(p, batch, nCritic, critics, warmup, windows, n, dev, resolvePrecision(precision, dev));
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_train: %s\n", e.what());

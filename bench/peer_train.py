@@ -24,7 +24,10 @@ losses and the gradient penalty's reductions stay fp32: scores are cast back bef
 input gradient of the penalty is fp32 because the input is), with fp32 weights and Adam state. It
 measures what mixed precision would give the engine on this CPU (bench/README.md, issue "speed").
 
-  /usr/bin/python3 bench/peer_train.py --preset paper --critics 1 --threads 1 [--precision bf16]
+--profile adds a per-phase table of the timed windows: seconds per iteration in each phase of the loop
+(the phases are cut with wall-clock stamps; on a CPU every operation has finished when it returns).
+
+  /usr/bin/python3 bench/peer_train.py --preset paper --critics 1 --threads 1 [--precision bf16] [--profile]
 """
 import contextlib
 import argparse
@@ -77,6 +80,21 @@ def gradient_penalty(critic, real, fake, precision=contextlib.nullcontext):
     return (norms - 1).pow(2).mean()
 
 
+class PhaseClock:
+    """Wall seconds per named phase: clock.lap("name") charges the time since the previous lap."""
+
+    def __init__(self):
+        self.totals = {}
+        self.on = False
+        self.t = time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        if self.on:
+            self.totals[name] = self.totals.get(name, 0.0) + now - self.t
+        self.t = now
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="paper", choices=["paper", "small"])
@@ -88,6 +106,7 @@ def main():
     p.add_argument("--per-window", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--profile", action="store_true", help="print seconds per iteration in each phase")
     a = p.parse_args()
     if a.precision == "bf16":
         precision = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
@@ -107,35 +126,49 @@ def main():
     f_g = forward_flops_per_sample(g, torch.randn(2, 100))
     f_d = forward_flops_per_sample(critics[0], data[:2])
 
+    clock = PhaseClock()
+
     def iteration():
+        clock.lap("other")
         for d, opt in zip(critics, opt_d):
             for _ in range(a.n_critic):
                 real = data[torch.randint(0, data.size(0), (b,))]
                 with torch.no_grad(), precision():
                     fake = g(torch.randn(b, 100)).float()
+                clock.lap("critic step: G forward (no grad)")
                 with precision():
                     scores = d(torch.cat([real, fake])).float()
-                loss = scores[b:].mean() - scores[:b].mean() + 10.0 * gradient_penalty(d, real, fake, precision)
+                clock.lap("critic step: D forward, real + fake")
+                gp = gradient_penalty(d, real, fake, precision)
+                clock.lap("critic step: GP forward + input gradient")
+                loss = scores[b:].mean() - scores[:b].mean() + 10.0 * gp
                 opt.zero_grad()
                 loss.backward()
+                clock.lap("critic step: backward (incl. GP double backward)")
                 opt.step()
+                clock.lap("critic step: Adam")
         for d in critics:
             d.requires_grad_(False)
         with precision():
             fake = g(torch.randn(b, 100))
             scores = [d(fake).float() for d in critics]
+        clock.lap("generator step: G + D forward")
         loss_g = sum(-lam * sc.mean() for sc in scores)
         opt_g.zero_grad()
         loss_g.backward()
+        clock.lap("generator step: backward")
         opt_g.step()
         for d in critics:
             d.requires_grad_(True)
-        return loss_g.item()  # one host synchronisation per iteration, as the engine
+        value = loss_g.item()  # one host synchronisation per iteration, as the engine
+        clock.lap("generator step: Adam")
+        return value
 
     per_window = a.per_window or (3 if a.preset == "paper" else 10)
     for _ in range(a.warmup):
         iteration()
     rates = []
+    clock.on = True
     for _ in range(a.windows):
         t0 = time.perf_counter()
         for _ in range(per_window):
@@ -146,6 +179,13 @@ def main():
     print(f"peer {a.preset} critics {a.critics} threads {a.threads} {a.precision}: median {rate:.3f} it/s; "
           f"{flops / 1e9:.1f} GFLOP/it (estimate) = {rate * flops / 1e9:.1f} GFLOP/s; windows: "
           + " ".join(f"{r:.3f}" for r in rates), flush=True)
+    if a.profile:
+        iterations = a.windows * per_window
+        total = sum(clock.totals.values())
+        print(f"| phase ({a.preset}, {a.precision}, {a.threads} thread(s)) | s/iteration | share |")
+        print("|---|---|---|")
+        for name, seconds in clock.totals.items():
+            print(f"| {name} | {seconds / iterations:.4f} | {100 * seconds / total:.1f} % |")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@
 //                   keep_last_float, threshold_init, ...) instead re-runs the method's adaptation with a
 //                   ternarised G (adapt job + "ternarize", same budget, seed and local samples) and scores
 //                   that against the float run (the ternarize job with "ternary_checkpoint")
-//  "runtime": {"threads": 0, "device": "auto"},
+//  "runtime": {"threads": 0, "device": "auto", "precision": "auto"},  (passed to every run)
 //  "report_only": false}                          (true: write the report from the runs that finished, run nothing)
 //
 // Methods (METHOD.md "Baselines"; each run r = (method, n, seed) starts from its own seed):

@@ -1,6 +1,6 @@
 // Creates engine jobs from JSON configs. Torch-free: the GUI and the CLI both use this.
 // Every job config has "kind" (pretrain, barycenter, adapt, evaluate, ternarize, experiment, ...),
-// optional "runtime": {"threads": 0, "device": "auto"} and optional "run_dir" (where it writes).
+// optional "runtime": {"threads": 0, "device": "auto"} (training jobs also "precision": "auto" | "fp32" | "bf16") and optional "run_dir" (where it writes).
 #pragma once
 #include <memory>
 #include <string>

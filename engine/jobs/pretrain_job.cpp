@@ -7,7 +7,7 @@
 //  "iterations": 2000, "batch_size": 64, "n_critic": 5, "gp": "standard", "lr": 1e-4 (toy: 1e-3), "seed": 1,
 //  "sample_every": 100, "checkpoint_every": 200, "eval_every": <sample_every>,
 //  "evaluation": {protocol}, "evaluation_every": N     (optional live FID/KID/W1/...: train/protocol_evaluation.h)
-//  "run_dir": "runs/x", "resume": false, "runtime": {"threads": 0, "device": "auto"}}
+//  "run_dir": "runs/x", "resume": false, "runtime": {"threads": 0, "device": "auto", "precision": "auto"}}
 //
 // Writes the run directory (train/training_job.h), <run_dir>/generator.coalesce and critic.coalesce (the
 // critic alone, for FreezeD and critic warm starts when the checkpoints are not kept). Every eval_every

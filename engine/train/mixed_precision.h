@@ -18,10 +18,10 @@ enum class Precision { Fp32, Bf16 };
 const char* toString(Precision precision);
 // Error unless the setting is "auto", "fp32" or "bf16".
 void validatePrecisionSetting(const std::string& setting, const std::string& context);
-// The precision a run uses. "auto" is fp32 for now, on every device: bf16 was measured end to end on the
-// PyTorch peer (bench/README.md, peer_bf16.sh) at 0.89x fp32's speed on an AMX Xeon and 1.03-1.13x on an
-// AVX512-BF16 EPYC, far from paying for a change of numerics, and its quality parity with fp32 on the
-// default experiment is not shown yet. Change the rule here, and only here, when it is.
+// The precision a run uses. "auto" is fp32, on every device (bench/README.md, peer_bf16.sh): bf16 was
+// 1.05x (small preset) and 1.14x (paper) the engine's fp32 speed on an AVX512-BF16 EPYC and 0.89x on the
+// PyTorch peer on an AMX Xeon; its quality matched fp32 on the main job (3 seeds). A few percent, on some
+// CPUs only, does not pay for results that depend on the machine. Change the rule here, and only here.
 Precision resolvePrecision(const std::string& setting, const torch::Device& device);
 // Why bf16 will be slow here, or "" (a CPU without AVX512-BF16 or AMX emulates bf16 in fp32 units).
 std::string bf16Warning(Precision precision, const torch::Device& device);
