@@ -1,8 +1,11 @@
 #include "train/multi_critic_trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
+#include <optional>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -51,6 +54,23 @@ std::vector<torch::Tensor> unfrozenParameters(Critic& critic, int frozenBlocks, 
     }
     return trainable;
 }
+}  // namespace
+
+namespace {
+// Adds the wall time of its scope to totals[phase].
+class PhaseTimer {
+public:
+    PhaseTimer(std::map<std::string, double>& totals, const char* phase)
+        : totals_(totals), phase_(phase), start_(std::chrono::steady_clock::now()) {}
+    ~PhaseTimer() { totals_[phase_] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+    PhaseTimer(const PhaseTimer&) = delete;
+    PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+private:
+    std::map<std::string, double>& totals_;
+    const char* phase_;
+    std::chrono::steady_clock::time_point start_;
+};
 }  // namespace
 
 void TrainerOptions::validate() const {
@@ -196,7 +216,12 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         torch::Tensor gpSum = lossSum.clone(), gapSum = lossSum.clone();
         for (int t = 0; t < options_.nCritic; ++t) {
             // Every process draws the same global batch (same streams) and works on its own rows.
-            torch::Tensor real = shareOf(*slot.source);
+            torch::Tensor real;
+            {
+                PhaseTimer timer(phaseSeconds_, "source batches");
+                real = shareOf(*slot.source);
+            }
+            PhaseTimer timer(phaseSeconds_, "critic steps");  // the rest of this critic step
             torch::Tensor fake, meanReal, meanFake, gp;
             {
                 AutocastScope lowPrecision(precision_, device_);  // forward passes only: backward runs below
@@ -228,6 +253,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         if (!parallel_) cancel.check();
     }
 
+    std::optional<PhaseTimer> generatorTimer(std::in_place, phaseSeconds_, "generator steps");
     // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
     // (their gradients are not needed); critics with λ_k = 0 are skipped.
     // Ŵ from the iterations so far (the current one is folded in below, after the host sync).
@@ -287,6 +313,8 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     wHatInitialised_ = true;
     weights_.afterIteration(step_, wHat_);
 
+    generatorTimer.reset();
+    PhaseTimer timer(phaseSeconds_, "metrics");
     lastMetrics_.clear();
     for (size_t k = 0; k < k_count; ++k) {
         const std::string suffix = "/" + std::to_string(k);
@@ -356,6 +384,7 @@ void MultiCriticTrainer::requireFiniteWeights() const {
 // ---------------------------------------------------------------------------------------------------
 void MultiCriticTrainer::emitSamples(JobObserver& observer) {
     if (!isRoot()) return;
+    PhaseTimer timer(phaseSeconds_, "sample grids");
     torch::NoGradGuard noGrad;
     generator_->eval();  // what a user sampling the model would see (BatchNorm running statistics)
     torch::Tensor x = generator_->forward(previewLatent_);
@@ -367,6 +396,7 @@ void MultiCriticTrainer::emitSamples(JobObserver& observer) {
 
 void MultiCriticTrainer::runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer) {
     if (!isRoot()) return;  // the other processes wait for it at their next collective
+    PhaseTimer timer(phaseSeconds_, "evaluation");
     torch::NoGradGuard noGrad;
     generator_->eval();
     try {
@@ -460,6 +490,7 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
 
 void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
     if (!runDir_ || lastCheckpointStep_ == step_ || !isRoot()) return;
+    PhaseTimer timer(phaseSeconds_, "checkpoints");
     requireFiniteWeights();  // a diverged state must never replace the last good checkpoint
     const std::string path = runDir_->checkpointPath(step_);
     saveCheckpoint(path, makeCheckpoint());
@@ -547,7 +578,28 @@ void MultiCriticTrainer::train(JobObserver& observer, CancelToken& cancel) {
     for (auto& e : evaluators_)
         if (e.lastStep != step_) runEvaluator(e, observer);
     writeCheckpoint(observer);
+    reportPhases(observer);
     if (parallel_) parallel_->barrier("the end of training");  // rank 0's last checkpoint exists for all
+}
+
+void MultiCriticTrainer::reportPhases(JobObserver& observer) const {
+    double total = 0;
+    for (const auto& [phase, seconds] : phaseSeconds_) total += seconds;
+    if (total <= 0) return;
+    std::ostringstream s;
+    s << options_.phase << ": time by phase (" << std::fixed << std::setprecision(1) << total << " s):";
+    nlohmann::json timing = nlohmann::json::object();
+    for (const auto& [phase, seconds] : phaseSeconds_) {
+        s << " " << phase << " " << seconds << " s (" << std::setprecision(0) << 100 * seconds / total << " %),"
+          << std::setprecision(1);
+        timing[phase] = seconds;
+    }
+    std::string line = s.str();
+    line.pop_back();  // the last comma
+    observer.onLog(LogLevel::Info, line);
+    if (runDir_ && isRoot())
+        writeFileAtomically(runDir_->path() + "/timing.json",
+                            nlohmann::json{{"phase", options_.phase}, {"steps", step_}, {"seconds", timing}}.dump(2) + "\n");
 }
 
 }  // namespace coalesce

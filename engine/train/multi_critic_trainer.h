@@ -133,6 +133,12 @@ public:
     const std::vector<double>& wHat() const { return wHat_; }
     const std::map<std::string, double>& lastMetrics() const { return lastMetrics_; }
     std::string lastCheckpointPath() const { return lastCheckpointPath_; }
+    // Wall seconds train() has spent in each phase so far (this trainer's part of a resumed run):
+    // "source batches" (drawing real batches: dataset, frozen or online generator sources), "critic
+    // steps", "generator steps", "metrics" (the per-step values to the observers: metrics.csv, the
+    // GUI), "sample grids" (preview forward + image write), "evaluation", "checkpoints". train() also
+    // logs them at its end and writes them to <run_dir>/timing.json (bench/experiment_phases.py).
+    const std::map<std::string, double>& phaseSeconds() const { return phaseSeconds_; }
     int64_t lastCheckpointStep() const { return lastCheckpointStep_; }
 
 private:
@@ -193,6 +199,8 @@ private:
     std::string lastCheckpointPath_;
     int64_t lastCheckpointStep_ = -1;
     int64_t lastSampleStep_ = -1;
+    std::map<std::string, double> phaseSeconds_;
+    void reportPhases(JobObserver& observer) const;
 };
 
 }  // namespace coalesce

@@ -9,7 +9,10 @@
 //  * NaN divergence stops training with a clear error and leaves the last good checkpoint intact;
 //  * λ modes (critic_weights.h) against hand-computed values.
 #include <QtTest/QtTest>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -174,6 +177,43 @@ private Q_SLOTS:
         QCOMPARE(rec.images.back().first, int64_t{4});
         QCOMPARE(rec.images.back().second.width, 256);
         QCOMPARE(rec.images.back().second.channels, 3);
+    }
+
+    // The per-phase wall times: every phase of the loop is charged, an evaluator that sleeps 30 ms per call
+    // shows up under "evaluation" (3 calls: steps 0, 3 and 6), the phases add up to no more than the wall
+    // time of train(), and timing.json in the run directory holds the same figures.
+    void phaseTimesAccountForTheRun() {
+        Dataset data = fourGaussians(200, 4);
+        torch::manual_seed(4);
+        Generator g(smallToySpec());
+        TrainerOptions o = quickOptions(6);
+        o.sampleEvery = 2;
+        o.checkpointEvery = 3;
+        MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
+        RunDirectory dir(coalesce::test::scratchDir("toy_phases"), Json::object(), false);
+        trainer.setRunDirectory(&dir);
+        trainer.addEvaluator(3, [](int64_t, Generator&, JobObserver&) { std::this_thread::sleep_for(std::chrono::milliseconds(30)); },
+                             /*atStart=*/true);
+        Recorder rec;
+        CancelToken cancel;
+        const auto start = std::chrono::steady_clock::now();
+        trainer.train(rec, cancel);
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const auto& phases = trainer.phaseSeconds();
+        double sum = 0;
+        for (const char* phase : {"source batches", "critic steps", "generator steps", "metrics", "sample grids",
+                                  "evaluation", "checkpoints"}) {
+            QVERIFY2(phases.count(phase) && phases.at(phase) > 0, phase);
+            sum += phases.at(phase);
+        }
+        QCOMPARE(phases.size(), size_t{7});
+        QVERIFY2(phases.at("evaluation") >= 0.09 && phases.at("evaluation") < 0.09 + 0.5 * wall,
+                 qPrintable(QString::number(phases.at("evaluation"))));
+        QVERIFY2(sum <= wall, qPrintable(QString("phases %1 s, train() %2 s").arg(sum).arg(wall)));
+        std::ifstream in(dir.path() + "/timing.json");
+        const Json timing = Json::parse(in);
+        QCOMPARE(timing["steps"].get<int64_t>(), int64_t{6});
+        QCOMPARE(timing["seconds"]["evaluation"].get<double>(), phases.at("evaluation"));
     }
 
     void cancelIsHonouredBetweenIterationsAndCheckpoints() {
