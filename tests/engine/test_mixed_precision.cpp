@@ -28,6 +28,8 @@ using namespace coalesce;
 
 namespace {
 
+using coalesce::test::fourGaussians;
+
 double relativeError(const torch::Tensor& approx, const torch::Tensor& exact) {
     const torch::Tensor a = approx.to(torch::kDouble), e = exact.to(torch::kDouble);
     return ((a - e).norm() / e.norm()).item<double>();
@@ -86,17 +88,6 @@ void expectLayerMatches(const char* name, torch::nn::Module& layer,
 
 ArchSpec toySpec() { return ArchSpec::preset("mlp2d"); }
 
-Dataset fourGaussians(int64_t n, uint64_t seed) {
-    auto gen = makeCpuGenerator(seed);
-    auto corner = torch::randint(0, 4, {n}, gen, torch::kLong);
-    auto means = torch::tensor({{2.0f, 2.0f}, {-2.0f, 2.0f}, {-2.0f, -2.0f}, {2.0f, -2.0f}});
-    Dataset d;
-    d.samples = means.index_select(0, corner) + 0.1 * torch::randn({n, 2}, gen, torch::kFloat);
-    d.labels = corner;
-    d.name = "four-gaussians";
-    d.hash = "four-gaussians-" + std::to_string(seed);
-    return d;
-}
 
 double exactW1ToData(Generator& g, const Dataset& data) {
     torch::NoGradGuard noGrad;

@@ -29,18 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Four Gaussians at (±2, ±2), std 0.1.
-Dataset fourGaussians(int64_t n, uint64_t seed) {
-    auto gen = makeCpuGenerator(seed);
-    auto corner = torch::randint(0, 4, {n}, gen, torch::kLong);
-    auto means = torch::tensor({{2.0f, 2.0f}, {-2.0f, 2.0f}, {-2.0f, -2.0f}, {2.0f, -2.0f}});
-    Dataset d;
-    d.samples = means.index_select(0, corner) + 0.1 * torch::randn({n, 2}, gen, torch::kFloat);
-    d.labels = corner;
-    d.name = "four-gaussians";
-    d.hash = "four-gaussians-" + std::to_string(seed) + "-" + std::to_string(n);
-    return d;
-}
+using coalesce::test::fourGaussians;
+
 
 ArchSpec smallToySpec() {
     ArchSpec s = ArchSpec::preset("mlp2d");

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "train/sample_source.h"
+
 namespace coalesce::test {
 
 std::string scratchDir(const std::string& name) {
@@ -39,5 +41,17 @@ bool haveFashionMnist() {
 }
 
 double relativeError(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
+
+Dataset fourGaussians(int64_t n, uint64_t seed) {
+    auto gen = makeCpuGenerator(seed);
+    auto corner = torch::randint(0, 4, {n}, gen, torch::kLong);
+    auto means = torch::tensor({{2.0f, 2.0f}, {-2.0f, 2.0f}, {-2.0f, -2.0f}, {2.0f, -2.0f}});
+    Dataset d;
+    d.samples = means.index_select(0, corner) + 0.1 * torch::randn({n, 2}, gen, torch::kFloat);
+    d.labels = corner;
+    d.name = "four-gaussians";
+    d.hash = "four-gaussians-" + std::to_string(seed) + "-" + std::to_string(n);
+    return d;
+}
 
 }  // namespace coalesce::test

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "data/dataset.h"
+
 namespace coalesce::test {
 
 // A fresh empty directory under the test work dir, unique per call (removed at the next run).
@@ -16,5 +18,7 @@ std::string sourcePath(const std::string& relative);
 bool haveFashionMnist();
 // Relative error |a-b| / max(|b|, tiny).
 double relativeError(double a, double b);
+// n 2-D points from four Gaussians at (±2, ±2), std 0.1 (the toy trainer tests' data).
+Dataset fourGaussians(int64_t n, uint64_t seed);
 
 }  // namespace coalesce::test
