@@ -32,6 +32,7 @@
 #include "core/error.h"
 #include "core/json_text.h"
 #include "core/runtime.h"
+#include "train/mixed_precision.h"
 #include "io/model_files.h"
 #include "jobs/experiment_plan.h"
 #include "jobs/job_factory.h"
@@ -246,7 +247,8 @@ public:
                                 {"adaptation", config_.value("adaptation", Json::object())},
                                 {"barycenter", plan_.barycenter},
                                 {"transfer_source", transferChoice_},
-                                {"runtime", describeRuntime(resolveDevice(runtime_.device))}};
+                                {"runtime", describeRuntime(resolveDevice(runtime_.device)) + ", " +
+                                                toString(resolvePrecision(runtime_.precision, resolveDevice(runtime_.device)))}};
             ExperimentReport report = writeExperimentReport((fs::path(plan_.runDir) / "report").string(), shown, options);
             int failed = 0;
             for (const auto& r : records) failed += r.status != "finished";

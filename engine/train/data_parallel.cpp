@@ -19,7 +19,7 @@ namespace coalesce {
 namespace {
 enum CollectiveKind { kAverage = 0, kBroadcast = 1, kMax = 2, kBarrier = 3 };
 
-std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string firstLineOf(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 std::pair<std::string, int> splitHostPort(const std::string& rendezvous, const std::string& context) {
     const size_t colon = rendezvous.rfind(':');
@@ -110,7 +110,7 @@ DataParallel::DataParallel(const DistributedOptions& options) : options_(options
         group_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, options.rank, options.worldSize, groupOptions);
     } catch (const std::exception& e) {
         throw Error(who + ": could not join the run at " + options.rendezvous + " within " +
-                    std::to_string(static_cast<int>(options.timeoutSeconds)) + " s (" + firstLine(e.what()) +
+                    std::to_string(static_cast<int>(options.timeoutSeconds)) + " s (" + firstLineOf(e.what()) +
                     "); every rank must start with the same rendezvous and world size, and rank 0 must be reachable there");
     }
 }
@@ -138,7 +138,7 @@ void DataParallel::collective(const std::string& what, const std::vector<at::Ten
         work->wait();
     } catch (const std::exception& e) {
         throw PeerLost("data-parallel rank " + std::to_string(rank()) + " of " + std::to_string(worldSize()) + ": " + what +
-                    " failed (" + firstLine(e.what()) + "): another rank stopped, was killed or cannot be reached");
+                    " failed (" + firstLineOf(e.what()) + "): another rank stopped, was killed or cannot be reached");
     }
 }
 #else

@@ -26,27 +26,31 @@ std::string bf16Warning(Precision precision, const torch::Device& device) {
 }
 
 AutocastScope::AutocastScope(Precision precision, const torch::Device& device)
-    : active_(precision == Precision::Bf16), cuda_(device.is_cuda()) {
+    : lowPrecision_(precision == Precision::Bf16), cuda_(device.is_cuda()) {
+    wasEnabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    // Nothing to do for fp32 unless an outer scope turned autocast on: then fp32 means off here.
+    active_ = lowPrecision_ || wasEnabled_;
     if (!active_) return;
     if (cuda_) {
-        wasEnabled_ = at::autocast::is_enabled();
         previousType_ = at::autocast::get_autocast_gpu_dtype();
-        at::autocast::set_enabled(true);
+        at::autocast::set_enabled(lowPrecision_);
         at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
     } else {
-        wasEnabled_ = at::autocast::is_cpu_enabled();
         previousType_ = at::autocast::get_autocast_cpu_dtype();
-        at::autocast::set_cpu_enabled(true);
+        at::autocast::set_cpu_enabled(lowPrecision_);
         at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     }
-    at::autocast::increment_nesting();
+    if (lowPrecision_) at::autocast::increment_nesting();
 }
 
 AutocastScope::~AutocastScope() {
     if (!active_) return;
-    // Leaving the outermost scope drops the cached bf16 copies of the weights (they change at the next
-    // optimizer step), as torch.autocast does on exit.
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (lowPrecision_) {
+        at::autocast::decrement_nesting();
+        // The bf16 copies of the weights are stale after the next optimizer step: drop them when any
+        // bf16 scope ends, not only the outermost (torch.autocast's rule), as the trainer steps between.
+        at::autocast::clear_cache();
+    }
     if (cuda_) {
         at::autocast::set_enabled(wasEnabled_);
         at::autocast::set_autocast_gpu_dtype(previousType_);

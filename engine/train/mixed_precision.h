@@ -1,7 +1,8 @@
 // bf16 mixed precision for training (runtime.precision: "fp32" | "bf16" | "auto").
-// bf16 runs the forward passes of G and the critics under LibTorch's autocast: convolutions, transposed
-// convolutions and linear layers compute in bfloat16 where the backend has such kernels (oneDNN with
-// AVX512-BF16 or AMX on CPU; tensor cores on CUDA), everything else stays fp32 — the weights and Adam's
+// bf16 runs the forward passes of G and the critics under LibTorch's autocast: convolutions, linear layers
+// and matrix products compute in bfloat16 where the backend has such kernels (oneDNN with AVX512-BF16 or AMX
+// on CPU; tensor cores on CUDA; LibTorch 1.13's CPU autocast leaves transposed convolutions in fp32, so the
+// generator's upsampling layers gain only where they run as sub-pixel convolutions), everything else fp32 — the weights and Adam's
 // state (the "master" copy; autocast casts a bf16 copy per forward), the critic scores before any loss
 // (MultiCriticTrainer casts them back), the gradient penalty's input gradients and norms, BatchNorm and
 // InstanceNorm statistics. Evaluation (FID, W1) and the preview are never under autocast, so the numbers
@@ -27,9 +28,9 @@ Precision resolvePrecision(const std::string& setting, const torch::Device& devi
 std::string bf16Warning(Precision precision, const torch::Device& device);
 
 // RAII: autocast to bf16 on `device`'s type for the current thread while alive (autocast is
-// thread-local), a no-op for fp32. Keep it around forward passes only: backward and the optimizer
-// step run outside (autocast caches the bf16 copy of each weight until the outermost scope ends, and
-// an optimizer step inside one would leave a stale copy).
+// thread-local); for fp32, autocast off (a no-op unless an outer scope had turned it on). Keep it around
+// forward passes only: backward and the optimizer step run outside (autocast caches the bf16 copy of
+// each weight while a scope lives, and an optimizer step inside one would leave a stale copy).
 class AutocastScope {
 public:
     AutocastScope(Precision precision, const torch::Device& device);
@@ -38,7 +39,8 @@ public:
     AutocastScope& operator=(const AutocastScope&) = delete;
 
 private:
-    bool active_ = false;
+    bool lowPrecision_ = false;
+    bool active_ = false;  // whether this scope changed the thread's autocast state
     bool cuda_ = false;
     bool wasEnabled_ = false;
     at::ScalarType previousType_ = at::kBFloat16;

@@ -68,6 +68,9 @@ void expectLayerMatches(const char* name, torch::nn::Module& layer,
     QCOMPARE(exact.output.scalar_type(), torch::kFloat);
     if (expectBf16Output)
         QVERIFY2(low.output.scalar_type() == torch::kBFloat16, qPrintable(QString("%1 did not run in bf16").arg(name)));
+    else if (low.output.scalar_type() == torch::kFloat)  // left in fp32 by this LibTorch: then exactly fp32's result
+        QVERIFY2(torch::equal(low.output, exact.output) && torch::equal(low.inputGrad, exact.inputGrad),
+                 qPrintable(QString("%1 stayed fp32 but differs from the fp32 pass").arg(name)));
     const double out = relativeError(low.output, exact.output), in = relativeError(low.inputGrad, exact.inputGrad);
     // All parameter gradients as one vector: a convolution's bias in front of a normalisation has a
     // gradient that is zero up to rounding, whose own relative error means nothing.
@@ -114,7 +117,8 @@ private Q_SLOTS:
         expectLayerMatches("Conv2d 16->32 4x4 s2", *conv, [&](const torch::Tensor& x) { return conv->forward(x); }, image, true, 1e-2);
 
         torch::nn::ConvTranspose2d deconv(torch::nn::ConvTranspose2dOptions(16, 8, 4).stride(2).padding(1));
-        // ConvTranspose2d is not on LibTorch 1.13's CPU autocast list (it stays fp32 there): no dtype check.
+        // ConvTranspose2d is not on LibTorch 1.13's CPU autocast list: there it must give fp32's result exactly;
+        // a LibTorch that runs it in bf16 gets the closeness check.
         expectLayerMatches("ConvTranspose2d 16->8 4x4 s2", *deconv, [&](const torch::Tensor& x) { return deconv->forward(x); },
                            image, false, 1e-2);
 
@@ -185,6 +189,23 @@ private Q_SLOTS:
         QVERIFY2(after16 * 3 <= before16, qPrintable(QString("bf16 %1 -> %2").arg(before16).arg(after16)));
         QVERIFY2(after16 <= 1.5 * after32 + 0.05, qPrintable(QString("bf16 %1 vs fp32 %2").arg(after16).arg(after32)));
         QVERIFY2(after16 != after32, "bf16 and fp32 runs are identical: the trainer did not use bf16");
+    }
+
+    // An fp32 scope inside a bf16 one computes in fp32 (the trainer's evaluation must not inherit a caller's
+    // autocast), and leaving each scope restores the state it found.
+    void scopesNestAndRestore() {
+        torch::nn::Linear linear(16, 8);
+        const torch::Tensor x = torch::randn({4, 16});
+        {
+            AutocastScope outer(Precision::Bf16, torch::kCPU);
+            QCOMPARE(linear->forward(x).scalar_type(), torch::kBFloat16);
+            {
+                AutocastScope inner(Precision::Fp32, torch::kCPU);
+                QCOMPARE(linear->forward(x).scalar_type(), torch::kFloat);
+            }
+            QCOMPARE(linear->forward(x).scalar_type(), torch::kBFloat16);
+        }
+        QCOMPARE(linear->forward(x).scalar_type(), torch::kFloat);
     }
 
     void settingsAreValidated() {

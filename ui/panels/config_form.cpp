@@ -22,7 +22,7 @@
 
 namespace {
 // "batch_size" -> "Batch size": keys without a table entry still read as words.
-QString titleOf(const QString& key) {
+QString fieldTitleOf(const QString& key) {
     QString t = key;
     t.replace('_', ' ');
     if (!t.isEmpty()) t[0] = t[0].toUpper();
@@ -161,7 +161,7 @@ void ConfigForm::addFields(QFormLayout* form, const QJsonObject& object, const Q
         const QStringList path = prefix + QStringList{key};
         const QString dotted = path.join('.');
         const FieldHint hint = fieldHint(kind_, dotted);
-        const QString label = hint.known ? hint.label : titleOf(key);
+        const QString label = hint.known ? hint.label : fieldTitleOf(key);
         const QJsonValue value = object.value(key);
         if (value.isObject()) {
             auto* group = new QGroupBox(label, content_);
