@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "core/runtime.h"
 #include "data/dataset.h"
 #include "data/random.h"
@@ -14,20 +15,6 @@ namespace coalesce {
 using nlohmann::json;
 
 namespace {
-
-class StageTimer {
-public:
-    explicit StageTimer(std::map<std::string, double>& out) : out_(out) {}
-    void lap(const std::string& stage) {
-        const auto now = std::chrono::steady_clock::now();
-        out_[stage] += std::chrono::duration<double>(now - last_).count();
-        last_ = now;
-    }
-
-private:
-    std::map<std::string, double>& out_;
-    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 std::string shapeText(c10::IntArrayRef sizes) {
     std::string s;
@@ -107,7 +94,7 @@ EvaluationResult Evaluator::evaluate(Generator& generator) {
     if (generator->spec().sampleShape() != arch_.sampleShape() || generator->spec().latentDim != arch_.latentDim)
         throw Error("evaluator: prepared for " + arch_.describe() + ", got a generator " + generator->spec().describe());
     std::map<std::string, double> seconds;
-    StageTimer timer(seconds);
+    LapTimer timer(seconds);
     auto fake = generate(generator, fixedLatents(protocol_.fakeSamples, 1));
     auto diversityBatch = generate(generator, fixedLatents(protocol_.diversitySamples, 2));
     timer.lap("generate");
@@ -123,7 +110,7 @@ EvaluationResult Evaluator::evaluateSamples(const torch::Tensor& fakeIn, const t
                     (fakeIn.defined() ? shapeText(fakeIn.sizes()) : std::string("nothing")));
     auto fake = fakeIn.to(torch::kCPU, torch::kFloat).contiguous();
     EvaluationResult r;
-    StageTimer timer(r.seconds);
+    LapTimer timer(r.seconds);
     auto fakeFeatures = featuresOf(fake);
     auto diversityFeatures = diversityBatch.defined() ? featuresOf(diversityBatch.to(torch::kCPU, torch::kFloat))
                                                       : fakeFeatures.slice(0, 0, std::min(protocol_.diversitySamples, fakeFeatures.size(0)));

@@ -1,7 +1,6 @@
 #include "train/multi_critic_trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -11,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "core/tensor_image.h"
 #include "train/data_parallel.h"
 #include "train/memory_check.h"
@@ -54,23 +54,6 @@ std::vector<torch::Tensor> unfrozenParameters(Critic& critic, int frozenBlocks, 
     }
     return trainable;
 }
-}  // namespace
-
-namespace {
-// Adds the wall time of its scope to totals[phase].
-class PhaseTimer {
-public:
-    PhaseTimer(std::map<std::string, double>& totals, const char* phase)
-        : totals_(totals), phase_(phase), start_(std::chrono::steady_clock::now()) {}
-    ~PhaseTimer() { totals_[phase_] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-    PhaseTimer(const PhaseTimer&) = delete;
-    PhaseTimer& operator=(const PhaseTimer&) = delete;
-
-private:
-    std::map<std::string, double>& totals_;
-    const char* phase_;
-    std::chrono::steady_clock::time_point start_;
-};
 }  // namespace
 
 void TrainerOptions::validate() const {
@@ -218,10 +201,10 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
             // Every process draws the same global batch (same streams) and works on its own rows.
             torch::Tensor real;
             {
-                PhaseTimer timer(phaseSeconds_, "source batches");
+                ScopedPhaseTimer timer(phaseSeconds_, "source batches");
                 real = shareOf(*slot.source);
             }
-            PhaseTimer timer(phaseSeconds_, "critic steps");  // the rest of this critic step
+            ScopedPhaseTimer timer(phaseSeconds_, "critic steps");  // the rest of this critic step
             torch::Tensor fake, meanReal, meanFake, gp;
             {
                 AutocastScope lowPrecision(precision_, device_);  // forward passes only: backward runs below
@@ -253,7 +236,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
         if (!parallel_) cancel.check();
     }
 
-    std::optional<PhaseTimer> generatorTimer(std::in_place, phaseSeconds_, "generator steps");
+    std::optional<ScopedPhaseTimer> generatorTimer(std::in_place, phaseSeconds_, "generator steps");
     // Generator step: one shared fake batch for all critics. Critic parameters are frozen meanwhile
     // (their gradients are not needed); critics with λ_k = 0 are skipped.
     // Ŵ from the iterations so far (the current one is folded in below, after the host sync).
@@ -314,7 +297,7 @@ void MultiCriticTrainer::runIteration(CancelToken& cancel, JobObserver& observer
     weights_.afterIteration(step_, wHat_);
 
     generatorTimer.reset();
-    PhaseTimer timer(phaseSeconds_, "metrics");
+    ScopedPhaseTimer timer(phaseSeconds_, "metrics");
     lastMetrics_.clear();
     for (size_t k = 0; k < k_count; ++k) {
         const std::string suffix = "/" + std::to_string(k);
@@ -384,7 +367,7 @@ void MultiCriticTrainer::requireFiniteWeights() const {
 // ---------------------------------------------------------------------------------------------------
 void MultiCriticTrainer::emitSamples(JobObserver& observer) {
     if (!isRoot()) return;
-    PhaseTimer timer(phaseSeconds_, "sample grids");
+    ScopedPhaseTimer timer(phaseSeconds_, "sample grids");
     torch::NoGradGuard noGrad;
     generator_->eval();  // what a user sampling the model would see (BatchNorm running statistics)
     torch::Tensor x = generator_->forward(previewLatent_);
@@ -396,7 +379,7 @@ void MultiCriticTrainer::emitSamples(JobObserver& observer) {
 
 void MultiCriticTrainer::runEvaluator(ScheduledEvaluator& evaluator, JobObserver& observer) {
     if (!isRoot()) return;  // the other processes wait for it at their next collective
-    PhaseTimer timer(phaseSeconds_, "evaluation");
+    ScopedPhaseTimer timer(phaseSeconds_, "evaluation");
     torch::NoGradGuard noGrad;
     generator_->eval();
     try {
@@ -490,7 +473,7 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
 
 void MultiCriticTrainer::writeCheckpoint(JobObserver& observer) {
     if (!runDir_ || lastCheckpointStep_ == step_ || !isRoot()) return;
-    PhaseTimer timer(phaseSeconds_, "checkpoints");
+    ScopedPhaseTimer timer(phaseSeconds_, "checkpoints");
     requireFiniteWeights();  // a diverged state must never replace the last good checkpoint
     const std::string path = runDir_->checkpointPath(step_);
     saveCheckpoint(path, makeCheckpoint());
