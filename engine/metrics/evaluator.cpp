@@ -1,6 +1,5 @@
 #include "metrics/evaluator.h"
 
-#include <chrono>
 
 #include "core/error.h"
 #include "core/phase_timer.h"
