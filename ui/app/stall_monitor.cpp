@@ -33,6 +33,8 @@ void StallMonitor::start() {
     current_ = gapWorst_ = Dispatch{};
     gapWorstMs_ = 0;
     maxGapCulprit_.clear();
+    gapKinds_.clear();
+    maxGapKinds_.clear();
     worst_.clear();
     QCoreApplication::instance()->installEventFilter(this);
     timer_.start();
@@ -51,6 +53,7 @@ void StallMonitor::skipCurrentGap() {
     lastCpu_ = currentStartCpu_ = threadCpuMs();
     current_ = gapWorst_ = Dispatch{};
     gapWorstMs_ = 0;
+    gapKinds_.clear();
 }
 
 void StallMonitor::setAttributionPaused(bool paused) {
@@ -75,9 +78,11 @@ void StallMonitor::tick() {
         maxGapCpuMs_ = busy;
         maxGapCulprit_ = gapWorst_.receiver ? QString("%1 %2 ms").arg(label(gapWorst_.receiver, gapWorst_.type)).arg(gapWorstMs_, 0, 'f', 1)
                                             : QString();
+        maxGapKinds_ = gapKinds_;
     }
     gapWorst_ = Dispatch{};
     gapWorstMs_ = 0;
+    gapKinds_.clear();
     maxBusyMs_ = std::max(maxBusyMs_, busy);
     gaps_ << float(gap);
 }
@@ -94,6 +99,11 @@ void StallMonitor::chargeCurrentEvent(double cpu) {
     const double spent = cpu - currentStartCpu_;
     currentStartCpu_ = cpu;
     if (!current_.receiver) return;
+    auto kind = std::find_if(gapKinds_.begin(), gapKinds_.end(), [&](const KindTotal& k) {
+        return k.kind.type == current_.type && k.kind.receiver == current_.receiver;  // class names are static
+    });
+    if (kind == gapKinds_.end()) gapKinds_.append({current_, spent, 1});
+    else kind->ms += spent, ++kind->count;
     if (spent > gapWorstMs_) {
         gapWorstMs_ = spent;
         gapWorst_ = current_;
@@ -111,6 +121,15 @@ QString StallMonitor::culprits(int count) const {
     QStringList parts;
     for (int i = 0; i < std::min(count, int(sorted.size())); ++i)
         parts << QString("%1 %2 ms").arg(sorted[i].first).arg(sorted[i].second, 0, 'f', 1);
+    return parts.join(", ");
+}
+
+QString StallMonitor::maxGapBreakdown(int count) const {
+    auto sorted = maxGapKinds_;
+    std::sort(sorted.begin(), sorted.end(), [](const KindTotal& a, const KindTotal& b) { return a.ms > b.ms; });
+    QStringList parts;
+    for (int i = 0; i < std::min(count, int(sorted.size())); ++i)
+        parts << QString("%1 %2 ms in %3").arg(label(sorted[i].kind.receiver, sorted[i].kind.type)).arg(sorted[i].ms, 0, 'f', 1).arg(sorted[i].count);
     return parts.join(", ");
 }
 

@@ -36,6 +36,9 @@ public:
     // are charged to themselves). "QCustomPlot Paint 31.2 ms" = the longest single such span;
     // culprits() lists the worst receiver/event kinds, maxGapCulprit() the worst one inside the longest gap.
     QString maxGapCulprit() const { return maxGapCulprit_; }
+    // The longest gap's GUI-thread CPU summed per receiver/event kind, most first: many small handlers
+    // in one gap (a burst of paints or queued calls) show up here and not in maxGapCulprit().
+    QString maxGapBreakdown(int count) const;
     QString culprits(int count) const;
 
 protected:
@@ -53,6 +56,13 @@ private:
     Dispatch gapWorst_;
     double gapWorstMs_ = 0;
     QString maxGapCulprit_;
+    struct KindTotal {
+        Dispatch kind;
+        double ms = 0;
+        int count = 0;
+    };
+    QVector<KindTotal> gapKinds_;     // the gap in progress
+    QVector<KindTotal> maxGapKinds_;  // the longest gap's
     QVector<QPair<QString, double>> worst_;  // label → longest single span, CPU ms
     QTimer timer_;
     QElapsedTimer clock_;
