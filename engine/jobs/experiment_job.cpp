@@ -298,6 +298,15 @@ private:
                             (stored.contains(key) ? stored[key].dump() : "absent") + " there, " + value.dump() +
                             " now): use another run_dir for a changed experiment");
         }
+        // Of the runtime settings only the precision changes the numbers: a run trained (last) in another
+        // one is not mixed into this experiment's table.
+        const Json runtime = job.value("runtime", Json::object());
+        const std::string now = toString(resolvePrecision(runtime.value("precision", std::string("auto")),
+                                                          resolveDevice(runtime.value("device", std::string("auto")))));
+        const std::string trained = stored.value("recorded", Json::object()).value("precision", std::string("fp32"));
+        if (trained != now)
+            throw ConfigMismatch(runDir + " was trained in " + trained + " and this experiment asks for " + now +
+                                 " (runtime.precision): use another run_dir, or the precision it was made with");
     }
 
     // Runs (or resumes, or skips when finished) one training job; returns its result status.

@@ -41,9 +41,13 @@ RuntimeOptions oneShotRuntimeOptions(const Json& config) {
     if (!config.contains("runtime")) return options;
     const auto& r = config["runtime"];
     if (!r.is_object()) throw Error("job config: \"runtime\" must be an object {\"threads\": N, \"device\": \"auto\"}");
-    for (const auto& item : r.items())
+    for (const auto& item : r.items()) {
+        if (item.key() == "precision")  // e.g. `coalesce-cli run evaluate.json --precision bf16`
+            throw Error(jobKind(config) + " job config: runtime.precision is for training jobs, and \"" + jobKind(config) +
+                        "\" does not train (its runtime fields: threads, device)");
         if (item.key() != "threads" && item.key() != "device")
             throw Error("job config: runtime." + item.key() + " is not a runtime field (threads, device)");
+    }
     if (r.contains("threads")) {
         if (!r["threads"].is_number_integer() || r["threads"].get<int64_t>() < 0 || r["threads"].get<int64_t>() > 4096)
             throw Error("job config: runtime.threads must be an integer in 0..4096 (0 = all cores)");

@@ -418,6 +418,7 @@ Checkpoint MultiCriticTrainer::makeCheckpoint() const {
     c.meta["w_hat"] = wHat_;
     c.meta["w_hat_initialised"] = wHatInitialised_;
     c.meta["trainer"] = options_.toJson();
+    c.meta["phase_seconds"] = phaseSeconds_;  // a resumed run's timing.json covers every segment
     return c;
 }
 
@@ -463,6 +464,12 @@ void MultiCriticTrainer::restore(const Checkpoint& c, const std::string& file) {
         throw Error(file + ": training state (step, w_hat) missing or malformed");
     }
     if (wHat_.size() != slots_.size()) throw Error(file + ": w_hat has the wrong length");
+    // Time spent up to this checkpoint (absent before 2026-12; the work redone after a kill is not counted twice).
+    phaseSeconds_.clear();
+    const auto phases = c.meta.find("phase_seconds");
+    if (phases != c.meta.end() && phases->is_object())
+        for (const auto& [phase, seconds] : phases->items())
+            if (seconds.is_number()) phaseSeconds_[phase] = seconds.get<double>();
     generator_->train();
     for (auto& slot : slots_) slot.critic->train();
     lastCheckpointPath_ = file;

@@ -28,6 +28,9 @@ else
   echo "ok: info on a FIFO -> $out"
 fi
 expect_error "/dev/zero: not a regular file" info /dev/zero
+# --precision on a job that does not train says so (was: "runtime.precision is not a runtime field").
+echo '{"kind": "evaluate", "generator": "'"$WORK"'/g.coalesce"}' > "$WORK/evaluate.json"
+expect_error 'runtime.precision is for training jobs, and "evaluate" does not train' run "$WORK/evaluate.json" --precision bf16
 # A failing job's error is printed once, not by the job's log and again by the CLI.
 echo '{"kind": "pretrain", "data": "idx:'"$WORK"'/missing-images", "iterations": 2, "arch": {"family": "dcgan32", "preset": "small"}}' \
   > "$WORK/bad_data.json"

@@ -12,7 +12,7 @@
 //    steps, where the plain rule oscillates between the two balls (it ended at Ŵ_b = 3.23, exact 2.78);
 //  * recursive mode (K = 3) writes every intermediate barycenter; adapt clamps the batch to n;
 //    parameter averaging; config errors name the field.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -929,5 +929,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestBarycenter)
+COALESCE_TEST_APPLESS_MAIN(TestBarycenter)
 #include "test_barycenter.moc"

@@ -2,7 +2,7 @@
 // train/black_box_source.h), as a barycenter source. The generators are written by Python
 // (tests/python/black_box.py): a 64×64 RGB DCGAN with its own names, and modules that hang, throw,
 // lack a latent size or make points.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <QScopeGuard>
 #include <torch/torch.h>
 
@@ -29,28 +29,21 @@ using namespace coalesce;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
+using coalesce::test::contains;
+using coalesce::test::readSafetensorsTensors;
+using coalesce::test::SilentObserver;
+
 namespace {
 
-std::map<std::string, torch::Tensor> readTensors(const std::string& path) {
-    SafetensorsFile f = readSafetensorsFile(path);
-    std::map<std::string, torch::Tensor> out;
-    for (const auto& e : f.entries) out[e.name] = f.tensor(e);
-    return out;
-}
-
 using test::errorOf;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 double secondsSince(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-struct Quiet : JobObserver {};
-
 // Why running the job `config` failed: the Error it threw or the message of a Failed result ("" if it finished).
 std::string failureOf(const Json& config) {
-    Quiet quiet;
+    SilentObserver quiet;
     CancelToken cancel;
     JobResult result;
     const std::string thrown = errorOf([&] { result = createJob(config)->run(quiet, cancel); });
@@ -75,7 +68,7 @@ private Q_SLOTS:
     // The worker runs the module exactly as Python does; the conversion to the working shape follows
     // the documented rule, checked against Python's own gray weights and 2×2 area average.
     void workerOutputsAndConversionMatchPython() {
-        const auto io = readTensors(dir_ + "/io.safetensors");
+        const auto io = readSafetensorsTensors(dir_ + "/io.safetensors");
         TorchScriptWorker worker(dir_ + "/g64.pt", 0, 60);
         QCOMPARE(worker.latentDim(), int64_t{64});  // the module's latent_dim attribute
         QCOMPARE(worker.outputShape(), (std::vector<int64_t>{3, 64, 64}));
@@ -267,7 +260,7 @@ private Q_SLOTS:
 
         // The workbench's "η from local data" (estimateRadiiOfSources, before any training) loads and samples
         // the same sources as the job: the same η to the last bit, and the coverage check with it.
-        Quiet quiet;
+        SilentObserver quiet;
         CancelToken cancel;
         CoverageCheck coverage;
         const auto direct = estimateRadiiOfSources(readCoalescenceConfig(ConfigReader(config, "barycenter")), quiet, cancel, &coverage);
@@ -289,5 +282,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestBlackBox)
+COALESCE_TEST_GUILESS_MAIN(TestBlackBox)
 #include "test_black_box.moc"

@@ -1,7 +1,7 @@
 // Native checkpoints (.coalesce): round trip of every supported dtype, the on-disk layout checked with an
 // independent parser (plain byte arithmetic + zlib), atomic saves, and the strict loader's messages for
 // truncated, corrupt, malformed and foreign files; storeModule/restoreModule name and shape checks.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -17,21 +17,17 @@
 #include "io/state_dict.h"
 #include "models/networks.h"
 #include "support/test_support.h"
+#include "support/error_of.h"
 
 using namespace coalesce;
 namespace fs = std::filesystem;
 
+using coalesce::test::readBytes;
+using coalesce::test::writeBytes;
+using coalesce::test::contains;
+using coalesce::test::errorOf;
+
 namespace {
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // An independent safetensors writer for hand-made (often deliberately broken) files.
 std::string rawSafetensors(const std::string& headerJson, const std::string& data) {
@@ -60,19 +56,6 @@ std::string handMadeCheckpoint(const std::string& version = "1", const std::stri
                               {"data_crc32", crcHex(data)}};
     return rawSafetensors(header.dump(), data);
 }
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("NOT A coalesce::Error: ") + e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 ArchSpec tinyDcgan() {
     ArchSpec s = ArchSpec::preset("dcgan32", "small", 1);
@@ -139,7 +122,7 @@ private Q_SLOTS:
         c.tensors["b"] = torch::tensor({7.0, 8.0}, torch::kFloat64);
         c.meta = {{"hello", "world"}};
         saveCheckpoint(path, c);
-        const std::string bytes = slurp(path);
+        const std::string bytes = readBytes(path);
         uint64_t n = 0;
         for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
         QCOMPARE(n % 8, uint64_t(0));  // padded as the format recommends
@@ -159,7 +142,7 @@ private Q_SLOTS:
         QVERIFY(ArchSpec::fromJson(nlohmann::json::parse(meta["arch"].get<std::string>())) == c.arch);
         QCOMPARE(nlohmann::json::parse(meta["meta"].get<std::string>())["hello"].get<std::string>(), std::string("world"));
         // And a file written by hand (not by saveCheckpoint) loads.
-        spit(path, handMadeCheckpoint());
+        writeBytes(path, handMadeCheckpoint());
         auto hand = loadCheckpoint(path);
         QCOMPARE(hand.tensors.at("x")[1].item<float>(), -2.0f);
         QCOMPARE(hand.meta["step"].get<int>(), 3);
@@ -172,19 +155,19 @@ private Q_SLOTS:
         good.arch = ArchSpec::preset("mlp2d");
         good.tensors["x"] = torch::ones({4});
         saveCheckpoint(path, good);
-        const std::string before = slurp(path);
+        const std::string before = readBytes(path);
 
         // A save that fails (complex tensors cannot be stored) leaves the old file and no temp file.
         Checkpoint bad = good;
         bad.tensors["y"] = torch::ones({2}, torch::kComplexFloat);
         QVERIFY(contains(errorOf([&] { saveCheckpoint(path, bad); }), "model.coalesce"));
-        QCOMPARE(slurp(path), before);
+        QCOMPARE(readBytes(path), before);
         // A writer abandoned half way (as by an exception while writing) never touches the target.
         {
             AtomicFileWriter writer(path);
             writer.write("half a file");
         }
-        QCOMPARE(slurp(path), before);
+        QCOMPARE(readBytes(path), before);
         for (const auto& entry : fs::directory_iterator(dir))
             QVERIFY2(entry.path().filename() == "model.coalesce", entry.path().c_str());
         // Saving into a folder that does not exist is a clear error.
@@ -215,24 +198,24 @@ private Q_SLOTS:
         c.arch = ArchSpec::preset("mlp2d");
         c.tensors["w"] = torch::randn({300, 1000});  // 1.2 MB of data
         saveCheckpoint(path, c);
-        const std::string full = slurp(path);
+        const std::string full = readBytes(path);
         uint64_t headerLength = 0;
         for (int i = 7; i >= 0; --i) headerLength = (headerLength << 8) | static_cast<unsigned char>(full[i]);
 
-        spit(path, full.substr(0, 8 + headerLength + 300'000));
+        writeBytes(path, full.substr(0, 8 + headerLength + 300'000));
         std::string e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "model.coalesce: truncated: header declares 1.2 MB of tensor data but only 0.3 MB present"), e.c_str());
-        spit(path, full.substr(0, 8 + headerLength / 2));
+        writeBytes(path, full.substr(0, 8 + headerLength / 2));
         e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "model.coalesce: truncated") && contains(e, "of JSON"), e.c_str());
-        spit(path, full.substr(0, 5));
+        writeBytes(path, full.substr(0, 5));
         e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "model.coalesce: truncated"), e.c_str());
-        spit(path, "");
+        writeBytes(path, "");
         e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "model.coalesce") && contains(e, "truncated"), e.c_str());
         // Bytes appended after the data are not silently ignored either.
-        spit(path, full + "junk");
+        writeBytes(path, full + "junk");
         e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "4 unexpected bytes after the tensor data"), e.c_str());
     }
@@ -242,11 +225,11 @@ private Q_SLOTS:
     void nonFiniteWeightsAreRefused() {
         const std::string dir = test::scratchDir("nonfinite");
         for (float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
-            spit(dir + "/bad.coalesce", handMadeCheckpoint("1", "", bad));
+            writeBytes(dir + "/bad.coalesce", handMadeCheckpoint("1", "", bad));
             const std::string e = errorOf([&] { loadCheckpoint(dir + "/bad.coalesce"); });
             QVERIFY2(contains(e, "bad.coalesce: tensor x (1 of 2 values are NaN/Inf)"), e.c_str());
         }
-        spit(dir + "/good.coalesce", handMadeCheckpoint());
+        writeBytes(dir + "/good.coalesce", handMadeCheckpoint());
         QCOMPARE(loadCheckpoint(dir + "/good.coalesce").tensors.at("x")[1].item<float>(), -2.0f);
 
         // Saving a diverged model fails and leaves the file that was there.
@@ -255,11 +238,11 @@ private Q_SLOTS:
         Generator g(c.arch);
         storeModule(c, "generator", *g);
         saveCheckpoint(dir + "/latest.coalesce", c);
-        const std::string before = slurp(dir + "/latest.coalesce");
+        const std::string before = readBytes(dir + "/latest.coalesce");
         c.tensors["generator.net.0.weight"][0][0][0][0] = std::nanf("");
         const std::string e = errorOf([&] { saveCheckpoint(dir + "/latest.coalesce", c); });
         QVERIFY2(contains(e, "not written") && contains(e, "generator.net.0.weight"), e.c_str());
-        QVERIFY(slurp(dir + "/latest.coalesce") == before);
+        QVERIFY(readBytes(dir + "/latest.coalesce") == before);
 
         // Foreign weights (a state_dict's tensors) are checked as they are loaded into a network.
         TensorMap weights = moduleTensors(*g);
@@ -274,7 +257,7 @@ private Q_SLOTS:
         const std::string path = test::scratchDir("crc") + "/model.coalesce";
         std::string bytes = handMadeCheckpoint();
         bytes[bytes.size() - 3] ^= 0x10;
-        spit(path, bytes);
+        writeBytes(path, bytes);
         const std::string e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "model.coalesce: checksum mismatch") && contains(e, "corrupt"), e.c_str());
     }
@@ -330,7 +313,7 @@ private Q_SLOTS:
         QFETCH(QByteArray, file);
         QFETCH(QString, expected);
         const std::string path = test::scratchDir("malformed") + "/bad.coalesce";
-        spit(path, file.toStdString());
+        writeBytes(path, file.toStdString());
         const std::string e = errorOf([&] { loadCheckpoint(path); });
         QVERIFY2(contains(e, "bad.coalesce") && contains(e, expected.toStdString()), e.substr(0, 2000).c_str());
         QVERIFY2(e.size() < 1000, qPrintable(QString("a %1-character message").arg(e.size())));
@@ -338,10 +321,10 @@ private Q_SLOTS:
 
     void foreignFilesAreNotCheckpoints() {
         const std::string dir = test::scratchDir("foreign");
-        spit(dir + "/image.coalesce", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01", 21));
+        writeBytes(dir + "/image.coalesce", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01", 21));
         std::string e = errorOf([&] { loadCheckpoint(dir + "/image.coalesce"); });
         QVERIFY2(contains(e, "image.coalesce: not a Coalesce checkpoint (the file is a PNG image)"), e.c_str());
-        spit(dir + "/notes.coalesce", "These are my notes about the experiment.\n");
+        writeBytes(dir + "/notes.coalesce", "These are my notes about the experiment.\n");
         e = errorOf([&] { loadCheckpoint(dir + "/notes.coalesce"); });
         QVERIFY2(contains(e, "notes.coalesce: not a Coalesce checkpoint (the file is a text file)"), e.c_str());
         e = errorOf([&] { loadCheckpoint(dir + "/absent.coalesce"); });
@@ -406,5 +389,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestCheckpoint)
+COALESCE_TEST_APPLESS_MAIN(TestCheckpoint)
 #include "test_checkpoint.moc"

@@ -6,7 +6,7 @@
 // byte); a third of the ZIP mutations repair the CRCs, as a crafted file would, to exercise what lies
 // behind (the pickle reader, its pre-flight of TorchScript pickles, LibTorch's own checks). Legacy
 // torch.save files have no checksums at all, so all their mutations reach the pickle reader.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <fstream>
@@ -24,19 +24,12 @@
 
 using namespace coalesce;
 
+using coalesce::test::readBytes;
+using coalesce::test::writeBytes;
+
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-ArchSpec tinyMlp() {
+ArchSpec fuzzMlp() {
     ArchSpec s = ArchSpec::preset("mlp2d");
     s.latentDim = 3;
     s.generatorWidths = {4, 4};
@@ -44,7 +37,7 @@ ArchSpec tinyMlp() {
     return s;
 }
 
-ArchSpec tinyDcgan() {
+ArchSpec fuzzDcgan() {
     ArchSpec s = ArchSpec::preset("dcgan32", "small", 1);
     s.latentDim = 2;
     s.generatorWidths = {2, 2, 2};
@@ -167,7 +160,7 @@ FuzzOutcome fuzz(const std::string& valid, int iterations, uint64_t seed, const 
     for (int i = 0; i < iterations; ++i) {
         std::string what;
         const std::string damaged = mutate(valid, rng, &what);
-        spit(path, damaged);
+        writeBytes(path, damaged);
         auto attempt = [&](const char* entry, const std::function<void()>& f) {
             try {
                 f();
@@ -175,7 +168,7 @@ FuzzOutcome fuzz(const std::string& valid, int iterations, uint64_t seed, const 
             } catch (const Error& e) {
                 ++outcome.rejected;
                 if (std::string(e.what()).find("LibTorch crashed") != std::string::npos && outcome.libtorchCrashes++ == 0)
-                    spit(path + ".crashed-libtorch", damaged);  // kept for a look (tests/data/io/ has one)
+                    writeBytes(path + ".crashed-libtorch", damaged);  // kept for a look (tests/data/io/ has one)
             } catch (const std::exception& e) {
                 if (outcome.firstForeignException.empty())
                     outcome.firstForeignException = std::string(entry) + " after " + what + ": " + e.what();
@@ -222,7 +215,7 @@ private Q_SLOTS:
         const std::string kind = format.toStdString();
         std::string validPath = dir + "/valid";
         torch::manual_seed(1);
-        Generator g(kind == "torchscript" ? tinyDcgan() : tinyMlp());
+        Generator g(kind == "torchscript" ? fuzzDcgan() : fuzzMlp());
         if (kind == "coalesce") {
             Checkpoint c;
             c.arch = g->spec();
@@ -247,7 +240,7 @@ private Q_SLOTS:
                 pythonDir = test::scratchDir("fuzz-python");
                 std::string out;
                 QCOMPARE(test::runPython("interop.py",
-                                         "write --arch '" + tinyMlp().toJson().dump() + "' --seed 5 --batch 1 --out " + pythonDir, &out),
+                                         "write --arch '" + fuzzMlp().toJson().dump() + "' --seed 5 --batch 1 --out " + pythonDir, &out),
                          0);
             }
             validPath = pythonDir + (kind == "python-torchscript" ? "/scripted.pt"
@@ -256,7 +249,7 @@ private Q_SLOTS:
         }
         // The untouched file loads.
         loadGenerator(validPath);
-        const std::string valid = slurp(validPath);
+        const std::string valid = readBytes(validPath);
         QVERIFY(valid.size() > 100);
 
         QElapsedTimer timer;
@@ -274,5 +267,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestCheckpointFuzz)
+COALESCE_TEST_APPLESS_MAIN(TestCheckpointFuzz)
 #include "test_checkpoint_fuzz.moc"

@@ -2,7 +2,7 @@
 // and resize/crop geometry checked on pixel values, class filters, k-shot subsets, the batch sampler,
 // dataset hashes, toy mixtures (sample statistics against their parameters) and the real
 // Fashion-MNIST files (cross-checked by an independent Python reader; skipped when not installed).
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <QElapsedTimer>
@@ -35,6 +35,7 @@
 using namespace coalesce;
 namespace fs = std::filesystem;
 
+
 namespace {
 
 // ---- fixtures written independently of the loader ----------------------------------------------
@@ -51,7 +52,7 @@ std::vector<uint8_t> idxBytes(uint32_t magic, const std::vector<uint32_t>& dims,
     return out;
 }
 
-void writeBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+void writeFixtureBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
     fs::create_directories(fs::path(path).parent_path());
     std::ofstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error("test fixture: cannot write " + path);
@@ -97,8 +98,8 @@ IdxPair writeIdxPair(const std::string& dir, int n, int classes, bool gz, int la
     auto labelFile = idxBytes(0x801, {uint32_t(labelCount)}, labels);
     const std::string ext = gz ? ".gz" : "";
     IdxPair pair{dir + "/images-idx3-ubyte" + ext, dir + "/labels-idx1-ubyte" + ext};
-    writeBytes(pair.images, gz ? gzipBytes(images) : images);
-    writeBytes(pair.labels, gz ? gzipBytes(labelFile) : labelFile);
+    writeFixtureBytes(pair.images, gz ? gzipBytes(images) : images);
+    writeFixtureBytes(pair.labels, gz ? gzipBytes(labelFile) : labelFile);
     return pair;
 }
 
@@ -252,13 +253,13 @@ std::string writeCifar10(const std::string& dir) {
     for (int b = 0; b < 5; ++b) {
         std::vector<uint8_t> bytes;
         for (int k = 0; k < 2; ++k) appendCifarRecord(bytes, {static_cast<uint8_t>(2 * b + k)}, 2 * b + k);
-        writeBytes(dir + "/data_batch_" + std::to_string(b + 1) + ".bin", bytes);
+        writeFixtureBytes(dir + "/data_batch_" + std::to_string(b + 1) + ".bin", bytes);
     }
     std::vector<uint8_t> test;
     appendCifarRecord(test, {7}, 100);
     appendCifarRecord(test, {3}, 101);
     appendCifarRecord(test, {3}, 102);
-    writeBytes(dir + "/test_batch.bin", test);
+    writeFixtureBytes(dir + "/test_batch.bin", test);
     std::ofstream(dir + "/batches.meta.txt") << "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
     return dir;
 }
@@ -350,7 +351,7 @@ private Q_SLOTS:
         // Change one pixel (same size) and a later mtime: new data and a new hash, cache or not.
         auto pixels = syntheticImages(5);
         pixels[100] ^= 0xff;
-        writeBytes(pair.images, gzipBytes(idxBytes(0x803, {5, 28, 28}, pixels)));
+        writeFixtureBytes(pair.images, gzipBytes(idxBytes(0x803, {5, 28, 28}, pixels)));
         fs::last_write_time(pair.images, fs::last_write_time(pair.images) + std::chrono::seconds(5));
         auto changed = loadDataset(spec);
         QVERIFY(changed.hash != first.hash);
@@ -370,11 +371,11 @@ private Q_SLOTS:
         QVERIFY_ERROR_CONTAINS(loadDataset("idx:" + pair.labels + ":" + pair.images), pair.labels, "wrong magic",
                                "0x00000801", "0x00000803", "swapped");
         // Not an IDX file at all.
-        writeBytes(dir + "/junk.gz", gzipBytes({'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}));
+        writeFixtureBytes(dir + "/junk.gz", gzipBytes({'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}));
         QVERIFY_ERROR_CONTAINS(loadDataset("idx:" + dir + "/junk.gz:" + pair.labels), dir + "/junk.gz", "wrong magic",
                                "0x68656C6C", "not an IDX file");
         // IDX, but floats.
-        writeBytes(dir + "/float-idx", idxBytes(0x0D03, {1, 1, 1}, {0, 0, 0, 0}));
+        writeFixtureBytes(dir + "/float-idx", idxBytes(0x0D03, {1, 1, 1}, {0, 0, 0, 0}));
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/float-idx", 3), "element type 0x0D", "unsigned bytes");
     }
 
@@ -387,7 +388,7 @@ private Q_SLOTS:
         for (bool gz : {false, true}) {
             const std::string path = dir + "/short-images" + (gz ? ".gz" : "");
             auto bytes = idxBytes(0x803, {10, 28, 28}, partial);
-            writeBytes(path, gz ? gzipBytes(bytes) : bytes);
+            writeFixtureBytes(path, gz ? gzipBytes(bytes) : bytes);
             QVERIFY_ERROR_CONTAINS(loadDataset("idx:" + path + ":" + pair.labels), path + ": truncated",
                                    "10 images of 28×28 (7840 bytes)", "only 2357 bytes follow");
             if (gz) QVERIFY_ERROR_CONTAINS(readIdx(path, 3), "(after decompression)");
@@ -395,26 +396,26 @@ private Q_SLOTS:
         // Cut gzip stream.
         auto gz = gzipBytes(idxBytes(0x803, {10, 28, 28}, full));
         gz.resize(gz.size() / 2);
-        writeBytes(dir + "/cut.gz", gz);
+        writeFixtureBytes(dir + "/cut.gz", gz);
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/cut.gz", 3), dir + "/cut.gz", "truncated gzip");
         // Corrupt gzip data.
         auto bad = gzipBytes(idxBytes(0x803, {10, 28, 28}, full));
         for (size_t i = 20; i < 40; ++i) bad[i] ^= 0x5a;
-        writeBytes(dir + "/bad.gz", bad);
+        writeFixtureBytes(dir + "/bad.gz", bad);
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/bad.gz", 3), dir + "/bad.gz", "gzip");
         // Too short for a header.
-        writeBytes(dir + "/tiny", {0, 0, 8, 3, 0, 0});
+        writeFixtureBytes(dir + "/tiny", {0, 0, 8, 3, 0, 0});
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/tiny", 3), dir + "/tiny", "truncated", "header");
         // Labels truncated.
-        writeBytes(dir + "/short-labels", idxBytes(0x801, {10}, {1, 2, 3}));
+        writeFixtureBytes(dir + "/short-labels", idxBytes(0x801, {10}, {1, 2, 3}));
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/short-labels", 1), "10 labels (10 bytes)", "only 3 bytes follow");
         // Extra bytes after the data.
         auto longer = full;
         longer.push_back(7);
-        writeBytes(dir + "/long-images", idxBytes(0x803, {10, 28, 28}, longer));
+        writeFixtureBytes(dir + "/long-images", idxBytes(0x803, {10, 28, 28}, longer));
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/long-images", 3), "1 unexpected bytes");
         // Zero images.
-        writeBytes(dir + "/empty-images", idxBytes(0x803, {0, 28, 28}, {}));
+        writeFixtureBytes(dir + "/empty-images", idxBytes(0x803, {0, 28, 28}, {}));
         QVERIFY_ERROR_CONTAINS(readIdx(dir + "/empty-images", 3), "size 0");
     }
 
@@ -447,8 +448,8 @@ private Q_SLOTS:
         // mnist:<split> with a synthetic MNIST folder (raw, the '.' naming of some mirrors).
         const auto root = test::scratchDir("data-dir");
         fs::create_directories(root + "/mnist");
-        writeBytes(root + "/mnist/t10k-images.idx3-ubyte", idxBytes(0x803, {4, 28, 28}, syntheticImages(4)));
-        writeBytes(root + "/mnist/t10k-labels.idx1-ubyte", idxBytes(0x801, {4}, {3, 1, 4, 1}));
+        writeFixtureBytes(root + "/mnist/t10k-images.idx3-ubyte", idxBytes(0x803, {4, 28, 28}, syntheticImages(4)));
+        writeFixtureBytes(root + "/mnist/t10k-labels.idx1-ubyte", idxBytes(0x801, {4}, {3, 1, 4, 1}));
         const ScopedDataDir dataDir(root);
         auto data = loadDataset("mnist:test:1");
         QCOMPARE(data.size(), int64_t{2});
@@ -488,7 +489,7 @@ private Q_SLOTS:
         for (const auto& entry : fs::directory_iterator(dir)) {
             std::ifstream in(entry.path(), std::ios::binary);
             const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-            writeBytes(gz + "/" + entry.path().filename().string(), gzipBytes(bytes));
+            writeFixtureBytes(gz + "/" + entry.path().filename().string(), gzipBytes(bytes));
         }
         QVERIFY(torch::equal(loadDataset("cifar10:" + gz + ":train", LoadOptions{3, 32}).samples, train.samples));
     }
@@ -516,8 +517,8 @@ private Q_SLOTS:
         std::vector<uint8_t> train, test;
         for (int i = 0; i < 6; ++i) appendCifarRecord(train, {static_cast<uint8_t>(i % 20), static_cast<uint8_t>(90 + i)}, i);
         appendCifarRecord(test, {19, 99}, 50);
-        writeBytes(root + "/cifar-100-binary/train.bin", train);
-        writeBytes(root + "/cifar-100-binary/test.bin", test);
+        writeFixtureBytes(root + "/cifar-100-binary/train.bin", train);
+        writeFixtureBytes(root + "/cifar-100-binary/test.bin", test);
         const ScopedDataDir dataDir(root);
         auto data = loadDataset("cifar100:train:92,95", LoadOptions{3, 32});  // no folder: the data directory's
         QCOMPARE(data.size(), int64_t{2});
@@ -544,7 +545,7 @@ private Q_SLOTS:
         std::vector<uint8_t> bad;
         appendCifarRecord(bad, {1}, 0);
         appendCifarRecord(bad, {12}, 1);
-        writeBytes(label + "/test_batch.bin", bad);
+        writeFixtureBytes(label + "/test_batch.bin", bad);
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + label + ":test"), label + "/test_batch.bin", "record 1 has label 12",
                                "0..9");
 
@@ -552,16 +553,16 @@ private Q_SLOTS:
         const auto c100 = base + "/c100";
         std::vector<uint8_t> hundred;
         for (int i = 0; i < 3; ++i) appendCifarRecord(hundred, {1, 2}, i);
-        writeBytes(c100 + "/test_batch.bin", hundred);
-        writeBytes(c100 + "/test.bin", hundred);
+        writeFixtureBytes(c100 + "/test_batch.bin", hundred);
+        writeFixtureBytes(c100 + "/test.bin", hundred);
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + c100 + ":test"), "3074-byte CIFAR-100 records: use cifar100:");
-        writeBytes(c100 + "/test.bin", std::vector<uint8_t>(3 * 3073, 0));
+        writeFixtureBytes(c100 + "/test.bin", std::vector<uint8_t>(3 * 3073, 0));
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "3073-byte CIFAR-10 records: use cifar10:");
         std::vector<uint8_t> coarse;
         appendCifarRecord(coarse, {25, 3}, 0);
-        writeBytes(c100 + "/test.bin", coarse);
+        writeFixtureBytes(c100 + "/test.bin", coarse);
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "record 0 has coarse label 25");
-        writeBytes(c100 + "/test.bin", {});
+        writeFixtureBytes(c100 + "/test.bin", {});
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar100:" + c100 + ":test"), "empty file");
 
         QVERIFY_ERROR_CONTAINS(loadDataset("cifar10:" + cut + ":valid"), "got split 'valid'");
@@ -639,7 +640,7 @@ private Q_SLOTS:
         if (!imageIoAvailable()) QSKIP("built without OpenCV");
         const auto dir = test::scratchDir("png_decoder");
         auto read = [&](const PngSpec& spec, std::string* warnings = nullptr) {
-            writeBytes(dir + "/x.png", pngBytes(spec));
+            writeFixtureBytes(dir + "/x.png", pngBytes(spec));
             return readImage(dir + "/x.png", 0, warnings);
         };
         PngSpec gray{3, 2, 8, 0, {{0, 100, 255}, {7, 8, 9}}};
@@ -672,7 +673,7 @@ private Q_SLOTS:
         image = read({1, 1, 16, 2, {{0xFF, 0xFF, 0x64, 0xD6, 0, 0}}});
         QVERIFY(image.channels == 3 && image.pixels == (std::vector<uint8_t>{255, 100, 0}));
         // As gray: the RGB image through the usual luma rule (OpenCV's, as for every other format).
-        writeBytes(dir + "/rgb.png", pngBytes({1, 1, 8, 2, {{200, 100, 50}}}));
+        writeFixtureBytes(dir + "/rgb.png", pngBytes({1, 1, 8, 2, {{200, 100, 50}}}));
         QCOMPARE(int(readImage(dir + "/rgb.png", 1).pixels[0]), int(std::lround(0.299 * 200 + 0.587 * 100 + 0.114 * 50)));
 
         // Damaged but readable: the pixels, the warnings returned, nothing on stderr.
@@ -687,16 +688,16 @@ private Q_SLOTS:
         // Unreadable: a clear error naming the file; a header claiming a huge image is refused unread.
         std::vector<uint8_t> bytes = pngBytes(gray);
         bytes.resize(bytes.size() - 30);
-        writeBytes(dir + "/cut.png", bytes);
+        writeFixtureBytes(dir + "/cut.png", bytes);
         std::string e = errorOf([&] { readImage(dir + "/cut.png"); });
         QVERIFY2(e.find("cut.png") != std::string::npos && e.find("libpng") != std::string::npos, e.c_str());
-        writeBytes(dir + "/huge.png", pngBytes({100000, 1, 8, 0, {{0}}}));
+        writeFixtureBytes(dir + "/huge.png", pngBytes({100000, 1, 8, 0, {{0}}}));
         e = errorOf([&] { readImage(dir + "/huge.png"); });
         QVERIFY2(e.find("huge.png") != std::string::npos, e.c_str());
 
         // A folder of such files: one dataset warning, naming how many and the first.
-        for (int i = 0; i < 3; ++i) writeBytes(dir + "/folder/c0/" + std::to_string(i) + ".png", pngBytes(damaged));
-        writeBytes(dir + "/folder/c0/clean.png", pngBytes(gray));
+        for (int i = 0; i < 3; ++i) writeFixtureBytes(dir + "/folder/c0/" + std::to_string(i) + ".png", pngBytes(damaged));
+        writeFixtureBytes(dir + "/folder/c0/clean.png", pngBytes(gray));
         Dataset data;
         const std::string folderPrinted = stderrOf([&] { data = loadDataset("folder:" + dir + "/folder"); }, dir);
         QCOMPARE(data.size(), int64_t{4});
@@ -717,8 +718,8 @@ private Q_SLOTS:
         writeImage(dir + "/a_png/one.png", makeImage(28, 28, 1, [](int x, int y, int) { return (x * 9 + y) % 256; }));
         writeImage(dir + "/a_png/nested/two.PNG", makeImage(28, 28, 1, [](int, int, int) { return 255; }));
         writeImage(dir + "/b_bmp/rgb.bmp", makeImage(37, 23, 3, [](int, int, int c) { return c == 0 ? 200 : c == 1 ? 100 : 20; }));
-        writeBytes(dir + "/c_jpg/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3, 4, 5});
-        writeBytes(dir + "/c_jpg/notes.txt", {'h', 'i'});
+        writeFixtureBytes(dir + "/c_jpg/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3, 4, 5});
+        writeFixtureBytes(dir + "/c_jpg/notes.txt", {'h', 'i'});
         writeImage(dir + "/.hidden/ignored.png", makeImage(8, 8, 1, [](int, int, int) { return 0; }));
 
         auto data = loadDataset("folder:" + dir);
@@ -750,7 +751,7 @@ private Q_SLOTS:
         QVERIFY(rgb.hash != data.hash);
 
         // Classes from the spec; a class whose only image is unreadable is named in the error.
-        writeBytes(dir + "/d_bad/only.jpg", {0xff, 0xd8, 0xff, 0x00});
+        writeFixtureBytes(dir + "/d_bad/only.jpg", {0xff, 0xd8, 0xff, 0x00});
         auto withBad = loadDataset("folder:" + dir);
         QCOMPARE(withBad.skippedFiles, int64_t{2});
         QCOMPARE(loadDataset("folder:" + dir + ":0,2").size(), int64_t{3});
@@ -807,13 +808,13 @@ private Q_SLOTS:
         fs::create_directories(root + "/empty");
         QVERIFY_ERROR_CONTAINS(loadDataset("folder:" + root + "/empty"), root + "/empty", "no image files");
         fs::create_directories(root + "/text");
-        writeBytes(root + "/text/readme.txt", {'x'});
+        writeFixtureBytes(root + "/text/readme.txt", {'x'});
         QVERIFY_ERROR_CONTAINS(loadDataset("folder:" + root + "/text"), "no image files", "1 other file");
         fs::create_directories(root + "/corrupt/a");
-        writeBytes(root + "/corrupt/a/x.png", {1, 2, 3});
-        writeBytes(root + "/corrupt/a/y.bmp", {});
+        writeFixtureBytes(root + "/corrupt/a/x.png", {1, 2, 3});
+        writeFixtureBytes(root + "/corrupt/a/y.bmp", {});
         QVERIFY_ERROR_CONTAINS(loadDataset("folder:" + root + "/corrupt"), root + "/corrupt", "none of the 2 image");
-        writeBytes(root + "/file.png", {1});
+        writeFixtureBytes(root + "/file.png", {1});
         QVERIFY_ERROR_CONTAINS(loadDataset("folder:" + root + "/file.png"), "expected a folder");
     }
 
@@ -1083,5 +1084,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestData)
+COALESCE_TEST_APPLESS_MAIN(TestData)
 #include "test_data.moc"

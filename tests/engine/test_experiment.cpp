@@ -3,7 +3,7 @@
 // source, errors naming the field), and a whole experiment in the 2-D toy mode end to end: sources
 // pretrained, stage 1, average, every method, live evaluation at step 0 / every E / the end, the report;
 // re-running keeps finished runs, a changed config is refused, a cancelled experiment says so.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -17,6 +17,9 @@
 
 using namespace coalesce;
 namespace fs = std::filesystem;
+
+using coalesce::test::readBytes;
+using coalesce::test::contains;
 
 namespace {
 
@@ -47,18 +50,13 @@ Json toyExperiment(const std::string& dir) {
                 {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
 }
 
-std::string errorOf(const Json& config) {
+std::string planErrorOf(const Json& config) {
     try {
         planExperiment(config);
     } catch (const Error& e) {
         return e.what();
     }
     return "";
-}
-
-std::string readText(const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // eval/<name> rows of a metrics.csv: step → present.
@@ -74,7 +72,7 @@ std::set<int64_t> evaluationSteps(const fs::path& metricsCsv, const std::string&
     return steps;
 }
 
-struct Recorder : JobObserver {
+struct ExperimentRecorder : JobObserver {
     int64_t lastDone = -1, lastTotal = -1;
     bool monotone = true;
     std::vector<std::string> logs;
@@ -183,18 +181,18 @@ private Q_SLOTS:
         }
         Json bad = c;
         bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "adaptation"}, {"iterations", 5}}};
-        QVERIFY(errorOf(bad).find("does not apply in adaptation mode") != std::string::npos);
+        QVERIFY(planErrorOf(bad).find("does not apply in adaptation mode") != std::string::npos);
         bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "adaptation"}}};
         bad["ternarization"]["of"] = {"transfer_gan"};
-        QVERIFY2(errorOf(bad).find("needs an adapt run") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("needs an adapt run") != std::string::npos, planErrorOf(bad).c_str());
         bad["ternarization"]["quantizers"] = {{{"name", "a"}, {"mode", "during"}}};
-        QVERIFY(errorOf(bad).find("post_training or adaptation") != std::string::npos);
+        QVERIFY(planErrorOf(bad).find("post_training or adaptation") != std::string::npos);
         c["ternarization"]["of"] = {"freezed_typo"};
-        QVERIFY(errorOf(c).find("freezed_typo") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("freezed_typo") != std::string::npos);
         c["ternarization"] = {{"quantizers", {"twn"}}, {"seeds", {9}}};
-        QVERIFY(errorOf(c).find("seed 9") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("seed 9") != std::string::npos);
         c["ternarization"] = {{"quantizers", {"twn"}}, {"job", {{"generator", "x"}}}};
-        QVERIFY(errorOf(c).find("generator") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("generator") != std::string::npos);
     }
     // A top-level stage-1 "mode" (mixture here) applies to the barycenter's stage 1; sequential transfer's
     // first step has one source and nothing to combine, so the mode is left out of it.
@@ -266,43 +264,43 @@ private Q_SLOTS:
         // Variant errors name the problem.
         Json bad = c;
         bad["methods"] = Json::array({{{"name", "x"}}});
-        QVERIFY2(errorOf(bad).find("\"method\"") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("\"method\"") != std::string::npos, planErrorOf(bad).c_str());
         bad["methods"] = Json::array({{{"name", "x"}, {"method", "edge_only"}, {"barycenter", {{"iterations", 1}}}}});
-        QVERIFY2(errorOf(bad).find("barycenter and sequential methods only") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("barycenter and sequential methods only") != std::string::npos, planErrorOf(bad).c_str());
         bad["methods"] = Json::array({{{"name", "x"}, {"method", "transfer_gan"}, {"adaptation", {{"critic_init", "@stage1_checkpoint"}}}}});
-        QVERIFY2(errorOf(bad).find("@stage1_checkpoint") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("@stage1_checkpoint") != std::string::npos, planErrorOf(bad).c_str());
         bad["methods"] = Json::array({"barycenter", {{"name", "barycenter"}, {"method", "average"}}});
-        QVERIFY2(errorOf(bad).find("listed twice") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("listed twice") != std::string::npos, planErrorOf(bad).c_str());
         bad["methods"] = Json::array({{{"name", "a b"}, {"method", "average"}}});
-        QVERIFY2(errorOf(bad).find("word") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("word") != std::string::npos, planErrorOf(bad).c_str());
         bad = c;
         bad["methods"] = Json::array({{{"name", "x"}, {"method", "barycenter"},
                                        {"barycenter", {{"radii", "auto"}, {"radius_estimation", {{"k", 3}}}}}}});
-        QVERIFY2(errorOf(bad).find("radius_estimation.k") != std::string::npos, errorOf(bad).c_str());
+        QVERIFY2(planErrorOf(bad).find("radius_estimation.k") != std::string::npos, planErrorOf(bad).c_str());
     }
 
     void planErrorsNameTheField() {
         Json c = toyExperiment("runs/x");
         c["methods"] = {"barycenter", "wishful"};
-        QVERIFY(errorOf(c).find("wishful") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("wishful") != std::string::npos);
         c = toyExperiment("runs/x");
         c["shots"] = {0};
-        QVERIFY(errorOf(c).find("shots") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("shots") != std::string::npos);
         c = toyExperiment("runs/x");
         c.erase("evaluation");
-        QVERIFY(errorOf(c).find("evaluation") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("evaluation") != std::string::npos);
         c = toyExperiment("runs/x");
         c["adaptation"]["k"] = 5;  // the experiment sets k per run
-        QVERIFY(errorOf(c).find("\"k\"") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("\"k\"") != std::string::npos);
         c = toyExperiment("runs/x");
         c["sources"] = Json::array({c["sources"][0]});
-        QVERIFY(errorOf(c).find("two sources") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("two sources") != std::string::npos);
         c = toyExperiment("runs/x");
         c["transfer_source"] = "nobody";
-        QVERIFY(errorOf(c).find("nobody") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("nobody") != std::string::npos);
         c = toyExperiment("runs/x");
         c["colour"] = "blue";
-        QVERIFY(errorOf(c).find("colour") != std::string::npos);
+        QVERIFY(planErrorOf(c).find("colour") != std::string::npos);
     }
     void transferPlaceholdersAreResolved() {
         ExperimentPlan plan = planExperiment(toyExperiment("runs/x"));
@@ -318,7 +316,7 @@ private Q_SLOTS:
     void toyExperimentRunsEndToEndAndContinues() {
         const std::string dir = test::scratchDir("experiment_toy");
         const Json config = toyExperiment(dir);
-        Recorder rec;
+        ExperimentRecorder rec;
         CancelToken cancel;
         JobResult result = createJob(config)->run(rec, cancel);
         QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
@@ -334,13 +332,13 @@ private Q_SLOTS:
             QVERIFY(!evaluationSteps(fs::path(r.runDir) / "metrics.csv", "eval/wall_seconds").empty());
         }
         // The report: one entry per method at n = 4 with both seeds finished.
-        const Json summary = Json::parse(readText(fs::path(dir) / "report" / "summary.json"));
+        const Json summary = Json::parse(readBytes(fs::path(dir) / "report" / "summary.json"));
         QCOMPARE(summary["by_shots"].size(), size_t(1));
         QCOMPARE(summary["by_shots"][0]["methods"].size(), size_t(7));
         for (const auto& m : summary["by_shots"][0]["methods"]) QCOMPARE(m["finished"].get<int>(), 2);
         QVERIFY(fs::exists(fs::path(dir) / "report" / "summary.md"));
         QVERIFY(fs::exists(fs::path(dir) / "plan.json"));
-        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("transfer_gan") != std::string::npos);
+        QVERIFY(readBytes(fs::path(dir) / "report" / "summary.md").find("transfer_gan") != std::string::npos);
         // Ternarisation rows: float and ternary scored under the protocol, real sizes, per-layer sparsity.
         QCOMPARE(summary["ternarization"].size(), size_t(3));
         for (const auto& row : summary["ternarization"]) {
@@ -349,7 +347,7 @@ private Q_SLOTS:
             QVERIFY(row["sizes"]["ternary_weight_ratio"].get<double>() > 10);
             QCOMPARE(row["layers"].size(), size_t(4));
         }
-        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("## Ternarization") != std::string::npos);
+        QVERIFY(readBytes(fs::path(dir) / "report" / "summary.md").find("## Ternarization") != std::string::npos);
         // The adaptation-mode row scores the G trained ternarised (its own run) against the float run.
         const Json adaptRow = summary["ternarization"][2];
         QCOMPARE(adaptRow["quantizer"].get<std::string>(), std::string("twn@adapt"));
@@ -361,7 +359,7 @@ private Q_SLOTS:
 
         // Again: nothing is retrained (finished runs are kept untouched).
         const auto stamp = fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv");
-        Recorder again;
+        ExperimentRecorder again;
         result = createJob(config)->run(again, cancel);
         QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
         QVERIFY(fs::last_write_time(fs::path(plan.runs.back().runDir) / "metrics.csv") == stamp);
@@ -374,7 +372,7 @@ private Q_SLOTS:
         QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
         QCOMPARE(result.summary["failed_runs"].get<int>(), 1);
         QVERIFY(!fs::exists(fs::path(plan.runs.back().runDir) / "summary.json"));
-        QVERIFY(readText(fs::path(dir) / "report" / "summary.md").find("not run") != std::string::npos);
+        QVERIFY(readBytes(fs::path(dir) / "report" / "summary.md").find("not run") != std::string::npos);
 
         // A changed budget in the same run_dir is refused, naming the field.
         Json changed = config;
@@ -382,6 +380,14 @@ private Q_SLOTS:
         result = createJob(changed)->run(again, cancel);
         QVERIFY(result.status == JobResult::Status::Failed);
         QVERIFY2(result.message.find("lr") != std::string::npos, result.message.c_str());
+
+        // So is another precision: the runtime may change (threads, device), its arithmetic may not.
+        Json otherPrecision = config;
+        otherPrecision["runtime"]["precision"] = "bf16";
+        result = createJob(otherPrecision)->run(again, cancel);
+        QVERIFY(result.status == JobResult::Status::Failed);
+        QVERIFY2(result.message.find("was trained in fp32 and this experiment asks for bf16") != std::string::npos,
+                 result.message.c_str());
     }
     // Two shards side by side (threads here, processes in practice) share the sources and stage 1 under a
     // file lock and split the runs; the report-only pass then sees every run finished.
@@ -396,7 +402,7 @@ private Q_SLOTS:
             shards.emplace_back([&, i] {
                 Json c = config;
                 c["shard"] = std::to_string(i) + "/2";
-                Recorder rec;
+                ExperimentRecorder rec;
                 CancelToken cancel;
                 results[i] = createJob(c)->run(rec, cancel);
             });
@@ -405,14 +411,14 @@ private Q_SLOTS:
         QVERIFY(!fs::exists(fs::path(dir) / "report" / "summary.json"));  // a shard writes no report
         // Every stage 1 and source was made once: its log says it started from step 0 exactly once.
         for (const auto& stage1 : planExperiment(config).stage1Jobs) {
-            const std::string log = readText(fs::path(stage1["run_dir"].get<std::string>()) / "log.txt");
+            const std::string log = readBytes(fs::path(stage1["run_dir"].get<std::string>()) / "log.txt");
             size_t starts = 0;
             for (size_t at = log.find("from step 0"); at != std::string::npos; at = log.find("from step 0", at + 1)) ++starts;
             QCOMPARE(starts, size_t(1));
         }
         Json report = config;
         report["report_only"] = true;
-        Recorder rec;
+        ExperimentRecorder rec;
         CancelToken cancel;
         JobResult merged = createJob(report)->run(rec, cancel);
         QVERIFY2(merged.status == JobResult::Status::Finished, merged.message.c_str());
@@ -433,7 +439,7 @@ private Q_SLOTS:
         config["methods"] = {"barycenter", "edge_only"};
         Json shard = config;
         shard["shard"] = "0/2";
-        Recorder rec;
+        ExperimentRecorder rec;
         CancelToken cancel;
         JobResult r = createJob(shard)->run(rec, cancel);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
@@ -456,11 +462,11 @@ private Q_SLOTS:
         const std::string dir = test::scratchDir("experiment_cancel");
         CancelToken cancel;
         cancel.requestCancel();
-        Recorder rec;
+        ExperimentRecorder rec;
         JobResult result = createJob(toyExperiment(dir))->run(rec, cancel);
         QVERIFY(result.status == JobResult::Status::Cancelled);
     }
 };
 
-QTEST_APPLESS_MAIN(TestExperiment)
+COALESCE_TEST_APPLESS_MAIN(TestExperiment)
 #include "test_experiment.moc"

@@ -2,7 +2,7 @@
 // over seeds, iterations and wall time to reach the reference's final FID (per seed, with the reference
 // mean for a seed the reference lacks, a seed that never reaches it, a failed run), the files written,
 // errors for corrupt metrics; and the line-chart renderer on degenerate input.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <cmath>
 #include <filesystem>
@@ -24,6 +24,8 @@
 using namespace coalesce;
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+using coalesce::test::readBytes;
 
 namespace {
 
@@ -83,13 +85,6 @@ const json& methodEntry(const json& entry, const std::string& method) {
     for (const auto& m : entry["methods"])
         if (m["method"] == method) return m;
     throw std::runtime_error("no methods entry for " + method);
-}
-
-std::string readText(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 int countLines(const std::string& path) {
@@ -222,7 +217,7 @@ private Q_SLOTS:
     void summaryNumbersMatchHandComputedValues() {
         auto e = makeExperiment("report-numbers");
         const auto report = writeExperimentReport(e.out, e.runs, testOptions());
-        const json summary = json::parse(readText(report.summaryJsonPath));
+        const json summary = json::parse(readBytes(report.summaryJsonPath));
         QVERIFY(summary == report.summary);  // the file holds what was returned
         const json& n20 = shotsEntry(summary, 20);
 
@@ -272,7 +267,7 @@ private Q_SLOTS:
         const json& one = shotsEntry(report.summary, 50)["paired"]["comparisons"][0];
         QCOMPARE(one["difference"]["count"].get<int>(), 1);
         QVERIFY(one["half_width_95"].is_null());
-        const std::string md = readText(report.markdownPath);
+        const std::string md = readBytes(report.markdownPath);
         QVERIFY2(md.find("Paired with `barycenter`") != std::string::npos && md.find("| transfer_gan | 3 | 33") != std::string::npos,
                  md.c_str());
         // Another paired method by option.
@@ -369,13 +364,13 @@ private Q_SLOTS:
 
         // Every row of every finished run, none of the failed one.
         QCOMPARE(countLines(e.out + "/metrics_all.csv"), 1 + e.finishedRows);
-        const std::string all = readText(e.out + "/metrics_all.csv");
+        const std::string all = readBytes(e.out + "/metrics_all.csv");
         QVERIFY(all.rfind("method,shots,seed,step,name,value\n", 0) == 0);
         QVERIFY(all.find("\nbarycenter,20,1,650,eval/fid,") != std::string::npos);
         QVERIFY(all.find("\nbarycenter,20,5,") == std::string::npos);
 
         // The markdown: protocol, table cells, unfinished runs, plots, grids and the headline.
-        const std::string md = readText(report.markdownPath);
+        const std::string md = readBytes(report.markdownPath);
         QVERIFY(md.rfind("# Synthetic experiment\n", 0) == 0);
         QVERIFY(md.find("\"fid_samples\": 1000") != std::string::npos);
         QVERIFY(md.find("2/3 reached") != std::string::npos);
@@ -519,5 +514,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestExperimentReport)
+COALESCE_TEST_APPLESS_MAIN(TestExperimentReport)
 #include "test_experiment_report.moc"

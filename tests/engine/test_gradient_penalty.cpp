@@ -4,7 +4,7 @@
 //  * small real critics (dcgan32 with 3 channels so that the two modes differ, mlp2d) in float64: the
 //    input gradient by central finite differences of D, the penalty computed from it in plain loops;
 //  * ∂GP/∂θ for every critic parameter θ by central finite differences of the GP value.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -208,5 +208,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestGradientPenalty)
+COALESCE_TEST_APPLESS_MAIN(TestGradientPenalty)
 #include "test_gradient_penalty.moc"

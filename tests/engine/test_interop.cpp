@@ -7,7 +7,7 @@
 // The other way, Coalesce exports (TorchScript built in C++, state_dict, safetensors + JSON, native
 // .coalesce) must run in Python with Coalesce's outputs. BatchNorm running statistics are randomised on
 // both sides so eval mode really differs from train mode.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -20,9 +20,16 @@
 #include "io/state_dict.h"
 #include "models/networks.h"
 #include "support/test_support.h"
+#include "support/error_of.h"
 
 using namespace coalesce;
 namespace fs = std::filesystem;
+
+using coalesce::test::writeBytes;
+using coalesce::test::contains;
+using coalesce::test::errorOf;
+using coalesce::test::maxAbsDiff;
+using coalesce::test::readSafetensorsTensors;
 
 namespace {
 
@@ -53,31 +60,6 @@ ArchSpec tinyMlp() {
     return s;
 }
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("NOT A coalesce::Error: ") + e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
-void spit(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-TensorMap readTensors(const std::string& path) {
-    SafetensorsFile f = readSafetensorsFile(path);
-    TensorMap out;
-    for (const auto& e : f.entries) out[e.name] = f.tensor(e);
-    return out;
-}
-
 std::string shellQuoted(const std::string& s) { return "'" + s + "'"; }
 
 // Python writes its files into a fresh folder; returns the folder.
@@ -106,8 +88,6 @@ Generator randomTrainedGenerator(const ArchSpec& arch, uint64_t seed) {
     g->eval();
     return g;
 }
-
-double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 // The architectures the data-driven tests run on: tiny stand-ins of each family, and the paper's
 // full-size CIFAR and LSUN presets (only where no Python training is involved: they hold ~12 M weights).
@@ -145,7 +125,7 @@ private Q_SLOTS:
         QFETCH(int, which);
         const ArchSpec arch = archFor(which);
         const std::string dir = pythonDir(which);
-        const TensorMap io = readTensors(dir + "/io.safetensors");
+        const TensorMap io = readSafetensorsTensors(dir + "/io.safetensors");
         const torch::Tensor z = io.at("z"), expected = io.at("out");
         QVERIFY(expected.abs().mean().item<double>() > 1e-3);  // not a degenerate all-zero output
 
@@ -276,12 +256,12 @@ private Q_SLOTS:
 
     void filesThatAreNoGeneratorsGiveClearErrors() {
         const std::string dir = pythonDir(1);
-        spit(dir + "/image.pt", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01", 24));
-        spit(dir + "/notes.pt", "lr = 0.1\nepochs = 3\n");
-        spit(dir + "/empty.pt", "");
+        writeBytes(dir + "/image.pt", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01", 24));
+        writeBytes(dir + "/notes.pt", "lr = 0.1\nepochs = 3\n");
+        writeBytes(dir + "/empty.pt", "");
         std::string random(4096, '\0');
         for (size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 13);
-        spit(dir + "/random.bin", random);
+        writeBytes(dir + "/random.bin", random);
         const std::vector<std::pair<std::string, std::string>> cases{
             {"image.pt", "image.pt: not a model file Coalesce can read (it is a PNG image)"},
             {"notes.pt", "notes.pt: not a model file Coalesce can read (it is a text file)"},
@@ -362,5 +342,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestInterop)
+COALESCE_TEST_APPLESS_MAIN(TestInterop)
 #include "test_interop.moc"

@@ -1,7 +1,7 @@
 // The feature net (tiny smoke training, checkpoint round trip, cache), the evaluation protocol JSON, the
 // Evaluator (determinism, matched vs mismatched samples, toy mode) and the "evaluate" /
 // "evaluator-train" jobs. Data: small synthetic IDX files written here, so no dataset package is needed.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <cmath>
@@ -14,29 +14,15 @@
 #include "metrics/evaluator.h"
 #include "metrics/feature_net.h"
 #include "support/test_support.h"
+#include "support/error_of.h"
 
 using namespace coalesce;
 using nlohmann::json;
 
+using coalesce::test::expectError;
+using coalesce::test::writeBigEndian32;
+
 namespace {
-
-template <typename F>
-void expectError(F&& f, const std::string& fragment) {
-    try {
-        f();
-        QFAIL(("expected a coalesce::Error mentioning '" + fragment + "'").c_str());
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        if (message.find(fragment) == std::string::npos)
-            QFAIL(("error '" + message + "' does not mention '" + fragment + "'").c_str());
-    }
-}
-
-void writeBigEndian(std::ofstream& out, uint32_t v) {
-    const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                                static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-    out.write(reinterpret_cast<const char*>(b), 4);
-}
 
 // Three easily told-apart classes of 28×28 images: horizontal stripes, vertical stripes, a centred blob,
 // each with random phase/size and noise. Written as uncompressed IDX files; returns the dataset spec.
@@ -61,11 +47,11 @@ std::string writeSyntheticIdx(const std::string& dir, const std::string& stem, i
     auto bytes = ((images + 1) * 127.5).round().clamp(0, 255).to(torch::kUInt8).contiguous();
     const auto imagesPath = dir + "/" + stem + "-images-idx3-ubyte", labelsPath = dir + "/" + stem + "-labels-idx1-ubyte";
     std::ofstream im(imagesPath, std::ios::binary), lb(labelsPath, std::ios::binary);
-    writeBigEndian(im, 0x00000803);
-    for (uint32_t d : {static_cast<uint32_t>(count), 28u, 28u}) writeBigEndian(im, d);
+    writeBigEndian32(im, 0x00000803);
+    for (uint32_t d : {static_cast<uint32_t>(count), 28u, 28u}) writeBigEndian32(im, d);
     im.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-    writeBigEndian(lb, 0x00000801);
-    writeBigEndian(lb, static_cast<uint32_t>(count));
+    writeBigEndian32(lb, 0x00000801);
+    writeBigEndian32(lb, static_cast<uint32_t>(count));
     auto lbytes = labels.to(torch::kUInt8).contiguous();
     lb.write(reinterpret_cast<const char*>(lbytes.data_ptr<uint8_t>()), lbytes.numel());
     return "idx:" + imagesPath + ":" + labelsPath;
@@ -248,5 +234,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestMetricsEvaluator)
+COALESCE_TEST_APPLESS_MAIN(TestMetricsEvaluator)
 #include "test_metrics_evaluator.moc"

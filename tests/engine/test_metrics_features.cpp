@@ -1,6 +1,6 @@
 // FID, KID, precision/recall and diversity against closed forms, scipy (tests/python/make_fid_golden.py),
 // statistical properties (KID unbiasedness) and bad-input errors.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <cmath>
@@ -10,33 +10,15 @@
 #include "core/error.h"
 #include "metrics/feature_metrics.h"
 #include "support/test_support.h"
+#include "support/error_of.h"
 
 using namespace coalesce;
 using coalesce::test::relativeError;
 
+using coalesce::test::expectError;
+using coalesce::test::writeMatrixText;
+
 namespace {
-
-void writeMatrix(const std::string& path, const torch::Tensor& t) {
-    auto m = t.to(torch::kDouble).contiguous();
-    std::ofstream out(path);
-    out.precision(17);
-    for (int64_t i = 0; i < m.size(0); ++i) {
-        for (int64_t j = 0; j < m.size(1); ++j) out << (j ? " " : "") << m[i][j].item<double>();
-        out << '\n';
-    }
-}
-
-template <typename F>
-void expectError(F&& f, const std::string& fragment) {
-    try {
-        f();
-        QFAIL(("expected a coalesce::Error mentioning '" + fragment + "'").c_str());
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        if (message.find(fragment) == std::string::npos)
-            QFAIL(("error '" + message + "' does not mention '" + fragment + "'").c_str());
-    }
-}
 
 GaussianStatistics stats(const torch::Tensor& mean, const torch::Tensor& cov) {
     GaussianStatistics s;
@@ -95,8 +77,8 @@ private Q_SLOTS:
         auto x = torch::rand({300, 20}, torch::kDouble).pow(2);  // skewed, correlated-ish, non-Gaussian
         auto y = torch::randn({250, 20}, torch::kDouble) * 0.4 + 0.3;
         const auto dir = test::scratchDir("fid-golden");
-        writeMatrix(dir + "/x.txt", x);
-        writeMatrix(dir + "/y.txt", y);
+        writeMatrixText(dir + "/x.txt", x);
+        writeMatrixText(dir + "/y.txt", y);
         std::string out;
         QCOMPARE(test::runPython("make_fid_golden.py", dir + "/x.txt " + dir + "/y.txt", &out), 0);
         std::istringstream lines(out);
@@ -180,5 +162,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestMetricsFeatures)
+COALESCE_TEST_APPLESS_MAIN(TestMetricsFeatures)
 #include "test_metrics_features.moc"

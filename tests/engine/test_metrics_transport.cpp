@@ -1,6 +1,6 @@
 // Exact and sliced W1: closed forms (1-D ∫|F − G|, translated copies, Diracs), golden values from POT's
 // ot.emd2 (tests/python/make_w1_golden.py) on random 2-D and 784-D sets, and bad-input errors.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <cmath>
@@ -12,21 +12,16 @@
 #include "core/error.h"
 #include "metrics/optimal_transport.h"
 #include "support/test_support.h"
+#include "support/error_of.h"
 
 using namespace coalesce;
 using coalesce::test::relativeError;
 
-namespace {
+using coalesce::test::expectError;
+using coalesce::test::toDoubles;
+using coalesce::test::writeMatrixText;
 
-void writeMatrix(const std::string& path, const torch::Tensor& t) {
-    auto m = t.to(torch::kDouble).reshape({t.size(0), -1}).contiguous();
-    std::ofstream out(path);
-    out.precision(17);
-    for (int64_t i = 0; i < m.size(0); ++i) {
-        for (int64_t j = 0; j < m.size(1); ++j) out << (j ? " " : "") << m[i][j].item<double>();
-        out << '\n';
-    }
-}
+namespace {
 
 // ∫|F − G| over the merged support, written independently of the library's quantile merge.
 double integralOfCdfDifference(const std::vector<double>& a, const std::vector<double>& b) {
@@ -39,23 +34,6 @@ double integralOfCdfDifference(const std::vector<double>& a, const std::vector<d
     double sum = 0;
     for (size_t k = 0; k + 1 < z.size(); ++k) sum += (z[k + 1] - z[k]) * std::fabs(cdf(a, z[k]) - cdf(b, z[k]));
     return sum;
-}
-
-std::vector<double> toVector(const torch::Tensor& t) {
-    auto c = t.to(torch::kDouble).contiguous();
-    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
-template <typename F>
-void expectError(F&& f, const std::string& fragment) {
-    try {
-        f();
-        QFAIL(("expected a coalesce::Error mentioning '" + fragment + "'").c_str());
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        if (message.find(fragment) == std::string::npos)
-            QFAIL(("error '" + message + "' does not mention '" + fragment + "'").c_str());
-    }
 }
 
 }  // namespace
@@ -71,9 +49,9 @@ private Q_SLOTS:
     void oneDimensionalEqualsIntegralOfCdfDifference() {
         auto a = torch::randn({37}, torch::kDouble) * 2.0;
         auto b = torch::rand({53}, torch::kDouble) * 3.0 + 0.5;
-        const double expected = integralOfCdfDifference(toVector(a), toVector(b));
+        const double expected = integralOfCdfDifference(toDoubles(a), toDoubles(b));
         QVERIFY(expected > 0.1);
-        QVERIFY(relativeError(w1OneDimensional(toVector(a), toVector(b)), expected) < 1e-12);
+        QVERIFY(relativeError(w1OneDimensional(toDoubles(a), toDoubles(b)), expected) < 1e-12);
         QVERIFY(relativeError(exactW1(a.unsqueeze(1), b.unsqueeze(1)).value, expected) < 1e-9);
         // In 1-D every projection is ±identity, so sliced W1 is exact too.
         QVERIFY(relativeError(slicedW1(a.unsqueeze(1), b.unsqueeze(1), {8, 3}), expected) < 1e-12);
@@ -148,9 +126,9 @@ private Q_SLOTS:
     }
 
     void matchesPotOnRandom2dAnd784dSets() {
-        // Case list: (n, m, dim, generator). Unequal sizes and clustered data exercise degenerate plans.
-        struct Case { int64_t n, m, dim; bool images; };
-        const std::vector<Case> cases{{200, 150, 2, false}, {300, 300, 2, false}, {120, 100, 784, true},
+        // TransportCase list: (n, m, dim, generator). Unequal sizes and clustered data exercise degenerate plans.
+        struct TransportCase { int64_t n, m, dim; bool images; };
+        const std::vector<TransportCase> cases{{200, 150, 2, false}, {300, 300, 2, false}, {120, 100, 784, true},
                                       {80, 80, 784, true}};
         const auto dir = test::scratchDir("w1-golden");
         std::vector<double> ours;
@@ -166,8 +144,8 @@ private Q_SLOTS:
                 y = torch::rand({c.m, c.dim}, torch::kDouble) * 3 - 0.5;
             }
             const auto fx = dir + "/x" + std::to_string(i) + ".txt", fy = dir + "/y" + std::to_string(i) + ".txt";
-            writeMatrix(fx, x);
-            writeMatrix(fy, y);
+            writeMatrixText(fx, x);
+            writeMatrixText(fy, y);
             args += " " + fx + " " + fy;
             ours.push_back(exactW1(x.to(torch::kFloat64), y).value);
         }
@@ -215,5 +193,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestMetricsTransport)
+COALESCE_TEST_APPLESS_MAIN(TestMetricsTransport)
 #include "test_metrics_transport.moc"

@@ -11,7 +11,7 @@
 //    at least 3× with both and bf16 ends within 1.5× of fp32 (+0.05).
 // bf16 has an 8-bit significand (relative rounding 2^-9 ≈ 0.2 %), so sums over a few hundred products
 // stay well inside 1e-2; a scope that did nothing would pass the closeness checks, hence the dtype checks.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -25,6 +25,9 @@
 #include "train/sample_source.h"
 
 using namespace coalesce;
+
+using coalesce::test::exactW1ToData;
+using coalesce::test::SilentObserver;
 
 namespace {
 
@@ -90,18 +93,6 @@ void expectLayerMatches(const char* name, torch::nn::Module& layer,
 }
 
 ArchSpec toySpec() { return ArchSpec::preset("mlp2d"); }
-
-
-double exactW1ToData(Generator& g, const Dataset& data) {
-    torch::NoGradGuard noGrad;
-    auto gen = makeCpuGenerator(99);
-    g->eval();
-    torch::Tensor fake = g->forward(g->sampleLatent(500, gen));
-    g->train();
-    return exactW1(fake, data.samples.narrow(0, 0, 500)).value;
-}
-
-struct Silent : JobObserver {};
 
 }  // namespace
 
@@ -175,7 +166,7 @@ private Q_SLOTS:
             sources.push_back({"data", std::make_unique<DatasetSource>(data)});
             MultiCriticTrainer trainer(g, std::move(sources), {}, o, torch::kCPU);
             trainer.setPrecision(precision);
-            Silent quiet;
+            SilentObserver quiet;
             CancelToken cancel;
             trainer.train(quiet, cancel);
             w1[precision] = {before, exactW1ToData(g, data)};
@@ -219,5 +210,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestMixedPrecision)
+COALESCE_TEST_APPLESS_MAIN(TestMixedPrecision)
 #include "test_mixed_precision.moc"

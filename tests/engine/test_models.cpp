@@ -1,7 +1,7 @@
 // Architecture specs and the generator/critic networks: shapes, parameter counts of the paper's nets,
 // JSON round trip and validation errors; the Conv2d formulation of the transposed convolutions against
 // torch's conv_transpose2d (outputs and gradients).
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -58,16 +58,16 @@ private Q_SLOTS:
             }
             return n + in * 16 + 1;
         };
-        struct Case {
+        struct ModelCase {
             const char* family;
             const char* preset;
             int side;
             std::vector<int> g, d;
         };
-        for (const Case& c : {Case{"dcgan32", "cifar", 32, {1024, 512, 256}, {256, 512, 1024}},
-                              Case{"dcgan64", "lsun", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
-                              Case{"dcgan64", "paper", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
-                              Case{"dcgan64", "small", 64, {256, 128, 64, 32}, {32, 64, 128, 256}}}) {
+        for (const ModelCase& c : {ModelCase{"dcgan32", "cifar", 32, {1024, 512, 256}, {256, 512, 1024}},
+                              ModelCase{"dcgan64", "lsun", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
+                              ModelCase{"dcgan64", "paper", 64, {1024, 512, 256, 128}, {128, 256, 512, 1024}},
+                              ModelCase{"dcgan64", "small", 64, {256, 128, 64, 32}, {32, 64, 128, 256}}}) {
             const auto spec = ArchSpec::preset(c.family, c.preset, 3);
             QCOMPARE(spec.imageSize, c.side);
             QCOMPARE(spec.generatorWidths, c.g);
@@ -129,8 +129,8 @@ private Q_SLOTS:
         // Ground truth: torch::conv_transpose2d (the op the fast path replaces). Cases: the latent
         // projection (1×1 input, stride 1), the upsampling layers (k4 s2 p1) at dcgan32's sizes, odd
         // sizes, no bias, and configurations that must fall back (stride 3, padding 2).
-        struct Case { int64_t batch, in, out, h, w, k, stride, padding; bool bias; };
-        const Case cases[] = {{3, 100, 32, 1, 1, 4, 1, 0, true}, {3, 32, 16, 4, 4, 4, 2, 1, true},
+        struct ModelCase { int64_t batch, in, out, h, w, k, stride, padding; bool bias; };
+        const ModelCase cases[] = {{3, 100, 32, 1, 1, 4, 1, 0, true}, {3, 32, 16, 4, 4, 4, 2, 1, true},
                               {2, 16, 8, 8, 8, 4, 2, 1, true},    {2, 8, 3, 16, 16, 4, 2, 1, false},
                               {2, 5, 4, 5, 7, 4, 2, 1, true},     {2, 5, 4, 5, 5, 4, 3, 1, true},
                               {2, 5, 4, 5, 5, 4, 2, 2, true},     {2, 5, 4, 1, 1, 3, 1, 0, true}};
@@ -167,5 +167,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestModels)
+COALESCE_TEST_APPLESS_MAIN(TestModels)
 #include "test_models.moc"

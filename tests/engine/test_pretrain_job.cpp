@@ -1,7 +1,7 @@
 // Job "pretrain" end to end on a tiny synthetic IDX dataset (written here) and a toy mixture: the run
 // directory is complete, resume continues exactly, cancel keeps a checkpoint, bad configs are rejected
 // with errors naming the field.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <filesystem>
 #include <fstream>
 #include <torch/torch.h>
@@ -17,25 +17,23 @@
 using namespace coalesce;
 namespace fs = std::filesystem;
 
-namespace {
+using coalesce::test::readBytes;
+using coalesce::test::contains;
+using coalesce::test::writeBigEndian32;
 
-void writeBigEndian(std::ofstream& out, uint32_t v) {
-    const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                                static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-    out.write(reinterpret_cast<const char*>(b), 4);
-}
+namespace {
 
 // 24 images 28×28 of two classes: class 0 a bright square, class 1 a bright bar, plus noise.
 std::string writeTinyIdx(const std::string& dir) {
     const std::string images = dir + "/images-idx3-ubyte", labels = dir + "/labels-idx1-ubyte";
     std::ofstream im(images, std::ios::binary), lb(labels, std::ios::binary);
     const uint32_t n = 24;
-    writeBigEndian(im, 0x00000803);
-    writeBigEndian(im, n);
-    writeBigEndian(im, 28);
-    writeBigEndian(im, 28);
-    writeBigEndian(lb, 0x00000801);
-    writeBigEndian(lb, n);
+    writeBigEndian32(im, 0x00000803);
+    writeBigEndian32(im, n);
+    writeBigEndian32(im, 28);
+    writeBigEndian32(im, 28);
+    writeBigEndian32(lb, 0x00000801);
+    writeBigEndian32(lb, n);
     for (uint32_t i = 0; i < n; ++i) {
         const unsigned char cls = i % 2;
         lb.put(static_cast<char>(cls));
@@ -54,7 +52,7 @@ Json tinyArch() {
                 {"generator_widths", {16, 8, 4}}, {"critic_widths", {4, 8, 8}}};
 }
 
-struct Recorder : JobObserver {
+struct PretrainRecorder : JobObserver {
     CancelToken* cancel = nullptr;
     int64_t cancelAt = -1;
     std::vector<std::string> errors;
@@ -66,19 +64,14 @@ struct Recorder : JobObserver {
     }
 };
 
-JobResult runJob(const Json& config, Recorder* recorder = nullptr, CancelToken* cancel = nullptr) {
-    Recorder local;
+JobResult runRecorded(const Json& config, PretrainRecorder* recorder = nullptr, CancelToken* cancel = nullptr) {
+    PretrainRecorder local;
     CancelToken localCancel;
     auto job = createJob(config);
     return job->run(recorder ? *recorder : local, cancel ? *cancel : localCancel);
 }
 
-std::string readFile(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-int countLines(const std::string& text, const std::string& needle) {
+int countOccurrences(const std::string& text, const std::string& needle) {
     int n = 0;
     for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
     return n;
@@ -119,29 +112,29 @@ private Q_SLOTS:
 
     void writesACompleteRunDirectory() {
         const std::string dir = coalesce::test::scratchDir("pretrain_run") + "/run";
-        JobResult r = runJob(baseConfig(dir));
+        JobResult r = runRecorded(baseConfig(dir));
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{6});
 
-        Json config = Json::parse(readFile(dir + "/config.json"));
+        Json config = Json::parse(readBytes(dir + "/config.json"));
         QCOMPARE(config["seed"].get<int>(), 3);
         QVERIFY(config.contains("provenance"));
         QVERIFY(!config["dataset"]["hash"].get<std::string>().empty());
         QCOMPARE(config["dataset"]["size"].get<int64_t>(), int64_t{24});
         QVERIFY(config["recorded"]["runtime"].get<std::string>().find("cpu") != std::string::npos);
 
-        const std::string metrics = readFile(dir + "/metrics.csv");
+        const std::string metrics = readBytes(dir + "/metrics.csv");
         QVERIFY(metrics.rfind("step,name,value\n", 0) == 0);
-        QCOMPARE(countLines(metrics, ",loss_g,"), 6);
-        QCOMPARE(countLines(metrics, ",loss_d/0,"), 6);
-        QCOMPARE(countLines(metrics, ",w_hat/0,"), 6);
-        QCOMPARE(countLines(metrics, ",sliced_w1/data,"), 2);  // steps 3 and 6
+        QCOMPARE(countOccurrences(metrics, ",loss_g,"), 6);
+        QCOMPARE(countOccurrences(metrics, ",loss_d/0,"), 6);
+        QCOMPARE(countOccurrences(metrics, ",w_hat/0,"), 6);
+        QCOMPARE(countOccurrences(metrics, ",sliced_w1/data,"), 2);  // steps 3 and 6
         for (const char* png : {"step_000000.png", "step_000003.png", "step_000006.png"})
             QVERIFY2(fs::file_size(dir + "/samples/" + png) > 100, png);
         for (const char* c : {"step_000003.coalesce", "step_000006.coalesce", "latest.coalesce"})
             QVERIFY2(fs::exists(dir + "/checkpoints/" + c), c);
-        QVERIFY(readFile(dir + "/log.txt").find("pretrain") != std::string::npos);
-        QCOMPARE(Json::parse(readFile(dir + "/summary.json"))["status"].get<std::string>(), std::string("finished"));
+        QVERIFY(readBytes(dir + "/log.txt").find("pretrain") != std::string::npos);
+        QCOMPARE(Json::parse(readBytes(dir + "/summary.json"))["status"].get<std::string>(), std::string("finished"));
 
         Checkpoint g = loadCheckpoint(dir + "/generator.coalesce");
         QVERIFY(g.arch == ArchSpec::fromJson(tinyArch()));
@@ -166,8 +159,8 @@ private Q_SLOTS:
 
     void resumeContinuesExactly() {
         const std::string root = coalesce::test::scratchDir("pretrain_resume");
-        QVERIFY(runJob(baseConfig(root + "/straight", 9)).status == JobResult::Status::Finished);
-        QVERIFY(runJob(baseConfig(root + "/split", 6)).status == JobResult::Status::Finished);
+        QVERIFY(runRecorded(baseConfig(root + "/straight", 9)).status == JobResult::Status::Finished);
+        QVERIFY(runRecorded(baseConfig(root + "/split", 6)).status == JobResult::Status::Finished);
         {
             // As if a killed segment had logged steps 7 and 8 after its last checkpoint (step 6).
             std::ofstream out(root + "/split/metrics.csv", std::ios::app);
@@ -175,18 +168,18 @@ private Q_SLOTS:
         }
         Json resume = baseConfig(root + "/split", 9);
         resume["resume"] = true;
-        JobResult r = runJob(resume);
+        JobResult r = runRecorded(resume);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{9});
         QVERIFY(sameTensors(loadCheckpoint(root + "/straight/generator.coalesce"),
                             loadCheckpoint(root + "/split/generator.coalesce")));
-        const std::string metrics = readFile(root + "/split/metrics.csv");
-        QCOMPARE(countLines(metrics, ",loss_g,"), 9);
-        QCOMPARE(countLines(metrics, "\n9,loss_g,"), 1);
-        QCOMPARE(countLines(metrics, "\n7,loss_g,"), 1);  // the interrupted segment's rows were dropped
+        const std::string metrics = readBytes(root + "/split/metrics.csv");
+        QCOMPARE(countOccurrences(metrics, ",loss_g,"), 9);
+        QCOMPARE(countOccurrences(metrics, "\n9,loss_g,"), 1);
+        QCOMPARE(countOccurrences(metrics, "\n7,loss_g,"), 1);  // the interrupted segment's rows were dropped
         QVERIFY(metrics.find(",123\n") == std::string::npos && metrics.find("eval/fid") == std::string::npos);
         // Started with 6 iterations, resumed with 9: config.json holds what is in force and when it changed.
-        Json recorded = Json::parse(readFile(root + "/split/config.json"));
+        Json recorded = Json::parse(readBytes(root + "/split/config.json"));
         QCOMPARE(recorded["resumed"].get<int>(), 1);
         QCOMPARE(recorded["iterations"].get<int64_t>(), int64_t{9});
         QCOMPARE(recorded["segments"].size(), size_t{1});
@@ -195,23 +188,23 @@ private Q_SLOTS:
         // Changing what was trained is refused, naming the field, and leaves the record as it was.
         resume["batch_size"] = 4;
         resume["iterations"] = 12;
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("'batch_size'") != std::string::npos, r.message.c_str());
-        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["iterations"].get<int64_t>(), int64_t{9});
-        QCOMPARE(Json::parse(readFile(root + "/split/config.json"))["segments"].size(), size_t{1});
+        QCOMPARE(Json::parse(readBytes(root + "/split/config.json"))["iterations"].get<int64_t>(), int64_t{9});
+        QCOMPARE(Json::parse(readBytes(root + "/split/config.json"))["segments"].size(), size_t{1});
         // Fewer iterations than the run has done: a clear error, not a silent longer run.
         resume["batch_size"] = 8;
         resume["iterations"] = 4;
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("already at step 9") != std::string::npos, r.message.c_str());
         // More iterations (a documented override): it trains on, and config.json says so.
         resume["iterations"] = 11;
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{11});
-        recorded = Json::parse(readFile(root + "/split/config.json"));
+        recorded = Json::parse(readBytes(root + "/split/config.json"));
         QCOMPARE(recorded["iterations"].get<int64_t>(), int64_t{11});
         QCOMPARE(recorded["segments"].size(), size_t{2});
         QCOMPARE(recorded["segments"][1]["changed"]["iterations"]["from"].get<int64_t>(), int64_t{9});
@@ -219,9 +212,9 @@ private Q_SLOTS:
         // A smaller learning rate (what the divergence message advises) is a documented override too.
         resume["iterations"] = 12;
         resume["lr"] = 5e-5;
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
-        recorded = Json::parse(readFile(root + "/split/config.json"));
+        recorded = Json::parse(readBytes(root + "/split/config.json"));
         QCOMPARE(recorded["lr"].get<double>(), 5e-5);
         QCOMPARE(recorded["segments"].size(), size_t{3});
         QCOMPARE(recorded["segments"][2]["changed"]["lr"]["to"].get<double>(), 5e-5);
@@ -229,25 +222,25 @@ private Q_SLOTS:
         Json again = recorded;
         again["iterations"] = 13;
         again["resume"] = true;
-        r = runJob(again);
+        r = runRecorded(again);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{13});
         // A finished run directory is never overwritten by a fresh run.
-        r = runJob(baseConfig(root + "/split", 3));
+        r = runRecorded(baseConfig(root + "/split", 3));
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("not empty") != std::string::npos, r.message.c_str());
     }
 
     void cancelKeepsACheckpoint() {
         const std::string dir = coalesce::test::scratchDir("pretrain_cancel") + "/run";
-        Recorder rec;
+        PretrainRecorder rec;
         CancelToken cancel;
         rec.cancel = &cancel;
         rec.cancelAt = 2;
-        JobResult r = runJob(baseConfig(dir, 50), &rec, &cancel);
+        JobResult r = runRecorded(baseConfig(dir, 50), &rec, &cancel);
         QVERIFY(r.status == JobResult::Status::Cancelled);
         QCOMPARE(loadCheckpoint(dir + "/checkpoints/latest.coalesce").meta["step"].get<int64_t>(), int64_t{2});
-        QCOMPARE(Json::parse(readFile(dir + "/summary.json"))["status"].get<std::string>(), std::string("cancelled"));
+        QCOMPARE(Json::parse(readBytes(dir + "/summary.json"))["status"].get<std::string>(), std::string("cancelled"));
         QVERIFY(!fs::exists(dir + "/generator.coalesce"));
     }
 
@@ -255,7 +248,7 @@ private Q_SLOTS:
         const std::string dir = coalesce::test::scratchDir("pretrain_dead_end") + "/run";
         Json bad = baseConfig(dir, 6);
         bad["data"] = "idx:" + dir + "-missing-images";
-        JobResult r = runJob(bad);
+        JobResult r = runRecorded(bad);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY(fs::exists(dir + "/config.json") && !fs::exists(dir + "/checkpoints/latest.coalesce"));
         // Files of the failed attempt (as if it had written some) do not survive the start-over.
@@ -264,16 +257,16 @@ private Q_SLOTS:
         // Resuming it (with the data fixed) starts it over from step 0 instead of "no checkpoint".
         Json resume = baseConfig(dir, 6);
         resume["resume"] = true;
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QCOMPARE(r.summary["steps"].get<int64_t>(), int64_t{6});
-        QCOMPARE(countLines(readFile(dir + "/metrics.csv"), ",loss_g,"), 6);
-        QVERIFY(readFile(dir + "/log.txt").find("starting it over from step 0") != std::string::npos);
+        QCOMPARE(countOccurrences(readBytes(dir + "/metrics.csv"), ",loss_g,"), 6);
+        QVERIFY(readBytes(dir + "/log.txt").find("starting it over from step 0") != std::string::npos);
         QVERIFY(!fs::exists(dir + "/samples/step_000999.png"));
         QVERIFY(!fs::exists(dir + "/checkpoints/step_000999.coalesce"));
         // A finished run without a checkpoint to resume from stays immutable.
         fs::remove_all(dir + "/checkpoints");
-        r = runJob(resume);
+        r = runRecorded(resume);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("has finished") != std::string::npos, r.message.c_str());
     }
@@ -281,23 +274,23 @@ private Q_SLOTS:
     void resumeCleansLeftoversAndOneWriterAtATime() {
         const std::string dir = coalesce::test::scratchDir("pretrain_lock") + "/run";
         CancelToken cancel;
-        Recorder rec;
+        PretrainRecorder rec;
         rec.cancel = &cancel;
         rec.cancelAt = 3;
-        QVERIFY(runJob(baseConfig(dir, 6), &rec, &cancel).status == JobResult::Status::Cancelled);
+        QVERIFY(runRecorded(baseConfig(dir, 6), &rec, &cancel).status == JobResult::Status::Cancelled);
         Json resume = baseConfig(dir, 6);
         resume["resume"] = true;
         {
             // While another writer holds the folder, a second one is refused.
             RunDirectory other(dir, Json::object(), RunDirectory::Mode::Resume);
-            const JobResult r = runJob(resume);
+            const JobResult r = runRecorded(resume);
             QVERIFY(r.status == JobResult::Status::Failed);
             QVERIFY2(r.message.find("another process is writing") != std::string::npos, r.message.c_str());
         }
         // What a process killed in the middle of saving leaves behind: removed by the next writer.
         const std::string leftover = dir + "/checkpoints/step_000006.coalesce.tmp-Ab12Cd";
         std::ofstream(leftover) << "half a checkpoint";
-        const JobResult r = runJob(resume);
+        const JobResult r = runRecorded(resume);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QVERIFY(!fs::exists(leftover));
     }
@@ -307,7 +300,7 @@ private Q_SLOTS:
         Json config{{"kind", "pretrain"}, {"data", "toy:gauss:1,1,0.1:200"}, {"arch", {{"family", "mlp2d"}}},
                     {"iterations", 5}, {"batch_size", 32}, {"sample_every", 5}, {"run_dir", dir},
                     {"runtime", {{"threads", 1}, {"device", "cpu"}}}};
-        JobResult r = runJob(config);
+        JobResult r = runRecorded(config);
         QVERIFY2(r.status == JobResult::Status::Finished, r.message.c_str());
         QVERIFY(fs::exists(dir + "/samples/step_000005.png"));
         QCOMPARE(loadCheckpoint(dir + "/generator.coalesce").arch.family, std::string("mlp2d"));
@@ -372,11 +365,11 @@ private Q_SLOTS:
         Json missing = good;
         missing["data"] = "idx:/nonexistent/images:/nonexistent/labels";
         missing["run_dir"] = coalesce::test::scratchDir("pretrain_missing") + "/run";
-        JobResult r = runJob(missing);
+        JobResult r = runRecorded(missing);
         QVERIFY(r.status == JobResult::Status::Failed);
         QVERIFY2(r.message.find("/nonexistent/images") != std::string::npos, r.message.c_str());
     }
 };
 
-QTEST_APPLESS_MAIN(TestPretrainJob)
+COALESCE_TEST_APPLESS_MAIN(TestPretrainJob)
 #include "test_pretrain_job.moc"

@@ -1,7 +1,7 @@
 // Ternary quantisers (learned threshold, TWN, TTQ) and ternary layers / generators.
 // Ground truth: finite differences in double precision, an independent Python/autograd implementation
 // (tests/python/ternary_golden.py), and plain conv / linear ops on hand-dequantised weights.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 
 #include <fstream>
@@ -13,6 +13,9 @@
 #include "support/test_support.h"
 
 using namespace coalesce;
+
+using coalesce::test::maxAbsDiff;
+using coalesce::test::toDoubles;
 
 namespace {
 
@@ -32,15 +35,6 @@ std::pair<torch::Tensor, double> learnedGrads(const torch::Tensor& w0, double de
     auto d = torch::tensor({delta}, torch::kDouble).requires_grad_(true);
     (learnedTernarize(w, d, clamp) * c).sum().backward();
     return {w.grad(), d.grad().item<double>()};
-}
-
-std::vector<double> toVector(const torch::Tensor& t) {
-    auto flat = t.to(torch::kDouble).contiguous().view(-1);
-    return std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
-}
-
-double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
 torch::Tensor fromJson(const nlohmann::json& j, const torch::Tensor& like) {
@@ -127,11 +121,11 @@ private Q_SLOTS:
     }
 
     void quantisersMatchIndependentPython() {
-        struct Case {
+        struct TernaryCase {
             torch::Tensor w, c;
             double delta, t, wp, wn;
         };
-        std::vector<Case> cases;
+        std::vector<TernaryCase> cases;
         auto w1 = randomWeights({8, 4, 3, 3}, 21);
         auto w2 = randomWeights({3, 7, 4, 4}, 22, 0.2);
         auto w3 = randomWeights({40, 6}, 23, 0.01);
@@ -140,7 +134,7 @@ private Q_SLOTS:
         cases.push_back({w3, randomWeights({40, 6}, 33, 1.0), -0.004, 0.1, 0.01, 0.02});
         nlohmann::json in{{"cases", nlohmann::json::array()}};
         for (const auto& k : cases)
-            in["cases"].push_back({{"w", toVector(k.w)}, {"c", toVector(k.c)}, {"delta", k.delta},
+            in["cases"].push_back({{"w", toDoubles(k.w)}, {"c", toDoubles(k.c)}, {"delta", k.delta},
                                    {"ttq_t", k.t}, {"ttq_wp", k.wp}, {"ttq_wn", k.wn}});
         const auto path = test::scratchDir("ternary-golden") + "/cases.json";
         std::ofstream(path) << in.dump();
@@ -360,5 +354,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestTernary)
+COALESCE_TEST_APPLESS_MAIN(TestTernary)
 #include "test_ternary.moc"

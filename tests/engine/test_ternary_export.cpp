@@ -1,7 +1,7 @@
 // Packed ternary generator files (.ctern) and the "ternarize" job: 2-bit layout, exact round trip,
 // an independent Python reader of the format, real sizes against the float .coalesce file, and clear
 // errors for corrupt, truncated or tampered files (including a fuzz of random damage).
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -23,15 +23,12 @@
 using namespace coalesce;
 namespace fs = std::filesystem;
 
-namespace {
+using coalesce::test::readBytes;
+using coalesce::test::writeBytes;
+using coalesce::test::contains;
+using coalesce::test::maxAbsDiff;
 
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void writeFile(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
+namespace {
 
 // Recomputes the CRC-32 at offset 12 (over bytes 16..end), as a careful forger would.
 void fixCrc(std::string& file) {
@@ -82,8 +79,6 @@ Generator trainedLookingGenerator(const std::string& preset, uint64_t seed, cons
     g->eval();
     return g;
 }
-
-double maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 // Remembers the tags of the images a job emitted.
 struct ImageTags : JobObserver {
@@ -215,8 +210,8 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()).find("not the expected") != std::string::npos, e.what());
         }
-        const std::string bytes = readFile(path);
-        writeFile(dir + "/cut.ctern", bytes.substr(0, bytes.size() / 2));
+        const std::string bytes = readBytes(path);
+        writeBytes(dir + "/cut.ctern", bytes.substr(0, bytes.size() / 2));
         try {
             loadGenerator(dir + "/cut.ctern");
             QFAIL("expected a truncation error");
@@ -289,25 +284,25 @@ private Q_SLOTS:
         const auto dir = test::scratchDir("ctern-damage");
         const auto good = dir + "/good.ctern";
         savePackedGenerator(good, packGenerator(ternarizeGenerator(g, {})));
-        const std::string file = readFile(good);
+        const std::string file = readBytes(good);
         const auto bad = dir + "/bad.ctern";
 
         expectLoadError(dir + "/missing.ctern", "cannot open");
-        writeFile(bad, file.substr(0, 10));
+        writeBytes(bad, file.substr(0, 10));
         expectLoadError(bad, "truncated");
-        writeFile(bad, file.substr(0, 100));
+        writeBytes(bad, file.substr(0, 100));
         expectLoadError(bad, "truncated");
-        writeFile(bad, file.substr(0, file.size() - 1));
+        writeBytes(bad, file.substr(0, file.size() - 1));
         expectLoadError(bad, "checksum");
-        writeFile(bad, "PNG\r\n" + file.substr(5));
+        writeBytes(bad, "PNG\r\n" + file.substr(5));
         expectLoadError(bad, "wrong magic");
         std::string v = file;
         v[8] = 9;
-        writeFile(bad, v);
+        writeBytes(bad, v);
         expectLoadError(bad, "version 9");
         v = file;
         v[file.size() / 2] ^= 0x10;
-        writeFile(bad, v);
+        writeBytes(bad, v);
         expectLoadError(bad, "checksum");
 
         // Checksummed but inconsistent contents (what a buggy writer could produce).
@@ -316,7 +311,7 @@ private Q_SLOTS:
             auto h = parts.header;
             auto d = parts.data;
             edit(h, d);
-            writeFile(bad, join(file, h.dump(), d));
+            writeBytes(bad, join(file, h.dump(), d));
             expectLoadError(bad, needle);
         };
         tamper([](nlohmann::json& h, std::string&) { h["ternary"][0]["offset"] = h["data_bytes"].get<uint64_t>() - 3; },
@@ -342,7 +337,7 @@ private Q_SLOTS:
         tamper([](nlohmann::json& h, std::string&) {
             h["tensors"]["net.1.running_mean"]["offset"] = h["tensors"]["net.1.running_var"]["offset"];
         }, "overlap in the data section");
-        writeFile(bad, join(file, "{\"format\": ", parts.data));
+        writeBytes(bad, join(file, "{\"format\": ", parts.data));
         expectLoadError(bad, "malformed header JSON");
         // The untouched file still loads.
         QCOMPARE(loadPackedGenerator(good).layers.size(), size_t(4));
@@ -354,7 +349,7 @@ private Q_SLOTS:
         const auto dir = test::scratchDir("ctern-fuzz");
         const auto good = dir + "/good.ctern";
         savePackedGenerator(good, packGenerator(ternarizeGenerator(g, {})));
-        const std::string file = readFile(good);
+        const std::string file = readBytes(good);
         const auto bad = dir + "/bad.ctern";
         std::mt19937_64 rng(12345);
         int errors = 0, loaded = 0;
@@ -368,7 +363,7 @@ private Q_SLOTS:
                 for (int f = 0; f < flips; ++f) damaged[rng() % damaged.size()] ^= char(1 + rng() % 255);
                 if (kind >= 2) fixCrc(damaged);  // let damage reach the header and data checks
             }
-            writeFile(bad, damaged);
+            writeBytes(bad, damaged);
             try {
                 auto packed = loadPackedGenerator(bad);
                 auto out = unpackGenerator(packed)->forward(torch::randn({2, g->spec().latentDim}));
@@ -400,7 +395,7 @@ private Q_SLOTS:
             const auto packedPath = result.summary["packed"].get<std::string>();
             QCOMPARE(packedPath, dir + "/run-" + method + "/generator.ctern");
             QVERIFY(fs::exists(packedPath));
-            const auto report = nlohmann::json::parse(readFile(result.summary["report"].get<std::string>()));
+            const auto report = nlohmann::json::parse(readBytes(result.summary["report"].get<std::string>()));
             QCOMPARE(report["method"].get<std::string>(), method);
             QCOMPARE(report["layers"].size(), size_t(4));
             QCOMPARE(report["sizes"]["packed_file_bytes"].get<int64_t>(), int64_t(fs::file_size(packedPath)));
@@ -441,7 +436,7 @@ private Q_SLOTS:
         CancelToken cancel;
         auto result = job->run(observer, cancel);
         QVERIFY2(result.status == JobResult::Status::Finished, result.message.c_str());
-        const auto report = nlohmann::json::parse(readFile(result.summary["report"].get<std::string>()));
+        const auto report = nlohmann::json::parse(readBytes(result.summary["report"].get<std::string>()));
         QCOMPARE(report["fine_tune"]["iterations"].get<int64_t>(), int64_t(4));
         QCOMPARE(report["fine_tune"]["sources"].size(), size_t(2));
         // Float and ternary generator scored under the same protocol (toy mode: raw point features).
@@ -474,7 +469,7 @@ private Q_SLOTS:
             CancelToken cancel;
             auto result = job->run(observer, cancel);
             if (result.status != JobResult::Status::Finished) qFatal("%s", result.message.c_str());
-            const auto report = nlohmann::json::parse(readFile(result.summary["report"].get<std::string>()));
+            const auto report = nlohmann::json::parse(readBytes(result.summary["report"].get<std::string>()));
             if (report["fine_tune"]["optimizer"].get<std::string>().find("alternating") == std::string::npos)
                 qFatal("learned thresholds must take alternating steps");
             if (distill > 0 && !report["fine_tune"]["final_metrics"].contains("loss_g_extra"))
@@ -531,7 +526,7 @@ private Q_SLOTS:
         QVERIFY(maxAbsDiff(packed->forward(z), again->forward(z)) < 1e-5);
         b->eval();
         QVERIFY(maxAbsDiff(b->forward(z), again->forward(z)) > 1e-3);
-        const auto report = nlohmann::json::parse(readFile(dir + "/resumed/generator.ctern.report.json"));
+        const auto report = nlohmann::json::parse(readBytes(dir + "/resumed/generator.ctern.report.json"));
         QCOMPARE(report["layers"].size(), size_t(4));
         QVERIFY(report["sizes"]["ternary_weight_ratio"].get<double>() > 10.0);
 
@@ -570,5 +565,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestTernaryExport)
+COALESCE_TEST_APPLESS_MAIN(TestTernaryExport)
 #include "test_ternary_export.moc"

@@ -8,7 +8,7 @@
 //    bit for bit (3 sources: dataset, online generator, frozen sample set; constrained weights);
 //  * NaN divergence stops training with a clear error and leaves the last good checkpoint intact;
 //  * λ modes (critic_weights.h) against hand-computed values.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +27,8 @@
 using namespace coalesce;
 namespace fs = std::filesystem;
 
+
+using coalesce::test::exactW1ToData;
 namespace {
 
 using coalesce::test::fourGaussians;
@@ -55,7 +57,7 @@ std::vector<CriticSource> datasetSource(const Dataset& d) {
     return s;
 }
 
-struct Recorder : JobObserver {
+struct ToyRecorder : JobObserver {
     std::map<std::string, std::vector<std::pair<int64_t, double>>> metrics;
     std::vector<std::pair<int64_t, ImageU8>> images;
     std::vector<int64_t> progress, checkpoints;
@@ -90,15 +92,6 @@ private:
     CancelToken* cancel_;
 };
 
-double exactW1ToData(Generator& g, const Dataset& data, int64_t n) {
-    torch::NoGradGuard noGrad;
-    auto gen = makeCpuGenerator(99);
-    g->eval();
-    torch::Tensor fake = g->forward(g->sampleLatent(n, gen));
-    g->train();
-    return exactW1(fake, data.samples.narrow(0, 0, n)).value;
-}
-
 bool sameParameters(const torch::nn::Module& a, const torch::nn::Module& b) {
     auto pa = a.named_parameters(true), pb = b.named_parameters(true);
     for (const auto& item : pa)
@@ -126,7 +119,7 @@ private Q_SLOTS:
         o.lrGenerator = o.lrCritic = 1e-3;  // the toy mode's learning rate (1e-4 needs thousands of iterations)
         o.seed = 3;
         MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         trainer.train(rec, cancel);
         const double after = exactW1ToData(g, data, 500);
@@ -155,7 +148,7 @@ private Q_SLOTS:
         QCOMPARE(trainer.batchSize(), int64_t{10});
         // λ ∝ 1/η, normalised: (4, 2, 1) / 7.
         QVERIFY(std::fabs(trainer.lambdas()[0] - 4.0 / 7) < 1e-12 && std::fabs(trainer.lambdas()[2] - 1.0 / 7) < 1e-12);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         trainer.train(rec, cancel);
         for (const char* name : {"loss_d/0", "loss_d/2", "gp/1", "w_hat/0", "w_hat/2", "lambda/1", "eta/2", "loss_g"})
@@ -184,7 +177,7 @@ private Q_SLOTS:
         trainer.setRunDirectory(&dir);
         trainer.addEvaluator(3, [](int64_t, Generator&, JobObserver&) { std::this_thread::sleep_for(std::chrono::milliseconds(30)); },
                              /*atStart=*/true);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         const auto start = std::chrono::steady_clock::now();
         trainer.train(rec, cancel);
@@ -206,6 +199,45 @@ private Q_SLOTS:
         QCOMPARE(timing["seconds"]["evaluation"].get<double>(), phases.at("evaluation"));
     }
 
+    // A resumed run's phase times (and timing.json) include the time before its checkpoint: the first
+    // segment's evaluations (steps 0 and 3, 30 ms each) plus the second's (step 6).
+    void phaseTimesCarryOverAResume() {
+        Dataset data = fourGaussians(200, 4);
+        const auto slowEvaluator = [](int64_t, Generator&, JobObserver&) { std::this_thread::sleep_for(std::chrono::milliseconds(30)); };
+        RunDirectory dir(coalesce::test::scratchDir("toy_phases_resume"), Json::object(), false);
+        ToyRecorder rec;
+        CancelToken cancel;
+        double firstSegment = 0;
+        {
+            torch::manual_seed(4);
+            Generator g(smallToySpec());
+            TrainerOptions o = quickOptions(3);
+            o.checkpointEvery = 3;
+            MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
+            trainer.setRunDirectory(&dir);
+            trainer.addEvaluator(3, slowEvaluator, /*atStart=*/true);
+            trainer.train(rec, cancel);
+            firstSegment = trainer.phaseSeconds().at("evaluation");
+            QVERIFY2(firstSegment >= 0.06, qPrintable(QString::number(firstSegment)));
+        }
+        torch::manual_seed(4);
+        Generator g(smallToySpec());
+        TrainerOptions o = quickOptions(6);
+        o.checkpointEvery = 3;
+        MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
+        trainer.setRunDirectory(&dir);
+        trainer.addEvaluator(3, slowEvaluator, /*atStart=*/true);
+        trainer.restore(loadCheckpoint(dir.latestCheckpointPath()), dir.latestCheckpointPath());
+        trainer.train(rec, cancel);
+        const double total = trainer.phaseSeconds().at("evaluation");
+        QVERIFY2(total >= firstSegment + 0.03 && total < firstSegment + 0.5,
+                 qPrintable(QString("first segment %1 s, whole run %2 s").arg(firstSegment).arg(total)));
+        std::ifstream in(dir.path() + "/timing.json");
+        const Json timing = Json::parse(in);
+        QCOMPARE(timing["steps"].get<int64_t>(), int64_t{6});
+        QCOMPARE(timing["seconds"]["evaluation"].get<double>(), total);
+    }
+
     void cancelIsHonouredBetweenIterationsAndCheckpoints() {
         const std::string dirPath = coalesce::test::scratchDir("toy_cancel");
         RunDirectory dir(dirPath, Json::object(), false);
@@ -214,7 +246,7 @@ private Q_SLOTS:
         MultiCriticTrainer trainer(g, datasetSource(fourGaussians(100, 4)), {}, quickOptions(50), torch::kCPU);
         trainer.setRunDirectory(&dir);
         CancelToken cancel;
-        Recorder rec;
+        ToyRecorder rec;
         rec.cancel = &cancel;
         rec.cancelAtProgress = 3;
         QVERIFY_THROWS_EXCEPTION(Cancelled, trainer.train(rec, cancel));
@@ -237,7 +269,7 @@ private Q_SLOTS:
         o.checkpointEvery = 2;
         MultiCriticTrainer trainer(g, std::move(sources), {}, o, torch::kCPU);
         trainer.setRunDirectory(&dir);
-        Recorder rec;
+        ToyRecorder rec;
         QVERIFY_THROWS_EXCEPTION(Cancelled, trainer.train(rec, cancel));
         QCOMPARE(trainer.step(), int64_t{3});
         QCOMPARE(rec.checkpoints, std::vector<int64_t>{2});
@@ -266,7 +298,7 @@ private Q_SLOTS:
             return std::make_unique<MultiCriticTrainer>(g, std::move(sources), w, o, torch::kCPU);
         };
         CancelToken cancel;
-        Recorder rec;
+        ToyRecorder rec;
 
         RunDirectory dirA(coalesce::test::scratchDir("toy_resume_a"), Json::object(), false);
         Generator gA{nullptr};
@@ -307,7 +339,7 @@ private Q_SLOTS:
         o.checkpointEvery = 5;
         MultiCriticTrainer trainer(g, std::move(sources), {}, o, torch::kCPU);
         trainer.setRunDirectory(&dir);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         try {
             trainer.train(rec, cancel);
@@ -330,7 +362,7 @@ private Q_SLOTS:
         TrainerOptions o = quickOptions(200);
         o.lrCritic = o.lrGenerator = 1e30;
         MultiCriticTrainer trainer(g, datasetSource(fourGaussians(100, 8)), {}, o, torch::kCPU);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         try {
             trainer.train(rec, cancel);
@@ -349,7 +381,7 @@ private Q_SLOTS:
         Generator g(smallToySpec());
         MultiCriticTrainer first(g, datasetSource(data), {}, quickOptions(3), torch::kCPU);
         first.setRunDirectory(&dir);
-        Recorder rec;
+        ToyRecorder rec;
         CancelToken cancel;
         first.train(rec, cancel);
         Checkpoint trained = loadCheckpoint(dir.latestCheckpointPath());
@@ -438,5 +470,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestWganToy)
+COALESCE_TEST_APPLESS_MAIN(TestWganToy)
 #include "test_wgan_toy.moc"

@@ -2,7 +2,10 @@
 // "NOT a coalesce::Error: …" for any other exception (so a test can see it), "" if f did not throw.
 #pragma once
 #include <exception>
+#include <utility>
 #include <string>
+
+#include <QtTest/QtTest>
 
 #include "core/error.h"
 
@@ -18,6 +21,15 @@ std::string errorOf(F&& f) {
         return std::string("NOT a coalesce::Error: ") + e.what();
     }
     return "";
+}
+
+// Records a test failure unless f throws a coalesce::Error whose message contains fragment.
+template <typename F>
+void expectError(F&& f, const std::string& fragment) {
+    const std::string message = errorOf(std::forward<F>(f));
+    if (message.empty()) QFAIL(("expected a coalesce::Error mentioning '" + fragment + "'").c_str());
+    if (message.find(fragment) == std::string::npos)
+        QFAIL(("error '" + message + "' does not mention '" + fragment + "'").c_str());
 }
 
 }  // namespace coalesce::test

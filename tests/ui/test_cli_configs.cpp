@@ -6,7 +6,7 @@
 // workbench's config through the flag that the CLI's naming rule gives it ("batch_size" →
 // --batch-size; the exceptions are listed below) — and the printed config must equal the workbench's.
 // A key the workbench writes that no flag can give fails the test, as does any difference in a value.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <QDateTime>
 #include <QProcess>
@@ -251,5 +251,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestCliConfigs)
+COALESCE_TEST_MAIN(TestCliConfigs)
 #include "test_cli_configs.moc"

@@ -2,7 +2,7 @@
 // legend toggling, log axis, η_k radius lines, coalesced replots, replots spread over event-loop turns
 // (ReplotScheduler; resizes do not replot synchronously), exports — and the replot time with
 // 100k points (reported, not asserted: timing is the bench's business, correctness is the test's).
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <cmath>
 
@@ -307,5 +307,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestCurves)
+COALESCE_TEST_MAIN(TestCurves)
 #include "test_curves.moc"

@@ -1,7 +1,7 @@
 // The UI's direct engine calls (the two torch translation units of ui/app): sampling a 2-D generator
 // for the Toy view, data previews, and generator exports. Ground truth: the engine's own Generator
 // evaluated directly on the same latent batch, and files read back with the engine's loader.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -128,5 +128,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestEngineAccess)
+COALESCE_TEST_MAIN(TestEngineAccess)
 #include "test_engine_access.moc"

@@ -2,7 +2,7 @@
 // dock with its default settings, on tiny inputs (2-D toy sources and local data, a few iterations, a
 // tiny image folder for the feature net), and must finish. This is what a new user does first; each
 // kind once failed at Start with its defaults ("unknown field resume", a missing "generators", ...).
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <QImage>
 #include <QLabel>
@@ -210,5 +210,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestEveryStage)
+COALESCE_TEST_MAIN(TestEveryStage)
 #include "test_every_stage.moc"

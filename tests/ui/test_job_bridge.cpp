@@ -1,7 +1,7 @@
 // The thread bridge: a job on a worker thread, events buffered and drained in batches on the GUI
 // thread, in order, with pause/cancel, and nothing after "finished"; and the StageController that
 // runs stages for the workbench without any widget.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <thread>
 
@@ -17,7 +17,7 @@
 namespace {
 
 // Collects everything the runner emits, in emission order.
-struct Recorder {
+struct BridgeRecorder {
     QVector<JobEvent> events;
     QStringList signalOrder;  // "events", "progress", "finished"
     QVector<JobOutcome> outcomes;
@@ -72,7 +72,7 @@ class TestJobBridge : public QObject {
 private Q_SLOTS:
     void metricsArriveInOrderAndBatched() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         fake::FakeJobOptions o;
         o.iterations = 20000;
@@ -115,7 +115,7 @@ private Q_SLOTS:
 
     void nothingAfterFinished() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         QVERIFY(runner.start("stray", [] { return std::make_unique<StrayThreadJob>(); }));
         QVERIFY(waitFinished(runner));
@@ -128,7 +128,7 @@ private Q_SLOTS:
 
     void cancelStopsTheJob() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         fake::FakeJobOptions o;
         o.iterations = 1000000000;  // would run for hours
@@ -148,7 +148,7 @@ private Q_SLOTS:
 
     void pauseHoldsTheJobAndCancelWakesIt() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         fake::FakeJobOptions o;
         o.iterations = 1000000000;
@@ -176,7 +176,7 @@ private Q_SLOTS:
 
     void factoryErrorIsAFailedOutcome() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         QVERIFY(runner.start("bad", []() -> std::unique_ptr<coalesce::Job> {
             throw coalesce::Error("job config: \"iterations\" must be > 0");
@@ -189,7 +189,7 @@ private Q_SLOTS:
 
     void jobErrorIsAFailedOutcome() {
         JobRunner runner;
-        Recorder rec;
+        BridgeRecorder rec;
         rec.attach(runner);
         fake::FakeJobOptions o;
         o.iterations = 100;
@@ -346,5 +346,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestJobBridge)
+COALESCE_TEST_MAIN(TestJobBridge)
 #include "test_job_bridge.moc"

@@ -1,7 +1,7 @@
 // The project document: λ from radii, undo/redo (radius drags merge into one step), merge order,
 // JSON save/load with relative paths and clear errors, recent files, model-file inspection and
 // reading run directories.
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -586,5 +586,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestProject)
+COALESCE_TEST_MAIN(TestProject)
 #include "test_project.moc"

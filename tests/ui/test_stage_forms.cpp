@@ -11,7 +11,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
-#include <QTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 #include <QThread>
 #include <QToolButton>
 
@@ -257,5 +257,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestStageForms)
+COALESCE_TEST_MAIN(TestStageForms)
 #include "test_stage_forms.moc"

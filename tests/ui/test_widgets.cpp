@@ -4,7 +4,7 @@
 // and the GUI thread's longest stall while a job streams events is measured.
 #include <ctime>
 
-#include <QtTest/QtTest>
+#include "support/test_main.h"  // Qt Test, and the suite registration
 
 #include <QTreeWidget>
 
@@ -82,12 +82,13 @@ QPoint handleCenter(QSlider* slider) {
 class SlowReceiver : public QObject {
     Q_OBJECT
 public:
+    double cpuMs = 30.0;  // busy time per User event
     bool event(QEvent* e) override {
         if (e->type() != QEvent::User) return QObject::event(e);
         timespec start{}, now{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
         do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-        while ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6 < 30.0);
+        while ((now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6 < cpuMs);
         return true;
     }
 };
@@ -492,7 +493,26 @@ private Q_SLOTS:
         QVERIFY2(ms >= 29.0 && ms < 45.0, qPrintable(top));
         QVERIFY(monitor.maxGapMs() >= 29.0);
     }
+
+    // Many small handlers in one gap (a burst of posted events) are summed by kind: 15 events of 2 ms
+    // each are one 30 ms stall whose worst single handler is only ~2 ms.
+    void stallMonitorSumsABurstOfSmallHandlers() {
+        StallMonitor monitor(5);
+        SlowReceiver slow;
+        slow.cpuMs = 2.0;
+        monitor.start();
+        QTest::qWait(30);
+        for (int i = 0; i < 15; ++i) QCoreApplication::postEvent(&slow, new QEvent(QEvent::User));
+        QTest::qWait(60);
+        monitor.stop();
+        const QString top = monitor.maxGapBreakdown(1);
+        QVERIFY2(top.startsWith("SlowReceiver User ") && top.endsWith(" in 15"), qPrintable(top));
+        const double ms = top.section(' ', 2, 2).toDouble();
+        QVERIFY2(ms >= 29.0 && ms < 45.0, qPrintable(top));
+        const double worst = monitor.maxGapCulprit().section(' ', 2, 2).toDouble();
+        QVERIFY2(worst >= 1.9 && worst < 6.0, qPrintable(monitor.maxGapCulprit()));
+    }
 };
 
-QTEST_MAIN(TestWidgets)
+COALESCE_TEST_MAIN(TestWidgets)
 #include "test_widgets.moc"

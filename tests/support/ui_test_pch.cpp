@@ -1,1 +1,0 @@
-// Empty: the target that builds the UI tests' precompiled header (tests/CMakeLists.txt).
