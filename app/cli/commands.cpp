@@ -351,7 +351,7 @@ const std::vector<Command>& commands() {
         {{"ternarize", "Ternarise a float generator to 2-bit weights: packed .ctern file, sizes, float-vs-ternary scores",
           "coalesce-cli ternarize --generator FILE [--method learned|twn|ttq] [--iterations N --data SPEC --k N] "
           "[--reference SPEC] [--out DIR]",
-          withRuntime(withProtocol({{"generator", OptionType::String, "the float generator file (any format Coalesce reads)", "", true},
+          withTrainingRuntime(withProtocol({{"generator", OptionType::String, "the float generator file (any format Coalesce reads)", "", true},
                        {"method", OptionType::String, "learned (the paper's threshold), twn or ttq", ""},
                        {"threshold-init", OptionType::String, "learned: max_fraction (0.05 max|W|, the paper) or twn", ""},
                        {"keep-first-last-float", OptionType::Flag, "leave the first and last layers in float", ""},
@@ -362,7 +362,7 @@ const std::vector<Command>& commands() {
                        {"distill-weight", OptionType::Float, "fine-tuning: weight of the float generator as a same-z teacher", ""},
                        {"config", OptionType::String, "a ternarize job JSON whose fields the options override", ""},
                        {"out", OptionType::String, "run directory (generator.ctern and its report go here)", ""},
-                       precisionOption(), printConfigOption()}))},
+                       printConfigOption()}))},
          runTernarize},
         {{"jobs", "List the job kinds this build can run", "coalesce-cli jobs", {}}, runJobs},
     });

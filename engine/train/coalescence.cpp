@@ -652,9 +652,12 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         return summary;
     }
 
-    // Recursive: descending λ (stable), one two-critic stage per further source.
-    if (run.parallel)  // each stage has a run folder of its own: not yet split over processes
-        throw Error(cfg.kind + ": a recursive barycenter runs in one process (leave out runtime.distributed, or use the joint barycenter)");
+    // Recursive: descending λ (stable), one two-critic stage per further source. In a data-parallel run
+    // rank 0 owns the stage folders (run_dir/stage_j); rank r > 0 keeps its log in its own folder
+    // (run_dir/ranks/r/stage_j), follows rank 0's decisions (stage already finished, or resumable) and
+    // resumes from rank 0's checkpoints, as a one-stage run does (training_job.cpp).
+    const bool root = !run.parallel || run.parallel->isRoot();
+    const fs::path rootRunDir = root ? fs::path(run.runDir.path()) : fs::path(run.runDir.path()).parent_path().parent_path();
     const std::vector<size_t> order = mergeOrder(initialLambdas);
     const int64_t perStage = cfg.trainer.iterations;
     const int64_t total = perStage * static_cast<int64_t>(order.size() - 1);
@@ -664,6 +667,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
     Json stages = Json::array();
     for (size_t j = 2; j <= order.size(); ++j) {
         const size_t next = order[j - 1];
+        const std::string stageName = "stage " + std::to_string(j);
         std::vector<const SourceInput*> stageInputs;
         std::vector<std::string> labels;
         CriticWeightOptions weights;
@@ -687,35 +691,48 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         TrainerOptions options = cfg.trainer;
         options.phase = cfg.kind + " stage " + std::to_string(j) + "/" + std::to_string(order.size());
         options.seed = deriveSeed(cfg.trainer.seed, kStreamStage + j);
-        Json stageConfig = {{"kind", cfg.kind + "-stage"}, {"stage", j}, {"parent_run", run.runDir.path()},
+        Json stageConfig = {{"kind", cfg.kind + "-stage"}, {"stage", j}, {"parent_run", rootRunDir.string()},
                             {"sources", {stageInputs[0]->name, stageInputs[1]->name}},
                             {"lambda", weights.lambdas}, {"trainer", options.toJson()}};
-        const fs::path stageDir = fs::path(run.runDir.path()) / ("stage_" + std::to_string(j));
+        const fs::path stageDir = rootRunDir / ("stage_" + std::to_string(j));
         const fs::path stageGenerator = stageDir / "generator.coalesce";
         StageObserver stageObserver(run.observer, perStage * static_cast<int64_t>(j - 2), total, labels);
 
         bool done = false;
-        if (run.resume && fs::exists(stageDir / "summary.json") && fs::exists(stageGenerator)) {
+        if (root && run.resume && fs::exists(stageDir / "summary.json") && fs::exists(stageGenerator)) {
             std::ifstream in(stageDir / "summary.json");
             Json s = parseJsonOrDiscarded(in);
-            if (!s.is_discarded() && s.value("status", std::string()) == "finished") {
-                previous = cloneGenerator(loadGenerator(stageGenerator.string()));
-                run.observer.onLog(LogLevel::Info, "stage " + std::to_string(j) + " already finished: " + stageGenerator.string());
-                stages.push_back(s);
-                done = true;
-            }
+            done = !s.is_discarded() && s.value("status", std::string()) == "finished";
         }
-        if (!done) {
-            const bool resumeStage = run.resume && fs::exists(stageDir / "checkpoints" / "latest.coalesce");
-            if (!resumeStage && fs::exists(stageDir)) fs::remove_all(stageDir);  // a stage that never checkpointed
-            RunDirectory dir(stageDir.string(), stageConfig, resumeStage);
+        if (run.parallel) done = run.parallel->any(done, stageName + ": finished already?");
+        if (done) {
+            std::ifstream in(stageDir / "summary.json");
+            stages.push_back(parseJsonOrDiscarded(in));
+            previous = cloneGenerator(loadGenerator(stageGenerator.string()));
+            run.observer.onLog(LogLevel::Info, stageName + " already finished: " + stageGenerator.string());
+        } else {
+            bool resumeStage = root && run.resume && fs::exists(stageDir / "checkpoints" / "latest.coalesce");
+            if (run.parallel) resumeStage = run.parallel->any(resumeStage, stageName + ": resumable?");
+            // The run's own metrics.csv has the cut stage's rows too (steps offset by the earlier stages): the
+            // ones after the stage's checkpoint are about to come again. (A stage restarted from its step 0
+            // re-emits its step-0 rows, which share the offset step with the previous stage's last ones: those
+            // few may repeat.)
+            const int64_t offset = perStage * static_cast<int64_t>(j - 2);
+            if (root && run.resume)
+                run.runDir.dropMetricsAfter(offset + (resumeStage ? loadCheckpoint((stageDir / "checkpoints" / "latest.coalesce").string())
+                                                                         .meta.value("step", int64_t{0})
+                                                                   : 0));
+            const fs::path ownDir = root ? stageDir : fs::path(run.runDir.path()) / stageDir.filename();
+            if (!resumeStage || !root) fs::remove_all(ownDir);  // a stage that never checkpointed; a rank's scratch
+            RunDirectory dir(ownDir.string(), stageConfig, root && resumeStage);
+            if (!root) dir.useCheckpointsOf(stageDir.string());
             ObserverFanout fan;
             fan.add(&dir);
             fan.add(&stageObserver);
             Generator stageInit = j == 2 ? init : cloneGenerator(previous);
             stageInit->train();
             StageOutcome out = runStage(cfg, stageInputs, stageInit, weights, options, stageConfig, dir, resumeStage,
-                                        fan, run.cancel, run.device, nullptr, run.precision);
+                                        fan, run.cancel, run.device, run.parallel, run.precision);
             Json s{{"status", "finished"}, {"stage", j}, {"generator", out.generatorFile}, {"steps", out.steps},
                    {"sources", {sourceSummary(*stageInputs[0], out.lambdas[0], out.wHat[0], out.w1, "0"),
                                 sourceSummary(*stageInputs[1], out.lambdas[1], out.wHat[1], out.w1, "1")}}};

@@ -10,12 +10,14 @@
 //    (penalty 0) with radii 3 (measured: Ŵ 1.49 / 2.96, exact W1 1.38 / 2.61, both λ back at 0), and the
 //    default damped rule (penalty 0.5, critic_weights.h) with radii 2.6, a faster G and larger dual
 //    steps, where the plain rule oscillates between the two balls (it ended at Ŵ_b = 3.23, exact 2.78);
-//  * recursive mode (K = 3) writes every intermediate barycenter; adapt clamps the batch to n;
+//  * recursive mode (K = 3) writes every intermediate barycenter and resumes from its stage folders; adapt clamps the batch to n;
 //    parameter averaging; config errors name the field.
 #include "support/test_main.h"  // Qt Test, and the suite registration
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -32,6 +34,7 @@
 using namespace coalesce;
 namespace fs = std::filesystem;
 
+using coalesce::test::readBytes;
 namespace {
 
 ArchSpec gaussianSpec() {
@@ -291,6 +294,62 @@ private Q_SLOTS:
         QVERIFY(!observer.metrics["w_hat/prev"].empty());
         QVERIFY(!observer.metrics["w_hat/1"].empty() && !observer.metrics["w_hat/0"].empty());
         QVERIFY(!observer.metrics["w1/prev"].empty());
+    }
+
+    // An interrupted recursive barycenter resumes from its stage folders (the run folder itself has no
+    // checkpoint): a finished stage is kept as it is, the stage that was cut resumes from its checkpoint,
+    // and the end equals the uninterrupted run tensor for tensor. (It used to start over from stage 2.)
+    void recursiveRunResumesFromItsStages() {
+        const std::string root = coalesce::test::scratchDir("bary_recursive_resume");
+        auto config = [&](const std::string& dir) {
+            Json c = baryConfig(dir, Json::array({{{"generator", a_}, {"lambda", 1}},
+                                                  {{"generator", b_}, {"lambda", 3}},
+                                                  {{"generator", c_}, {"lambda", 2}}}));
+            c["mode"] = "recursive";
+            c["iterations"] = 4;
+            c["checkpoint_every"] = 2;
+            c["init"] = "largest";
+            return c;
+        };
+        JobResult whole = runJob(config(root + "/whole"));
+        QVERIFY2(whole.status == JobResult::Status::Finished, whole.message.c_str());
+        // Cut in stage 3 (steps 5..8 on the run's axis), after its first checkpoint.
+        struct CancelAtStep : Quiet {
+            CancelToken* token = nullptr;
+            void onMetric(const std::string& name, int64_t step, double value) override {
+                Quiet::onMetric(name, step, value);
+                if (step >= 7 && token) token->requestCancel();
+            }
+        } stopper;
+        CancelToken cancel;
+        stopper.token = &cancel;
+        JobResult cut = createJob(config(root + "/split"))->run(stopper, cancel);
+        QCOMPARE(int(cut.status), int(JobResult::Status::Cancelled));
+        const std::string stage2 = root + "/split/stage_2/generator.coalesce";
+        QVERIFY(fs::exists(stage2) && fs::exists(root + "/split/stage_3/checkpoints/latest.coalesce"));
+        const auto stage2Written = fs::last_write_time(stage2);
+        Json resume = config(root + "/split");
+        resume["resume"] = true;
+        JobResult rest = runJob(resume);
+        QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
+        QVERIFY2(fs::last_write_time(stage2) == stage2Written, "the finished stage 2 was trained again");
+        QVERIFY(readBytes(root + "/split/log.txt").find("stage 2 already finished") != std::string::npos);
+        const Checkpoint a = loadCheckpoint(root + "/whole/stage_3/checkpoints/latest.coalesce");
+        const Checkpoint b = loadCheckpoint(root + "/split/stage_3/checkpoints/latest.coalesce");
+        QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{4});
+        for (const auto& [name, tensor] : a.tensors)
+            QVERIFY2(torch::equal(tensor, b.tensors.at(name)), name.c_str());
+        // The run's own metrics.csv holds each (step, name) once, as the uninterrupted run's does.
+        auto rows = [](const std::string& path) {
+            std::istringstream in(readBytes(path));
+            std::string line;
+            std::map<std::string, int> seen;
+            while (std::getline(in, line)) ++seen[line.substr(0, line.rfind(','))];
+            return seen;
+        };
+        const auto split = rows(root + "/split/metrics.csv"), uninterrupted = rows(root + "/whole/metrics.csv");
+        for (const auto& [key, count] : split) QVERIFY2(count == 1, qPrintable(QString::fromStdString(key)));
+        QCOMPARE(split.size(), uninterrupted.size());
     }
 
     void adaptClampsTheBatchToTheLocalSamples() {
