@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 #include <torch/torch.h>
 
@@ -205,31 +206,28 @@ private Q_SLOTS:
         Dataset data = fourGaussians(200, 4);
         const auto slowEvaluator = [](int64_t, Generator&, JobObserver&) { std::this_thread::sleep_for(std::chrono::milliseconds(30)); };
         RunDirectory dir(coalesce::test::scratchDir("toy_phases_resume"), Json::object(), false);
+        // One run cut in two: checkpoints and the slow evaluator every 3 steps, from step 0.
+        auto trainerFor = [&](int64_t iterations) {
+            torch::manual_seed(4);
+            TrainerOptions o = quickOptions(iterations);
+            o.checkpointEvery = 3;
+            auto trainer = std::make_unique<MultiCriticTrainer>(Generator(smallToySpec()), datasetSource(data),
+                                                                CriticWeightOptions{}, o, torch::kCPU);
+            trainer->setRunDirectory(&dir);
+            trainer->addEvaluator(3, slowEvaluator, /*atStart=*/true);
+            return trainer;
+        };
         ToyRecorder rec;
         CancelToken cancel;
-        double firstSegment = 0;
-        {
-            torch::manual_seed(4);
-            Generator g(smallToySpec());
-            TrainerOptions o = quickOptions(3);
-            o.checkpointEvery = 3;
-            MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
-            trainer.setRunDirectory(&dir);
-            trainer.addEvaluator(3, slowEvaluator, /*atStart=*/true);
-            trainer.train(rec, cancel);
-            firstSegment = trainer.phaseSeconds().at("evaluation");
-            QVERIFY2(firstSegment >= 0.06, qPrintable(QString::number(firstSegment)));
-        }
-        torch::manual_seed(4);
-        Generator g(smallToySpec());
-        TrainerOptions o = quickOptions(6);
-        o.checkpointEvery = 3;
-        MultiCriticTrainer trainer(g, datasetSource(data), {}, o, torch::kCPU);
-        trainer.setRunDirectory(&dir);
-        trainer.addEvaluator(3, slowEvaluator, /*atStart=*/true);
-        trainer.restore(loadCheckpoint(dir.latestCheckpointPath()), dir.latestCheckpointPath());
-        trainer.train(rec, cancel);
-        const double total = trainer.phaseSeconds().at("evaluation");
+        auto first = trainerFor(3);
+        first->train(rec, cancel);
+        const double firstSegment = first->phaseSeconds().at("evaluation");
+        QVERIFY2(firstSegment >= 0.06, qPrintable(QString::number(firstSegment)));
+        first.reset();
+        auto second = trainerFor(6);
+        second->restore(loadCheckpoint(dir.latestCheckpointPath()), dir.latestCheckpointPath());
+        second->train(rec, cancel);
+        const double total = second->phaseSeconds().at("evaluation");
         QVERIFY2(total >= firstSegment + 0.03 && total < firstSegment + 0.5,
                  qPrintable(QString("first segment %1 s, whole run %2 s").arg(firstSegment).arg(total)));
         std::ifstream in(dir.path() + "/timing.json");
