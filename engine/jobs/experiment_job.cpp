@@ -325,7 +325,7 @@ private:
             return r;
         }
         if (!dir.empty() && fs::exists(dir)) {
-            if (fs::exists(fs::path(dir) / "checkpoints" / "latest.coalesce")) {
+            if (RunDirectory::hasResumableProgress(dir)) {  // a checkpoint, or a recursive barycenter's stages
                 requireSameConfig(dir, job);
                 job["resume"] = true;
             } else {

@@ -41,19 +41,6 @@ void removeAbandonedTemporaries(const fs::path& dir) {
     }
 }
 
-// A recursive barycenter keeps its progress in stage folders (stage_J/, each a run of its own, with its
-// checkpoints and summary) and none in its own checkpoints/: such a run is resumed, not started over.
-bool hasStageProgress(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (entry.is_directory(ec) && name.rfind("stage_", 0) == 0 &&
-            (fs::exists(entry.path() / "checkpoints" / "latest.coalesce", ec) || fs::exists(entry.path() / "summary.json", ec)))
-            return true;
-    }
-    return false;
-}
-
 }  // namespace
 
 static std::string isoTimeNow() {
@@ -69,6 +56,18 @@ Json provenance() {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);
     return Json{{"coalesce_version", COALESCE_VERSION}, {"created", isoTimeNow()}, {"host", host}};
+}
+
+bool RunDirectory::hasResumableProgress(const std::string& dir) {
+    std::error_code ec;
+    if (fs::exists(fs::path(dir) / "checkpoints" / "latest.coalesce", ec)) return true;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_directory(ec) && name.rfind("stage_", 0) == 0 &&
+            (fs::exists(entry.path() / "checkpoints" / "latest.coalesce", ec) || fs::exists(entry.path() / "summary.json", ec)))
+            return true;
+    }
+    return false;
 }
 
 bool RunDirectory::isFinished(const std::string& dir) {
@@ -95,7 +94,7 @@ RunDirectory::RunDirectory(const std::string& dir, const Json& config, Mode mode
     lockExclusively();
     // A run stopped before its first checkpoint (bad input, divergence at step 1, killed at once) has
     // nothing to resume from: resuming it starts it over, so such a folder is never a dead end.
-    if (mode == Mode::Resume && !hasLatestCheckpoint() && !hasStageProgress(dir)) {
+    if (mode == Mode::Resume && !hasLatestCheckpoint() && !hasResumableProgress(dir)) {
         if (isFinished(dir)) throw Error(dir + ": this run has finished (runs are immutable; pick a new folder)");
         mode = Mode::Rerun;
         startedOver_ = true;

@@ -17,13 +17,17 @@ namespace coalesce {
 class RunDirectory : public JobObserver {
 public:
     // Create: an existing non-empty run directory is an Error (runs are immutable).
-    // Resume: metrics and log are appended to. A directory without a checkpoint (the run stopped
-    //   before its first one) is started over instead, as by Rerun: startedOver() says so.
+    // Resume: metrics and log are appended to. A directory without resumable progress (the run stopped
+    //   before its first checkpoint: hasResumableProgress) is started over instead, as by Rerun:
+    //   startedOver() says so.
     // Rerun (one-shot jobs such as evaluate or average, which have no checkpoint, and ternarize): an
     //   unfinished directory is started over (metrics and log truncated); a finished one is an Error.
     // Every mode holds an exclusive lock on <dir>/.lock while the object lives (a second writer gets
     // an Error) and removes temporaries a killed process left behind.
     enum class Mode { Create, Resume, Rerun };
+    // A checkpoints/latest.coalesce, or (a recursive barycenter, whose progress is in its stage folders)
+    // a stage_J/ folder with a checkpoint or a summary.
+    static bool hasResumableProgress(const std::string& dir);
     RunDirectory(const std::string& dir, const Json& config, Mode mode);
     RunDirectory(const std::string& dir, const Json& config, bool resume)
         : RunDirectory(dir, config, resume ? Mode::Resume : Mode::Create) {}

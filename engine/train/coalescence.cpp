@@ -3,7 +3,9 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <set>
 
 #include <torch/torch.h>
 
@@ -339,10 +341,27 @@ struct StageOutcome {
     Json artifacts;  // the transform's (null without one)
 };
 
+// Why a finished recursive stage in `stageDir` cannot be built upon by a resumed run with `stageConfig`
+// ("" if it can): it was made with other sources, λ or trainer settings. Its run folder may be spelt
+// differently (parent_run).
+std::string stageConfigDifference(const fs::path& stageDir, const Json& stageConfig) {
+    std::ifstream in(stageDir / "config.json");
+    const Json stored = parseJsonOrDiscarded(in);
+    for (const auto& [key, value] : stageConfig.items()) {
+        if (key == "parent_run") continue;
+        if (stored.is_discarded() || !stored.is_object() || !stored.contains(key) || stored[key] != value)
+            return stageDir.string() + " was made with a different '" + key + "' (" +
+                   (stored.is_object() && stored.contains(key) ? stored[key].dump() : std::string("absent")) + " there, " +
+                   value.dump() + " now): resume with the settings it was started with, or use a new run folder";
+    }
+    return "";
+}
+
 StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const SourceInput*>& inputs, Generator init,
                       const CriticWeightOptions& weights, const TrainerOptions& options, const Json& stageConfig,
                       RunDirectory& dir, bool resume, JobObserver& observer, CancelToken& cancel,
-                      const torch::Device& device, const std::shared_ptr<DataParallel>& parallel, Precision precision) {
+                      const torch::Device& device, const std::shared_ptr<DataParallel>& parallel, Precision precision,
+                      const std::function<void(int64_t)>& onResumed = {}) {
     std::vector<CriticSource> sources;
     std::vector<torch::Tensor> evalSets;
     for (const SourceInput* s : inputs) {
@@ -376,7 +395,10 @@ StageOutcome runStage(const CoalescenceConfig& cfg, const std::vector<const Sour
     attachProtocolEvaluation(trainer, cfg.evaluation, spec, dir, observer, cancel, device);
     if (resume) {
         TrainingRun stageRun{stageConfig, dir, observer, cancel, device, true, parallel, precision};
-        resumeTrainer(trainer, stageRun, resumableChanges());
+        std::set<std::string> mayChange = resumableChanges();
+        mayChange.insert("parent_run");  // a recursive stage's run folder, however it was spelt ("runs/x/", "/abs/runs/x")
+        resumeTrainer(trainer, stageRun, mayChange);
+        if (onResumed) onResumed(trainer.step());  // the resume was accepted
     }
     trainer.train(observer, cancel);
 
@@ -699,12 +721,19 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         StageObserver stageObserver(run.observer, perStage * static_cast<int64_t>(j - 2), total, labels);
 
         bool done = false;
+        std::string refusal;  // a finished stage made with other settings is not built upon
         if (root && run.resume && fs::exists(stageDir / "summary.json") && fs::exists(stageGenerator)) {
             std::ifstream in(stageDir / "summary.json");
             Json s = parseJsonOrDiscarded(in);
             done = !s.is_discarded() && s.value("status", std::string()) == "finished";
+            if (done) refusal = stageConfigDifference(stageDir, stageConfig);
         }
-        if (run.parallel) done = run.parallel->any(done, stageName + ": finished already?");
+        if (run.parallel) {
+            done = run.parallel->any(done, stageName + ": finished already?");
+            if (run.parallel->any(!refusal.empty(), stageName + ": made with these settings?") && refusal.empty())
+                refusal = stageName + ": rank 0 refused to resume it (see its log)";
+        }
+        if (!refusal.empty()) throw Error(refusal);
         if (done) {
             std::ifstream in(stageDir / "summary.json");
             stages.push_back(parseJsonOrDiscarded(in));
@@ -713,15 +742,15 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
         } else {
             bool resumeStage = root && run.resume && fs::exists(stageDir / "checkpoints" / "latest.coalesce");
             if (run.parallel) resumeStage = run.parallel->any(resumeStage, stageName + ": resumable?");
-            // The run's own metrics.csv has the cut stage's rows too (steps offset by the earlier stages): the
-            // ones after the stage's checkpoint are about to come again. (A stage restarted from its step 0
-            // re-emits its step-0 rows, which share the offset step with the previous stage's last ones: those
-            // few may repeat.)
+            // The run's own metrics.csv has the cut stage's rows too (steps offset by the earlier stages, whose
+            // settings were checked above): the ones after the stage's checkpoint come again once its resume is
+            // accepted. (A stage restarted from its step 0 re-emits its step-0 rows, which share the offset step
+            // with the previous stage's last ones: those few may repeat.)
             const int64_t offset = perStage * static_cast<int64_t>(j - 2);
-            if (root && run.resume)
-                run.runDir.dropMetricsAfter(offset + (resumeStage ? loadCheckpoint((stageDir / "checkpoints" / "latest.coalesce").string())
-                                                                         .meta.value("step", int64_t{0})
-                                                                   : 0));
+            const auto dropRunMetricsAfter = [&](int64_t stageStep) {
+                if (root) run.runDir.dropMetricsAfter(offset + stageStep);
+            };
+            if (run.resume && !resumeStage) dropRunMetricsAfter(0);
             const fs::path ownDir = root ? stageDir : fs::path(run.runDir.path()) / stageDir.filename();
             if (!resumeStage || !root) fs::remove_all(ownDir);  // a stage that never checkpointed; a rank's scratch
             RunDirectory dir(ownDir.string(), stageConfig, root && resumeStage);
@@ -732,7 +761,7 @@ Json runCoalescence(const CoalescenceConfig& given, TrainingRun& run) {
             Generator stageInit = j == 2 ? init : cloneGenerator(previous);
             stageInit->train();
             StageOutcome out = runStage(cfg, stageInputs, stageInit, weights, options, stageConfig, dir, resumeStage,
-                                        fan, run.cancel, run.device, run.parallel, run.precision);
+                                        fan, run.cancel, run.device, run.parallel, run.precision, dropRunMetricsAfter);
             Json s{{"status", "finished"}, {"stage", j}, {"generator", out.generatorFile}, {"steps", out.steps},
                    {"sources", {sourceSummary(*stageInputs[0], out.lambdas[0], out.wHat[0], out.w1, "0"),
                                 sourceSummary(*stageInputs[1], out.lambdas[1], out.wHat[1], out.w1, "1")}}};

@@ -328,12 +328,23 @@ private Q_SLOTS:
         const std::string stage2 = root + "/split/stage_2/generator.coalesce";
         QVERIFY(fs::exists(stage2) && fs::exists(root + "/split/stage_3/checkpoints/latest.coalesce"));
         const auto stage2Written = fs::last_write_time(stage2);
+        // Resuming with other settings is refused before anything is touched: the finished stage 2 was
+        // trained for 4 iterations, and the run's metrics stay as they were.
+        const std::string metricsBefore = readBytes(root + "/split/metrics.csv");
+        Json changed = config(root + "/split");
+        changed["resume"] = true;
+        changed["iterations"] = 5;
+        JobResult refused = runJob(changed);
+        QVERIFY(refused.status == JobResult::Status::Failed);
+        QVERIFY2(refused.message.find("stage_2 was made with a different 'trainer'") != std::string::npos, refused.message.c_str());
+        QVERIFY(readBytes(root + "/split/metrics.csv") == metricsBefore);
         Json resume = config(root + "/split");
         resume["resume"] = true;
         JobResult rest = runJob(resume);
         QVERIFY2(rest.status == JobResult::Status::Finished, rest.message.c_str());
         QVERIFY2(fs::last_write_time(stage2) == stage2Written, "the finished stage 2 was trained again");
         QVERIFY(readBytes(root + "/split/log.txt").find("stage 2 already finished") != std::string::npos);
+        QVERIFY(readBytes(root + "/split/stage_3/log.txt").find("resumed from") != std::string::npos);  // not restarted
         const Checkpoint a = loadCheckpoint(root + "/whole/stage_3/checkpoints/latest.coalesce");
         const Checkpoint b = loadCheckpoint(root + "/split/stage_3/checkpoints/latest.coalesce");
         QCOMPARE(b.meta["step"].get<int64_t>(), int64_t{4});

@@ -28,6 +28,7 @@ template <typename F>
 void expectError(F&& f, const std::string& fragment) {
     const std::string message = errorOf(std::forward<F>(f));
     if (message.empty()) QFAIL(("expected a coalesce::Error mentioning '" + fragment + "'").c_str());
+    if (message.rfind("NOT a coalesce::Error", 0) == 0) QFAIL(message.c_str());  // even if it mentions fragment
     if (message.find(fragment) == std::string::npos)
         QFAIL(("error '" + message + "' does not mention '" + fragment + "'").c_str());
 }

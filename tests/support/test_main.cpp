@@ -25,11 +25,12 @@ std::string suiteNameOf(const char* sourceFile) {
     return name;
 }
 
-int listSuites(std::FILE* to) {
+// The usage and every suite's name; exit status 0 when they were asked for, 2 after a bad call.
+int listSuites(std::FILE* to, int status) {
     std::fprintf(to, "usage: coalesce_tests SUITE [Qt Test arguments]\nsuites:");
     for (const auto& [name, entry] : registry()) std::fprintf(to, " %s", name.c_str());
     std::fprintf(to, "\n");
-    return 2;
+    return status;
 }
 
 }  // namespace
@@ -45,11 +46,11 @@ TestRegistration::TestRegistration(const char* sourceFile, TestEntry entry) {
 int runRegisteredTest(int argc, char** argv) {
     if (argc < 2 || std::strcmp(argv[1], "--list") == 0 || std::strcmp(argv[1], "-h") == 0 ||
         std::strcmp(argv[1], "--help") == 0)
-        return listSuites(argc < 2 ? stderr : stdout);
+        return argc < 2 ? listSuites(stderr, 2) : listSuites(stdout, 0);
     const auto suite = registry().find(argv[1]);
     if (suite == registry().end()) {
         std::fprintf(stderr, "coalesce_tests: no suite named '%s'\n", argv[1]);
-        return listSuites(stderr);
+        return listSuites(stderr, 2);
     }
     // Qt Test sees the program name and the arguments after the suite's name.
     std::vector<char*> args{argv[0]};
