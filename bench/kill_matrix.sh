@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The kill -9 matrix: every job kind that writes files (pretrain, barycenter, adapt, ternarize, export) is
+# The kill -9 matrix: every job kind that writes files (pretrain, barycenter — joint, and recursive with a run
+# folder per stage —, adapt, ternarize, export) is
 # killed with SIGKILL at N moments spread over its run (tiny 2-D toy jobs, one thread), then checked:
 #   corrupt    a model file in the folder (.coalesce/.ctern, not a temporary) that `info` cannot read
 #   dead end   the folder (or output file) can neither be resumed nor re-run to a finished result
@@ -25,7 +26,8 @@ T=(--threads 1 --quiet)
 # Two toy sources every kind starts from.
 "$CLI" pretrain --data toy:ring8 --family mlp2d --iterations 40 --sample-every 0 --checkpoint-every 40 --out src_a "${T[@]}" || exit 2
 "$CLI" pretrain --data toy:grid25 --family mlp2d --iterations 40 --sample-every 0 --checkpoint-every 40 --out src_b "${T[@]}" || exit 2
-A="$WORK/src_a/generator.coalesce"; B="$WORK/src_b/generator.coalesce"
+"$CLI" pretrain --data toy:ring8 --family mlp2d --iterations 20 --sample-every 0 --checkpoint-every 20 --out src_c "${T[@]}" || exit 2
+A="$WORK/src_a/generator.coalesce"; B="$WORK/src_b/generator.coalesce"; C="$WORK/src_c/generator.coalesce"
 
 # The job of each kind, writing into $2 (EXEC=exec: the CLI replaces the calling subshell, so that $! is
 # the CLI's own pid and kill -9 hits it, not a shell around it).
@@ -35,6 +37,8 @@ job() {
     pretrain)   ${EXEC:-} "$CLI" pretrain --data toy:ring8 --family mlp2d --iterations 400 --sample-every 50 --checkpoint-every 20 --out "$out" "${T[@]}" ;;
     barycenter) ${EXEC:-} "$CLI" barycenter --source "$A" --source "$B" --radius 1 --radius 2 --iterations 150 --sample-every 50 \
                   --checkpoint-every 15 --out "$out" "${T[@]}" ;;
+    recursive)  ${EXEC:-} "$CLI" barycenter --source "$A" --source "$B" --source "$C" --mode recursive --iterations 80 \
+                  --sample-every 20 --checkpoint-every 10 --out "$out" "${T[@]}" ;;
     adapt)      ${EXEC:-} "$CLI" adapt --from "$A" --data toy:ring8 --n 16 --iterations 200 --sample-every 50 --checkpoint-every 20 \
                   --out "$out" "${T[@]}" ;;
     ternarize)  ${EXEC:-} "$CLI" ternarize --generator "$A" --method twn --iterations 150 --data toy:ring8 --k 16 --out "$out" "${T[@]}" ;;
@@ -76,7 +80,7 @@ print(sum(c - 1 for c in collections.Counter(rows).values() if c > 1))" "$out/me
 }
 
 total=(0 0 0 0)
-for kind in ${KINDS:-pretrain barycenter adapt ternarize export}; do
+for kind in ${KINDS:-pretrain barycenter recursive adapt ternarize export}; do
   # The uninterrupted run's wall time sets the moments: i/(N+1) of it, i = 1..N.
   ref="$WORK/${kind}_ref"; [ "$kind" = export ] && ref="$WORK/${kind}_ref.pt"
   start=$(date +%s.%N); job "$kind" "$ref" >/dev/null 2>&1 || { echo "$kind: the uninterrupted run failed"; exit 2; }
