@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Does a source pretraining reach the same quality in bf16 as in fp32? The disjoint protocol's first source
-# (Fashion-MNIST classes 0-3, dcgan32 small, the config of samples/pretrain_sources.sh) for ITERATIONS
+# (Fashion-MNIST classes 0-3, dcgan32 small, the config of the shipped sources: samples/source_config.sh) for ITERATIONS
 # iterations: seed 1 in fp32 and in bf16, and seed 2 in fp32 for the seed-to-seed spread; three one-thread
 # runs side by side. Prints the held-out FID / KID / W1 of every evaluation (every 500 iterations).
 #   bench/pretrain_precision.sh [OUT_DIR]      (CLI=build/app/coalesce-cli, ITERATIONS=1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source samples/source_config.sh
 CLI="$(realpath "${CLI:-build/app/coalesce-cli}")"
 OUT="${1:-/tmp/pretrain_precision}"
 ITERATIONS="${ITERATIONS:-1000}"
@@ -13,16 +14,7 @@ mkdir -p "$OUT"
 cd "$OUT"
 export OMP_NUM_THREADS=1
 for seed in 1 2; do
-  cat > "cfg_s$seed.json" <<JSON
-{"kind": "pretrain", "data": "fashion-mnist:train:0,1,2,3",
- "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
- "iterations": $ITERATIONS, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
- "sample_every": 250, "checkpoint_every": 250, "keep_checkpoints": 4,
- "evaluation": {"reference": "fashion-mnist:test:0,1,2,3", "real_samples": 1000, "fake_samples": 1000,
-                "w1_samples": 1000, "diversity_samples": 100, "seed": 0},
- "evaluation_every": 500,
- "runtime": {"threads": 1, "device": "auto"}}
-JSON
+  source_config fashion-mnist:train:0,1,2,3 fashion-mnist:test:0,1,2,3 "$seed" "$ITERATIONS" 1 > "cfg_s$seed.json"
 done
 "$CLI" run cfg_s1.json --run-dir fp32_s1 --precision fp32 --quiet &
 "$CLI" run cfg_s1.json --run-dir bf16_s1 --precision bf16 --quiet &

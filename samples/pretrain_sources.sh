@@ -20,6 +20,7 @@
 # own classes, all ten for the split sources), so metrics.csv shows when it is good enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source samples/source_config.sh
 PROTOCOL=all
 SHIP=0
 OUT=runs/sources
@@ -65,17 +66,7 @@ pretrain() {  # name training-data reference seed iterations
     return
   fi
   local config="$OUT/$name.json"
-  # WGAN-GP (n_critic 5, γ 10) with the Adam settings of Gulrajani et al. for DCGAN-sized nets.
-  cat > "$config" <<JSON
-{"kind": "pretrain", "data": "$data",
- "arch": {"family": "dcgan32", "preset": "small", "channels": 1},
- "iterations": $iterations, "batch_size": 64, "n_critic": 5, "lr": 0.0002, "betas": [0.5, 0.9], "seed": $seed,
- "sample_every": 250, "checkpoint_every": 250, "keep_checkpoints": 4,
- "evaluation": {"reference": "$reference", "real_samples": 1000, "fake_samples": 1000,
-                "w1_samples": 1000, "diversity_samples": 100, "seed": 0},
- "evaluation_every": 500,
- "runtime": {"threads": $THREADS, "device": "auto"}}
-JSON
+  source_config "$data" "$reference" "$seed" "$iterations" "$THREADS" > "$config"
   local resume=()
   [ -f "$dir/checkpoints/latest.coalesce" ] && resume=(--resume)
   echo "[sources] training $name on $data -> $dir ${resume[*]}"
