@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -74,11 +76,16 @@ std::string describeCpu() {
 
 bool cpuHasBf16Instructions() { return cpuInfo().flags.count("amx_bf16") || cpuInfo().flags.count("avx512_bf16"); }
 
+std::string describeAllocator() {
+    // gperftools exports its entry points under tc_* names as well; present = it serves malloc here.
+    return dlsym(RTLD_DEFAULT, "tc_malloc") ? "tcmalloc" : "system malloc";
+}
+
 std::string describeRuntime(const torch::Device& device) {
     std::string s = "LibTorch " + std::string(TORCH_VERSION) + ", " + device.str() + ", " +
                     std::to_string(torch::get_num_threads()) + " threads";
     if (device.is_cpu()) s += ", " + describeCpu();
-    return s;
+    return s + ", " + describeAllocator();
 }
 
 }  // namespace coalesce

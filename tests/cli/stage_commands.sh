@@ -58,7 +58,7 @@ $PY -c "import json,sys; c=json.load(open(sys.argv[1])); c=c.get('job', c); asse
 # machine, and the run records the CPU (other CPUs pick other oneDNN/OpenBLAS kernels: different bits).
 run "adapt again" adapt --from "$WORK/bary/generator.coalesce" --data toy:ring8 --n 16 --lambda-barycenter auto --schedule cosine \
   --iterations 3 --batch-size 8 --sample-every 0 --checkpoint-every 3 --out "$WORK/adapt2" "${T[@]}"
-if $PY - "$WORK/adapt" "$WORK/adapt2" <<'PY'
+if $PY - "$WORK/adapt" "$WORK/adapt2" "${COALESCE_EXPECTED_ALLOCATOR:?set by tests/cli/CMakeLists.txt}" <<'PY'
 import json, struct, sys
 def weights(d):
     b = open(d + "/generator.coalesce", "rb").read()
@@ -67,8 +67,10 @@ assert weights(sys.argv[1]) == weights(sys.argv[2]), "two runs of one config dif
 runtime = json.load(open(sys.argv[1] + "/config.json"))["recorded"]["runtime"]
 cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
 assert cpu in runtime and "1 threads" in runtime, runtime
+allocator = sys.argv[3]  # the allocator the build linked (CMakeLists.txt, COALESCE_TCMALLOC)
+assert runtime.endswith(", " + allocator), (runtime, allocator)
 PY
-then ok "one config, one thread count: bit-identical runs; the CPU is recorded"; else fail "reproducibility"; fi
+then ok "one config, one thread count: bit-identical runs; the CPU and the allocator are recorded"; else fail "reproducibility"; fi
 # Radii measured in the feature space of local data other than (fashion-)mnist need the feature net's data.
 if "$CLI" barycenter --source "$A" --source "$B" --radii auto --local folder:/data/few --feature-net-data folder:/data/train \
      --out "$WORK/fnd" --print-config >"$WORK/fnd.json" 2>"$WORK/err.txt" &&

@@ -122,6 +122,11 @@ private Q_SLOTS:
         QVERIFY(!config["dataset"]["hash"].get<std::string>().empty());
         QCOMPARE(config["dataset"]["size"].get<int64_t>(), int64_t{24});
         QVERIFY(config["recorded"]["runtime"].get<std::string>().find("cpu") != std::string::npos);
+        // The allocator the build linked into this executable (CMakeLists.txt: COALESCE_TCMALLOC) serves it.
+        const std::string runtime = config["recorded"]["runtime"].get<std::string>();
+        const std::string allocator = ", " + std::string(COALESCE_EXPECTED_ALLOCATOR);
+        QVERIFY2(runtime.size() > allocator.size() && runtime.substr(runtime.size() - allocator.size()) == allocator,
+                 (runtime + " does not end with '" + allocator + "'").c_str());
 
         const std::string metrics = readBytes(dir + "/metrics.csv");
         QVERIFY(metrics.rfind("step,name,value\n", 0) == 0);
