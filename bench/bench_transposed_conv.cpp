@@ -4,7 +4,8 @@
 // the speed-up of the Conv2d formulation (the matrix product for the first layer, sub-pixel Conv2d for
 // the others); TransposedConvAlgorithm::Auto uses the sub-pixel form only with more than one thread.
 //
-//   bench_transposed_conv [--threads 0] [--repeats 5] [--batch 64]
+//   bench_transposed_conv [--threads 0] [--repeats 5] [--batch 64] [--forward-only 1]
+// --forward-only 1: the forward alone under NoGrad (how frozen source generators and evaluations run).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,18 +40,21 @@ double medianSeconds(int repeats, F&& f) {
 int main(int argc, char** argv) {
     int threads = 0, repeats = 5;
     int64_t batch = 64;
+    bool forwardOnly = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i], value = argv[i + 1];
         if (key == "--threads") threads = std::stoi(value);
         else if (key == "--repeats") repeats = std::stoi(value);
         else if (key == "--batch") batch = std::stoll(value);
+        else if (key == "--forward-only") forwardOnly = value == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", key.c_str());
             return 2;
         }
     }
     const int used = configureThreads(threads);
-    std::printf("batch %lld, %d threads, median of %d (forward + backward)\n", static_cast<long long>(batch), used, repeats);
+    std::printf("batch %lld, %d threads, median of %d (%s)\n", static_cast<long long>(batch), used, repeats,
+                forwardOnly ? "forward only, NoGrad" : "forward + backward");
     std::printf("%-7s %-22s %12s %12s %8s\n", "preset", "layer", "torch (ms)", "coalesce (ms)", "ratio");
     for (const char* preset : {"small", "paper"}) {
         const ArchSpec spec = ArchSpec::preset("dcgan32", preset, 1);
@@ -64,10 +68,17 @@ int main(int argc, char** argv) {
             auto x = torch::randn({batch, in, size, size}).requires_grad_();
             auto w = torch::randn({in, widths[i], 4, 4}).mul_(0.02).requires_grad_();
             auto b = torch::zeros({widths[i]}).requires_grad_();
-            const double a = medianSeconds(repeats, [&] {
-                torch::conv_transpose2d(x, w, b, stride, padding).sum().backward();
-            });
-            const double c = medianSeconds(repeats, [&] { transposedConv2d(x, w, b, stride, padding, TransposedConvAlgorithm::SubPixel).sum().backward(); });
+            auto run = [&](TransposedConvAlgorithm algorithm) {
+                return medianSeconds(repeats, [&] {
+                    if (forwardOnly) {
+                        torch::NoGradGuard noGrad;
+                        transposedConv2d(x, w, b, stride, padding, algorithm);
+                    } else {
+                        transposedConv2d(x, w, b, stride, padding, algorithm).sum().backward();
+                    }
+                });
+            };
+            const double a = run(TransposedConvAlgorithm::Torch), c = run(TransposedConvAlgorithm::SubPixel);
             const int64_t outSize = i == 0 ? 4 : size * 2;
             char name[64];
             std::snprintf(name, sizeof name, "%lld->%lld, %lldx%lld", static_cast<long long>(in),

@@ -27,6 +27,10 @@ measures what mixed precision would give the engine on this CPU (bench/README.md
 --profile adds a per-phase table of the timed windows: seconds per iteration in each phase of the loop
 (the phases are cut with wall-clock stamps; on a CPU every operation has finished when it returns).
 
+Two variants that were tried for speed and lost (bench/README.md, "What else was tried"): --channels-last
+(networks and images in NHWC, oneDNN's native layout) and --decomposed-instance-norm (the critic's
+InstanceNorm2d written as mean/var/rsqrt ops, whose double backward is plain element-wise work).
+
   /usr/bin/python3 bench/peer_train.py --preset paper --critics 1 --threads 1 [--precision bf16] [--profile]
 """
 import contextlib
@@ -80,6 +84,19 @@ def gradient_penalty(critic, real, fake, precision=contextlib.nullcontext):
     return (norms - 1).pow(2).mean()
 
 
+class DecomposedInstanceNorm(torch.nn.Module):
+    """InstanceNorm2d (affine, biased variance) from mean/var/rsqrt ops: same values to ~1e-7."""
+
+    def __init__(self, norm):
+        super().__init__()
+        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
+
+    def forward(self, x):
+        centred = x - x.mean((2, 3), keepdim=True)
+        variance = (centred * centred).mean((2, 3), keepdim=True)
+        return centred * torch.rsqrt(variance + self.eps) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
 class PhaseClock:
     """Wall seconds per named phase: clock.lap("name") charges the time since the previous lap."""
 
@@ -106,6 +123,9 @@ def main():
     p.add_argument("--per-window", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--channels-last", action="store_true", help="NHWC networks and images")
+    p.add_argument("--decomposed-instance-norm", action="store_true",
+                   help="the critic's InstanceNorm2d as mean/var/rsqrt ops")
     p.add_argument("--profile", action="store_true", help="print seconds per iteration in each phase")
     a = p.parse_args()
     if a.precision == "bf16":
@@ -117,10 +137,20 @@ def main():
     arch = coalesce_nets.preset("dcgan32", a.preset, 1)
     g = coalesce_nets.Generator(arch)
     critics = [coalesce_nets.Critic(arch) for _ in range(a.critics)]
+    if a.decomposed_instance_norm:
+        for d in critics:
+            for i, module in enumerate(d.net):
+                if isinstance(module, torch.nn.InstanceNorm2d):
+                    d.net[i] = DecomposedInstanceNorm(module)
+    if a.channels_last:
+        g = g.to(memory_format=torch.channels_last)
+        critics = [d.to(memory_format=torch.channels_last) for d in critics]
     adam = dict(lr=1e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(g.parameters(), **adam)
     opt_d = [torch.optim.Adam(d.parameters(), **adam) for d in critics]
     data = torch.rand(1024, 1, 32, 32) * 2 - 1
+    if a.channels_last:
+        data = data.contiguous(memory_format=torch.channels_last)
     b = a.batch
     lam = 1.0 / a.critics
     f_g = forward_flops_per_sample(g, torch.randn(2, 100))
