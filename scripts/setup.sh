@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp              # LibTorch on the system BLAS: OpenBLAS is ~11x the reference BLAS
-  libgoogle-perftools-dev                       # tcmalloc_minimal: ~15% faster training than glibc's malloc (CMakeLists.txt)
+  libgoogle-perftools-dev                       # tcmalloc_minimal, the programs' allocator (CMakeLists.txt, bench/allocator.sh)
   libgloo-dev                                   # headers of c10d's Gloo backend (data-parallel training)
   qt6-base-dev qt6-base-dev-tools libqt6svg6 qt6-qpa-plugins
   libqcustomplot-dev libqcustomplot2.1-qt6

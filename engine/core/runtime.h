@@ -26,8 +26,8 @@ std::string describeRuntime(const torch::Device& device);
 // (amx, avx512_bf16, avx512, avx2 or none); "unknown CPU" where /proc/cpuinfo is not readable.
 std::string describeCpu();
 // The allocator serving this process's malloc: "tcmalloc" (the programs link it: CMakeLists.txt,
-// COALESCE_TCMALLOC; ~15 % faster training on one thread) or "system malloc" (the benches, a build
-// without gperftools). Part of describeRuntime because run times depend on it.
+// COALESCE_TCMALLOC) or "system malloc" (the benches, a build without gperftools). Part of
+// describeRuntime because run times depend on it (bench/allocator.sh: up to 1.19x on a training loop).
 std::string describeAllocator();
 // Whether the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX) that oneDNN uses for bf16 layers.
 bool cpuHasBf16Instructions();
